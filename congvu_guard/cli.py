@@ -1,0 +1,92 @@
+"""The ``congvu-guard`` command.
+
+Exit status: 0 success, 1 runtime failure, 2 bad usage, bad configuration or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import Config, ConfigError, load_or_default
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="congvu-guard",
+        description="Postfix milter and abuse monitor for official (cong vu) mail systems.",
+    )
+    p.add_argument("--version", action="version", version=f"congvu-guard {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    m = sub.add_parser("milter", help="run the milter (Postfix smtpd_milters/non_smtpd_milters)")
+    m.add_argument("--config", metavar="FILE",
+                   help="configuration file (default: built-in defaults, embedded Redis)")
+
+    c = sub.add_parser("check-config", help="validate a configuration file and print it")
+    c.add_argument("file", metavar="FILE")
+
+    s = sub.add_parser("scan", help="judge .eml files with the milter's policy engine")
+    s.add_argument("--config", metavar="FILE")
+    s.add_argument("--from", dest="sender", metavar="ADDR",
+                   help="envelope sender (default: Return-Path or From of the message)")
+    s.add_argument("--rcpt", action="append", default=[], metavar="ADDR",
+                   help="envelope recipient, repeatable (default: To and Cc)")
+    s.add_argument("--auth-user", default="", metavar="USER", help="SASL login of the sender")
+    s.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    s.add_argument("files", nargs="+", metavar="FILE", help=".eml file, or - for stdin")
+    return p
+
+
+def _describe(config: Config) -> str:
+    lines = [f"configuration {config.source}: OK"]
+    for section in ("milter", "redis", "limits", "domains", "report", "metrics", "logging"):
+        value = getattr(config, section)
+        for key, v in vars(value).items():
+            shown = list(v) if isinstance(v, tuple) else v
+            lines.append(f"  [{section}] {key} = {shown!r}")
+    for rule, action in config.actions.items():
+        lines.append(f"  [actions] {rule} = {action.value!r}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            from .engine import Engine
+
+            config = load_or_default(args.file)
+            Engine(config)  # checks [actions] against the known rule IDs
+            print(_describe(config))
+            return 0
+        config = load_or_default(args.config)
+        _setup_logging(config.logging.level)
+        if args.command == "scan":
+            from .engine import Engine
+            from .scan import ScanEnvelopeArgs, run_scan
+
+            envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user)
+            return run_scan(Engine(config), args.files, envelope_args, args.json)
+        if args.command == "milter":
+            from .milter.server import run
+
+            return run(config)
+    except ConfigError as e:
+        print(f"congvu-guard: configuration error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        print(f"congvu-guard: {e}", file=sys.stderr)
+        return 1
+    return 2

@@ -1,0 +1,281 @@
+"""The configuration file: a TOML document loaded into frozen, typed objects.
+
+Every key is declared here once, with its type, default and check. Loading rejects unknown
+keys, wrong types and bad values with one :class:`ConfigError` that names the key
+(``[limits] max_message_bytes: expected an integer, got "20MB"``). The CLI turns that error
+into exit status 2. The schema is documented in README.md and congvu-guard.example.toml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .addresses import is_valid_address, is_valid_domain_pattern
+from .model import Action
+
+DEFAULT_PUBLIC_PROVIDERS: tuple[str, ...] = (
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.com.vn", "ymail.com", "rocketmail.com",
+    "hotmail.com", "outlook.com", "live.com", "msn.com", "outlook.com.vn", "hotmail.com.vn",
+    "icloud.com", "me.com", "mac.com", "aol.com", "yandex.ru", "yandex.com", "mail.ru",
+    "gmx.com", "gmx.net", "zoho.com", "proton.me", "protonmail.com", "pm.me", "tutanota.com",
+    "qq.com", "163.com", "126.com", "fastmail.com", "mail.com", "zing.vn",
+)
+
+MIB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the administrator, naming the offending key."""
+
+
+def _check(pred: Callable[[Any], bool], message: str) -> dict[str, Any]:
+    return {"check": (pred, message)}
+
+
+def _is_socket_spec(s: str) -> bool:
+    if s.startswith(("unix:", "local:")):
+        return s.split(":", 1)[1].startswith("/")
+    if s.startswith(("inet:", "inet6:")):
+        port, _, host = s.split(":", 1)[1].partition("@")
+        return port.isdigit() and 0 < int(port) < 65536 and bool(host)
+    return False
+
+
+def _is_listen(s: str) -> bool:
+    if s == "":
+        return True
+    host, _, port = s.rpartition(":")
+    return bool(host) and port.isdigit() and 0 <= int(port) < 65536
+
+
+def _is_octal_mode(s: str) -> bool:
+    return len(s) in (3, 4) and all(c in "01234567" for c in s)
+
+
+@dataclass(frozen=True)
+class MilterConfig:
+    socket: str = field(
+        default="unix:/run/congvu-guard/milter.sock",
+        metadata=_check(_is_socket_spec, "expected unix:/ABSOLUTE/PATH or inet:PORT@HOST"),
+    )
+    name: str = "congvu-guard"
+    timeout_seconds: int = field(
+        default=600, metadata=_check(lambda v: 1 <= v <= 86400, "must be 1..86400")
+    )
+    socket_group: str = "postfix"
+    socket_mode: str = field(
+        default="660", metadata=_check(_is_octal_mode, "expected an octal mode such as \"660\"")
+    )
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str = field(
+        default="",
+        metadata=_check(
+            lambda v: v == "" or v.startswith(("redis://", "rediss://", "unix://")),
+            "expected redis://, rediss:// or unix:// URL, or \"\" for the embedded Redis",
+        ),
+    )
+    embedded_dir: str = field(
+        default="/var/lib/congvu-guard/redis",
+        metadata=_check(lambda v: v.startswith("/"), "expected an absolute path"),
+    )
+    timeout_seconds: float = field(
+        default=0.5, metadata=_check(lambda v: 0 < v <= 30, "must be > 0 and <= 30")
+    )
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_message_bytes: int = field(
+        default=20 * MIB, metadata=_check(lambda v: v >= 1024, "must be at least 1024")
+    )
+    size_basis: Literal["transmitted", "decoded"] = "transmitted"
+    hard_max_bytes: int = field(
+        default=0, metadata=_check(lambda v: v >= 0, "must be 0 (automatic) or a byte count")
+    )
+
+    @property
+    def buffer_ceiling(self) -> int:
+        """Most bytes the milter accepts on the wire before rejecting without further parsing."""
+        if self.size_basis == "transmitted":
+            return self.max_message_bytes
+        if self.hard_max_bytes:
+            return self.hard_max_bytes
+        # base64 grows content by 4/3 plus line breaks (76-char lines): allow 1.37x + 1 MiB.
+        return self.max_message_bytes * 137 // 100 + MIB
+
+
+@dataclass(frozen=True)
+class DomainsConfig:
+    official: tuple[str, ...] = field(
+        default=("gov.vn", "*.gov.vn"),
+        metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                        "each entry must be a domain (hue.gov.vn) or a pattern (*.gov.vn)"),
+    )
+    public_providers: tuple[str, ...] = field(
+        default=DEFAULT_PUBLIC_PROVIDERS,
+        metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                        "each entry must be a domain or a *.domain pattern"),
+    )
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    address: str = field(
+        default="",
+        metadata=_check(lambda v: v == "" or is_valid_address(v),
+                        "expected a mail address such as tiepnhan@thuathienhue.gov.vn"),
+    )
+    extra_addresses: tuple[str, ...] = field(
+        default=(),
+        metadata=_check(lambda v: all(is_valid_address(a) for a in v),
+                        "each entry must be a mail address"),
+    )
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    listen: str = field(
+        default="127.0.0.1:9816",
+        metadata=_check(_is_listen, "expected HOST:PORT (\"\" disables the metrics endpoint)"),
+    )
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
+class Config:
+    milter: MilterConfig = field(default_factory=MilterConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    domains: DomainsConfig = field(default_factory=DomainsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").
+    actions: Mapping[str, Action] = field(default_factory=dict)
+    source: str = "(built-in defaults)"
+
+
+_SECTIONS: dict[str, type] = {
+    name: tp
+    for name, tp in typing.get_type_hints(Config).items()
+    if name not in ("actions", "source")
+}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(f'"{a}"' for a in typing.get_args(tp))
+    if origin is tuple:
+        return "a list of strings"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, str(tp)
+    )
+
+
+def _convert(key: str, tp: Any, value: Any) -> Any:
+    """Check one value against its declared type, returning the typed value."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+    elif origin is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, tp):
+        return value
+    raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _load_section(name: str, cls: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}]: expected a table, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        label = f"[{name}] {key}"
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{label}: unknown key (known keys: {known})")
+        typed = _convert(label, hints[key], value)
+        check = fields[key].metadata.get("check")
+        if check is not None:
+            pred, message = check
+            if not pred(typed):
+                raise ConfigError(f"{label}: {message}, got {value!r}")
+        values[key] = typed
+    return cls(**values)
+
+
+def _load_actions(raw: Any) -> dict[str, Action]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[actions]: expected a table of RULE-ID = \"action\", got {raw!r}")
+    out: dict[str, Action] = {}
+    names = ", ".join(a.value for a in Action if a is not Action.TEMPFAIL)
+    for rule, value in raw.items():
+        try:
+            action = Action(value) if isinstance(value, str) else None
+        except ValueError:
+            action = None
+        if action is None or action is Action.TEMPFAIL:
+            raise ConfigError(f"[actions] {rule}: expected one of {names}, got {value!r}")
+        out[rule] = action
+    return out
+
+
+def from_mapping(data: Mapping[str, Any], source: str = "(mapping)") -> Config:
+    """Build a Config from an already parsed TOML document."""
+    kwargs: dict[str, Any] = {"source": source}
+    for name, raw in data.items():
+        if name == "actions":
+            kwargs["actions"] = types.MappingProxyType(_load_actions(raw))
+        elif name in _SECTIONS:
+            kwargs[name] = _load_section(name, _SECTIONS[name], raw)
+        else:
+            known = ", ".join(sorted([*_SECTIONS, "actions"]))
+            raise ConfigError(f"[{name}]: unknown section (known sections: {known})")
+    return Config(**kwargs)
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a configuration file. Raises ConfigError with a clear message."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read configuration file: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: configuration file is not UTF-8: {e}") from e
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from e
+    try:
+        return from_mapping(data, source=str(p))
+    except ConfigError as e:
+        raise ConfigError(f"{p}: {e}") from e
+
+
+def load_or_default(path: str | Path | None) -> Config:
+    return Config() if path is None else load(path)

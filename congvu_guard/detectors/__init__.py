@@ -1,0 +1,29 @@
+"""Detectors: pure functions from (envelope, parsed message) to findings.
+
+A detector never does I/O on the mail path and never raises for bad input: malformed
+content is a finding. Each module holds one concern and declares the rule IDs it emits, so
+the configuration's ``[actions]`` table can be checked against them at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..message import ParsedMessage
+from ..model import Envelope, Finding
+
+DetectFn = Callable[[Envelope, ParsedMessage], Iterable[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    name: str
+    rules: tuple[str, ...]
+    detect: DetectFn
+
+
+def default_detectors() -> tuple[Detector, ...]:
+    from . import eicar, mime
+
+    return (mime.DETECTOR, eicar.DETECTOR)

@@ -1,0 +1,82 @@
+"""A local redis-server started for the milter when ``[redis] url`` is empty.
+
+This is the "embedded default" for a single mail server and for trying congvu-guard out:
+Redis listens only on a unix socket in ``[redis] embedded_dir`` (mode 0700), persists with
+an append-only file there, and stops when the milter stops. Several mail servers sharing
+one limit need a real Redis: set ``[redis] url``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger("congvu_guard.embedded_redis")
+
+
+class EmbeddedRedisError(RuntimeError):
+    pass
+
+
+class EmbeddedRedis:
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.socket = self.directory / "redis.sock"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def _alive(self) -> bool:
+        try:
+            return bool(redis.Redis(unix_socket_path=str(self.socket), socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def start(self, wait_seconds: float = 10.0) -> str:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise EmbeddedRedisError(
+                "[redis] url is empty, so an embedded Redis is needed, but redis-server is "
+                "not installed (apt-get install redis-server), or set [redis] url"
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        if self.socket.exists() and self._alive():
+            log.info("embedded redis already running at %s; reusing it", self.socket)
+            return self.url
+        args = [
+            binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+            "--dir", str(self.directory), "--appendonly", "yes", "--save", "",
+            "--daemonize", "no", "--logfile", str(self.directory / "redis.log"),
+        ]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise EmbeddedRedisError(
+                    f"embedded redis-server exited with status {self.proc.returncode}; "
+                    f"see {self.directory / 'redis.log'}"
+                )
+            if self._alive():
+                log.info("embedded redis started at %s", self.socket)
+                return self.url
+            time.sleep(0.05)
+        self.stop()
+        raise EmbeddedRedisError(f"embedded redis-server did not answer within {wait_seconds} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None

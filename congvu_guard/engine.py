@@ -1,0 +1,95 @@
+"""The policy engine: the same decisions for the milter and for ``congvu-guard scan``.
+
+It does no network I/O and keeps no per-message state: the caller hands it what the MTA
+said (an :class:`Envelope`) and, at end of message, the message bytes; it answers with a
+:class:`Verdict`. Errors inside a detector are not swallowed here: the caller turns them
+into a temporary failure (451 4.3.0), never into an accept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from . import replies
+from .config import Config, ConfigError
+from .detectors import Detector, default_detectors
+from .message import ParsedMessage, parse_message
+from .model import Action, Envelope, Finding, Severity, Verdict
+from .policy import ReportBox, decide_content
+
+SIZE_RULE = "HUE-14"
+
+
+class DetectorError(RuntimeError):
+    """A detector raised: an internal error, reported as a tempfail."""
+
+    def __init__(self, detector: str, error: BaseException) -> None:
+        super().__init__(f"detector {detector} failed: {type(error).__name__}: {error}")
+        self.detector = detector
+
+
+class Engine:
+    def __init__(self, config: Config, detectors: Sequence[Detector] | None = None) -> None:
+        self.config = config
+        self.detectors = tuple(default_detectors() if detectors is None else detectors)
+        self.report = ReportBox(config.report)
+        self.known_rules = {SIZE_RULE, *(r for d in self.detectors for r in d.rules)}
+        unknown = sorted(set(config.actions) - self.known_rules)
+        if unknown:
+            known = ", ".join(sorted(self.known_rules))
+            raise ConfigError(f"[actions] {unknown[0]}: unknown rule ID (known: {known})")
+
+    # -- size (HUE-14) -------------------------------------------------------------------
+
+    @property
+    def buffer_ceiling(self) -> int:
+        """Bytes on the wire past which the message is rejected without further buffering."""
+        return self.config.limits.buffer_ceiling
+
+    def size_verdict(self, size: int, how: str, decoded: bool = False) -> Verdict:
+        limit = self.config.limits.max_message_bytes if decoded else self.buffer_ceiling
+        finding = Finding(
+            SIZE_RULE, f"{how} {size} bytes > limit {limit} bytes", Action.REJECT,
+            Severity.LOW, "size",
+        )
+        basis = "decoded" if decoded else "transmitted"
+        return Verdict(Action.REJECT, (finding,), *replies.size_exceeded(limit, basis))
+
+    def check_envelope(self, env: Envelope) -> Verdict | None:
+        """MAIL FROM stage: reject early when the declared SIZE= is over the limit."""
+        if env.declared_size is not None and env.declared_size > self.buffer_ceiling:
+            return self.size_verdict(env.declared_size, "declared SIZE=")
+        return None
+
+    # -- whole message -------------------------------------------------------------------
+
+    def check_message(self, env: Envelope, raw: bytes, transmitted_size: int) -> Verdict:
+        """End of message: size, then every detector, then the policy step."""
+        if transmitted_size > self.buffer_ceiling:
+            return self.size_verdict(transmitted_size, "counted")
+        timings: list[tuple[str, float]] = []
+        t0 = time.perf_counter()
+        parsed = parse_message(raw)
+        timings.append(("parse", time.perf_counter() - t0))
+        limits = self.config.limits
+        if limits.size_basis == "decoded" and parsed.decoded_bytes > limits.max_message_bytes:
+            return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
+        findings = self.run_detectors(env, parsed, timings)
+        verdict = decide_content(findings, env.recipients, self.report, self.config.actions)
+        return replace(verdict, timings=tuple(timings))
+
+    def run_detectors(
+        self, env: Envelope, parsed: ParsedMessage, timings: list[tuple[str, float]]
+    ) -> list[Finding]:
+        findings: list[Finding] = []
+        for det in self.detectors:
+            t0 = time.perf_counter()
+            try:
+                findings.extend(det.detect(env, parsed))
+            except Exception as e:  # a bug in a detector: the caller tempfails the message
+                raise DetectorError(det.name, e) from e
+            finally:
+                timings.append((det.name, time.perf_counter() - t0))
+        return findings

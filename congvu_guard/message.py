@@ -1,0 +1,213 @@
+"""Parse a message once, defensively, into the view every detector shares.
+
+The walk visits every leaf part, including parts inside ``message/rfc822`` and nested
+``multipart/*``, decoding the transfer encoding with limits on depth, part count and
+decoded bytes. It never raises on malformed input: what the standard library flags as a
+defect, and what a limit cut short, is recorded in :attr:`ParsedMessage.defects` so that a
+detector can turn it into a finding.
+"""
+
+from __future__ import annotations
+
+import email.header
+import email.parser
+import email.policy
+import email.utils
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    max_depth: int = 20
+    max_parts: int = 1000
+    max_decoded_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One leaf part with its transfer encoding removed."""
+
+    path: str  # position in the MIME tree, "1", "2.1", ...
+    content_type: str  # as declared, lower-case, e.g. "application/pdf"
+    filename: str  # declared file name, decoded from RFC 2047/2231; "" when none
+    payload: bytes  # decoded content (possibly cut short, see truncated)
+    truncated: bool
+    depth: int
+    is_attachment: bool  # has a file name or Content-Disposition: attachment
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    header_bytes: int  # size of the header section as received
+    headers: list[tuple[str, str]]  # top-level headers, values unfolded, non-ASCII escaped
+    parts: list[Part] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)  # e.g. "1.2: StartBoundaryNotFoundDefect"
+    decoded_bytes: int = 0  # header bytes + decoded bytes of every leaf part
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for n, v in self.headers:
+            if n.lower() == lname:
+                return v
+        return None
+
+    def attachments(self) -> Iterator[Part]:
+        return (p for p in self.parts if p.is_attachment)
+
+
+def _safe_text(value: object) -> str:
+    """A header value as printable text: RFC 2047 decoded where possible, never raising."""
+    try:
+        if isinstance(value, email.header.Header):
+            chunks = email.header.decode_header(value)
+        else:
+            chunks = email.header.decode_header(str(value))
+        out = []
+        for data, charset in chunks:
+            if isinstance(data, bytes):
+                out.append(data.decode(charset or "ascii", errors="replace"))
+            else:
+                out.append(data)
+        text = "".join(out)
+    except (LookupError, ValueError, TypeError, AssertionError, IndexError):
+        text = str(value)
+    # Undecodable 8-bit bytes arrive as surrogate escapes: make them visible, not fatal.
+    text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+    return " ".join(text.split())
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except (LookupError, ValueError, TypeError, AssertionError, IndexError):
+        name = None
+    if name is None:
+        name = part.get_param("name", header="content-type")
+        if isinstance(name, tuple):  # RFC 2231 triple
+            try:
+                name = email.utils.collapse_rfc2231_value(name)
+            except (LookupError, ValueError, TypeError):
+                name = str(name[2])
+    return _safe_text(name) if name else ""
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except (ValueError, TypeError, AttributeError):
+        return "application/octet-stream"
+
+
+def _decoded_payload(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except (ValueError, TypeError, AssertionError, LookupError):
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("utf-8", errors="surrogateescape")
+    return b""
+
+
+def _header_section_size(raw: bytes) -> int:
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        idx = raw.find(sep)
+        if idx >= 0:
+            return idx + len(sep)
+    return len(raw)
+
+
+class _Walker:
+    def __init__(self, parsed: ParsedMessage, limits: ParseLimits) -> None:
+        self.parsed = parsed
+        self.limits = limits
+        self.budget = limits.max_decoded_bytes
+        self.count = 0
+        self.cut: set[str] = set()
+
+    def note(self, path: str, defect: str) -> None:
+        self.parsed.defects.append(f"{path}: {defect}" if path else defect)
+
+    def limit(self, what: str) -> None:
+        if what not in self.cut:
+            self.cut.add(what)
+            self.note("", f"LimitExceeded({what})")
+
+    def walk(self, part: Message, path: str, depth: int) -> None:
+        try:
+            self.visit(part, path, depth)
+        finally:
+            # Decoding adds defects (bad base64 padding...), so collect them afterwards.
+            for defect in getattr(part, "defects", []):
+                self.note(path or "0", type(defect).__name__)
+
+    def visit(self, part: Message, path: str, depth: int) -> None:
+        if depth > self.limits.max_depth:
+            self.limit(f"depth>{self.limits.max_depth}")
+            return
+        if part.is_multipart():
+            children = part.get_payload()
+            if not isinstance(children, list):
+                self.note(path or "0", "MultipartPayloadNotList")
+                return
+            for i, child in enumerate(children, 1):
+                if isinstance(child, Message):
+                    self.walk(child, f"{path}.{i}" if path else str(i), depth + 1)
+            return
+        self.count += 1
+        if self.count > self.limits.max_parts:
+            self.limit(f"parts>{self.limits.max_parts}")
+            return
+        payload = _decoded_payload(part)
+        self.parsed.decoded_bytes += len(payload)
+        truncated = len(payload) > self.budget
+        if truncated:
+            self.limit(f"decoded>{self.limits.max_decoded_bytes}")
+            payload = payload[: max(self.budget, 0)]
+        self.budget -= len(payload)
+        filename = _filename(part)
+        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+        self.parsed.parts.append(
+            Part(
+                path=path or "1",
+                content_type=_content_type(part),
+                filename=filename,
+                payload=payload,
+                truncated=truncated,
+                depth=depth,
+                is_attachment=bool(filename) or disposition == "attachment",
+            )
+        )
+
+
+def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes. Never raises for malformed content."""
+    limits = limits or ParseLimits()
+    header_bytes = _header_section_size(raw)
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    try:
+        msg = parser.parsebytes(raw)
+    except RecursionError:
+        # Nesting deep enough to exhaust the standard library's recursive parser: keep the
+        # headers and scan the body as one opaque part.
+        msg = parser.parsebytes(raw[:header_bytes], headersonly=True)
+        msg.set_payload(raw[header_bytes:])
+        del msg["Content-Type"]
+        del msg["Content-Transfer-Encoding"]
+        fallback = True
+    else:
+        fallback = False
+    headers = [(str(k), _safe_text(v)) for k, v in msg.items()]
+    parsed = ParsedMessage(header_bytes=header_bytes, headers=headers)
+    parsed.decoded_bytes = header_bytes
+    if not raw.strip():
+        parsed.defects.append("EmptyMessage")
+    walker = _Walker(parsed, limits)
+    if fallback:
+        walker.limit("nesting>parser")
+    walker.walk(msg, "", 0)
+    return parsed

@@ -1,0 +1,85 @@
+"""Prometheus metrics of the milter. Names start with ``congvu_guard_`` and carry their unit.
+
+The metric names are a contract with the Grafana dashboards and alert rules in
+``dashboards/``; rename one only together with them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from . import __version__
+from .model import Action, Verdict
+
+SIZE_BUCKETS = (
+    1024, 10 * 1024, 100 * 1024, 512 * 1024, 1024**2, 5 * 1024**2, 10 * 1024**2,
+    20 * 1024**2, 25 * 1024**2, 30 * 1024**2,
+)
+TIME_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "congvu_guard_messages_total",
+            "Messages decided, by final action (one count per message).",
+            ["action"], registry=r,
+        )
+        self.rule_hits = Counter(
+            "congvu_guard_rule_hits_total",
+            "Findings per rule ID and the action of the message they were part of.",
+            ["rule", "action"], registry=r,
+        )
+        self.message_size = Histogram(
+            "congvu_guard_message_size_bytes",
+            "Size of messages as counted by the milter (bytes on the wire).",
+            buckets=SIZE_BUCKETS, registry=r,
+        )
+        self.stage_duration = Histogram(
+            "congvu_guard_stage_duration_seconds",
+            "Processing time per milter stage (envfrom, eom) and per detector.",
+            ["stage"], buckets=TIME_BUCKETS, registry=r,
+        )
+        self.errors = Counter(
+            "congvu_guard_errors_total",
+            "Internal errors, by stage; each one answered the client with 451 4.3.0.",
+            ["stage"], registry=r,
+        )
+        self.connections = Gauge(
+            "congvu_guard_milter_connections", "Milter connections open now.", registry=r,
+        )
+        self.quarantined = Counter(
+            "congvu_guard_quarantined_total",
+            "Messages routed to the report box (HUE-11.11), by rule.",
+            ["rule"], registry=r,
+        )
+        self.redis_up = Gauge(
+            "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
+        )
+        self.build_info = Gauge(
+            "congvu_guard_build_info", "Version of congvu-guard.", ["version"], registry=r,
+        )
+        self.build_info.labels(__version__).set(1)
+        for a in Action:
+            self.messages.labels(a.value)
+        for stage in ("envfrom", "envrcpt", "header", "body", "eom"):
+            self.errors.labels(stage)
+
+    def record_verdict(self, verdict: Verdict, size: int | None) -> None:
+        action = verdict.action.value
+        self.messages.labels(action).inc()
+        for rule in verdict.rules:
+            self.rule_hits.labels(rule, action).inc()
+            if verdict.action is Action.QUARANTINE:
+                self.quarantined.labels(rule).inc()
+        if size is not None:
+            self.message_size.observe(size)
+        for stage, seconds in verdict.timings:
+            self.stage_duration.labels(stage).observe(seconds)
+
+    def serve(self, listen: str) -> None:
+        """Start the /metrics HTTP endpoint in a daemon thread."""
+        host, _, port = listen.rpartition(":")
+        start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)

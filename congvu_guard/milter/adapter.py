@@ -1,0 +1,310 @@
+"""The libmilter adapter: collects what Postfix sends and hands it to the policy engine.
+
+One :class:`GuardMilter` object lives per SMTP connection (libmilter runs one thread per
+connection). It holds no policy: it assembles an :class:`Envelope` and the message bytes,
+asks the :class:`Engine`, and carries out the :class:`Verdict` with milter actions. Any
+exception becomes ``451 4.3.0`` (tempfail) for the message, never an accept and never a
+dead process.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import Milter
+
+from .. import explain, replies
+from ..addresses import strip_brackets
+from ..engine import Engine
+from ..metrics import Metrics
+from ..model import Action, Envelope, Verdict
+from ..store import Store
+
+log = logging.getLogger("congvu_guard.milter")
+decisions = logging.getLogger("congvu_guard.decision")
+
+# The only actions we use; nothing else is negotiated with the MTA.
+NEEDED_ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Services:
+    """What every connection shares: the engine, the metrics, the store, our host name."""
+
+    engine: Engine
+    metrics: Metrics
+    store: Store | None
+    hostname: str
+
+
+@dataclass
+class MessageState:
+    """Per-message state, reset at MAIL FROM and on abort."""
+
+    envelope: Envelope
+    raw_recipients: list[str] = field(default_factory=list)  # as sent, for delrcpt
+    headers: list[bytes] = field(default_factory=list)
+    own_header_counts: dict[str, int] = field(default_factory=dict)
+    body: bytearray = field(default_factory=bytearray)
+    counted: int = 0  # bytes on the wire so far (headers, blank line, body)
+    over_limit: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _esmtp_size(params: tuple[str, ...]) -> int | None:
+    for p in params:
+        key, _, value = p.partition("=")
+        if key.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return None
+
+
+def _tempfail_verdict() -> Verdict:
+    return Verdict(Action.TEMPFAIL, (), *replies.tempfail())
+
+
+# Callbacks negotiated without a reply: the MTA does not wait for an answer, so an error
+# there is remembered and answered with a tempfail at the next stage that replies.
+NOREPLY_STAGES = ("connect", "envrcpt", "header")
+
+
+def guarded(stage: str) -> Callable[[F], F]:
+    """Turn any exception in a callback into a tempfail of the message, logged and counted."""
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(self: GuardMilter, *args: Any) -> Any:
+            try:
+                return func(self, *args)
+            except Exception:  # noqa: BLE001 - every failure must become a tempfail
+                return self.internal_error(stage)
+
+        return wrapper  # type: ignore[return-value]
+
+    return wrap
+
+
+class GuardMilter(Milter.Base):
+    services: Services  # set on the class by the server before runmilter()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client_addr = ""
+        self.client_name = ""
+        self.daemon_name = ""
+        self.msg: MessageState | None = None
+        self.failure = ""  # stage of an internal error in a no-reply callback
+        self.counted_connection = False
+
+    # -- negotiation -----------------------------------------------------------------------
+
+    def negotiate(self, opts: list[int]) -> Any:
+        rc = super().negotiate(opts)
+        opts[0] &= NEEDED_ACTIONS
+        self._actions = opts[0]
+        return rc
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def macro(self, name: str) -> str:
+        value = self.getsymval(name)
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="replace")
+        return value or ""
+
+    def internal_error(self, stage: str) -> Any:
+        log.exception("internal error in %s (queue_id=%s)", stage, self._queue_id())
+        self.services.metrics.errors.labels(stage).inc()
+        if stage in NOREPLY_STAGES:
+            self.failure = stage
+            return Milter.CONTINUE
+        self.reply(_tempfail_verdict())
+        return Milter.TEMPFAIL
+
+    def _queue_id(self) -> str:
+        if self.msg is None:
+            return "-"
+        return self.msg.envelope.queue_id or "-"
+
+    def reply(self, verdict: Verdict) -> None:
+        self.setreply(verdict.smtp_code, verdict.smtp_xcode, verdict.smtp_text)
+
+    def finish(self, verdict: Verdict, stage: str, size: int | None) -> Any:
+        """Log, count and carry out a decision that ends the message."""
+        env = self.msg.envelope if self.msg else Envelope()
+        decisions.info(explain.decision_line(env, verdict, stage, size))
+        self.services.metrics.record_verdict(verdict, size)
+        if verdict.action in (Action.REJECT, Action.TEMPFAIL):
+            self.reply(verdict)
+            return Milter.REJECT if verdict.action is Action.REJECT else Milter.TEMPFAIL
+        self.strip_forged_headers()
+        hostname = self.services.hostname
+        if verdict.action is Action.QUARANTINE:
+            self.quarantine_to(verdict)
+        self.addheader(explain.HEADER, explain.verdict_header(verdict, hostname))
+        return Milter.ACCEPT
+
+    def strip_forged_headers(self) -> None:
+        assert self.msg is not None
+        for name, count in self.msg.own_header_counts.items():
+            for idx in range(count, 0, -1):
+                self.chgheader(name, idx, "")
+
+    def quarantine_to(self, verdict: Verdict) -> None:
+        """HUE-11.11: deliver to the report box only, keeping the original recipients."""
+        assert self.msg is not None
+        env = self.msg.envelope
+        box = self.services.engine.report
+        kept = False
+        for raw, addr in zip(self.msg.raw_recipients, env.recipients, strict=True):
+            if box.is_report_box(addr):
+                kept = kept or addr.lower() == verdict.quarantine_to.lower()
+            else:
+                self.delrcpt(raw)
+        if not kept:
+            self.addrcpt(f"<{verdict.quarantine_to}>")
+        self.addheader(explain.HEADER_ORIGINAL_RCPT,
+                       explain.original_recipients_header(env.recipients))
+        self.addheader(explain.HEADER_QUARANTINE, explain.quarantine_header(env, verdict))
+        if self.services.store is not None:
+            self.services.store.record_quarantine(env, verdict)
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    @Milter.noreply
+    @guarded("connect")
+    def connect(self, hostname: str, family: int, hostaddr: Any) -> Any:
+        self.client_name = hostname or ""
+        if isinstance(hostaddr, tuple) and hostaddr:
+            self.client_addr = str(hostaddr[0])
+        self.services.metrics.connections.inc()
+        self.counted_connection = True
+        self.daemon_name = self.macro("{daemon_name}")
+        return Milter.CONTINUE
+
+    @guarded("envfrom")
+    def envfrom(self, mailfrom: str, *params: str) -> Any:
+        t0 = time.perf_counter()
+        if self.failure != "connect":
+            self.failure = ""
+        env = Envelope(
+            sender=strip_brackets(mailfrom),
+            auth_user=self.macro("{auth_authen}"),
+            client_addr=self.client_addr,
+            client_name=self.client_name,
+            daemon_name=self.daemon_name,
+            queue_id=self.macro("i"),
+            declared_size=_esmtp_size(params),
+        )
+        self.msg = MessageState(envelope=env)
+        if self.failure:
+            return self.failure_reply()
+        verdict = self.services.engine.check_envelope(env)
+        self.services.metrics.stage_duration.labels("envfrom").observe(time.perf_counter() - t0)
+        if verdict is not None:
+            return self.finish(verdict, "envfrom", env.declared_size)
+        return Milter.CONTINUE
+
+    @Milter.noreply
+    @guarded("envrcpt")
+    def envrcpt(self, to: str, *params: str) -> Any:
+        if self.msg is not None:
+            self.msg.raw_recipients.append(to)
+            self.msg.envelope.recipients.append(strip_brackets(to))
+        return Milter.CONTINUE
+
+    @Milter.noreply
+    @Milter.decode("bytes")
+    @guarded("header")
+    def header(self, name: str, value: bytes) -> Any:
+        m = self.msg
+        if m is None or m.over_limit:
+            return Milter.CONTINUE
+        if isinstance(value, str):
+            value = value.encode("utf-8", errors="surrogateescape")
+        value = value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        line = name.encode("utf-8", errors="surrogateescape") + b": " + value + b"\r\n"
+        m.counted += len(line)
+        for own in explain.OWN_HEADERS:
+            if name.lower() == own.lower():
+                m.own_header_counts[own] = m.own_header_counts.get(own, 0) + 1
+        if m.counted > self.services.engine.buffer_ceiling:
+            m.over_limit = True
+            m.headers.clear()
+        else:
+            m.headers.append(line)
+        return Milter.CONTINUE
+
+    @guarded("body")
+    def body(self, chunk: bytes) -> Any:
+        m = self.msg
+        if m is None:
+            return Milter.CONTINUE
+        if self.failure:
+            return self.failure_reply()
+        if not m.body and not m.over_limit:
+            m.counted += 2  # the blank line between header and body
+        m.counted += len(chunk)
+        if m.counted > self.services.engine.buffer_ceiling:
+            m.over_limit = True
+            m.headers.clear()
+            m.body = bytearray()
+            m.envelope.queue_id = self.macro("i") or m.envelope.queue_id
+            verdict = self.services.engine.size_verdict(m.counted, "counted")
+            return self.finish(verdict, "body", m.counted)
+        m.body += chunk
+        return Milter.CONTINUE
+
+    def failure_reply(self) -> Any:
+        """Answer the tempfail for an error that happened in a no-reply stage."""
+        verdict = _tempfail_verdict()
+        env = self.msg.envelope if self.msg else Envelope()
+        decisions.info(explain.decision_line(env, verdict, self.failure))
+        self.services.metrics.messages.labels(Action.TEMPFAIL.value).inc()
+        if self.failure != "connect":
+            self.failure = ""
+        self.reply(verdict)
+        return Milter.TEMPFAIL
+
+    @guarded("eom")
+    def eom(self) -> Any:
+        m = self.msg
+        if m is None:
+            return Milter.CONTINUE
+        if self.failure:
+            return self.failure_reply()
+        t0 = time.perf_counter()
+        if not m.body:
+            m.counted += 2
+        m.envelope.queue_id = self.macro("i") or m.envelope.queue_id
+        raw = b"".join(m.headers) + b"\r\n" + bytes(m.body)
+        if log.isEnabledFor(logging.DEBUG):
+            names = [h.split(b":", 1)[0] for h in m.headers]
+            log.debug("eom queue_id=%s headers=%d counted=%d names=%r",
+                      m.envelope.queue_id, len(m.headers), m.counted, names)
+        m.body = bytearray()
+        verdict = self.services.engine.check_message(m.envelope, raw, m.counted)
+        rc = self.finish(verdict, "eom", m.counted)
+        self.services.metrics.stage_duration.labels("eom").observe(time.perf_counter() - t0)
+        return rc
+
+    def abort(self) -> Any:
+        self.msg = None
+        if self.failure != "connect":
+            self.failure = ""
+        return Milter.CONTINUE
+
+    def close(self) -> Any:
+        if self.counted_connection:
+            self.services.metrics.connections.dec()
+            self.counted_connection = False
+        self.msg = None
+        return Milter.CONTINUE
+

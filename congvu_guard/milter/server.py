@@ -1,0 +1,83 @@
+"""Start the milter: build the shared services, prepare the socket, run libmilter."""
+
+from __future__ import annotations
+
+import grp
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+
+import Milter
+
+from ..config import Config
+from ..embedded_redis import EmbeddedRedis
+from ..engine import Engine
+from ..metrics import Metrics
+from ..store import RedisStore
+from .adapter import GuardMilter, Services
+
+log = logging.getLogger("congvu_guard.milter")
+
+# libmilter's own signal thread waits for these; every other thread must block them.
+_MILTER_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+
+
+def unix_socket_path(spec: str) -> Path | None:
+    if spec.startswith(("unix:", "local:")):
+        return Path(spec.split(":", 1)[1])
+    return None
+
+
+def prepare_socket_dir(path: Path, group: str) -> None:
+    """Create the socket's directory (setgid, group ``group``) so Postfix can reach it.
+
+    A directory that already exists (e.g. systemd's RuntimeDirectory) is left as it is.
+    """
+    parent = path.parent
+    if parent.exists():
+        return
+    parent.mkdir(parents=True, mode=0o750)
+    try:
+        gid = grp.getgrnam(group).gr_gid if group else -1
+    except KeyError:
+        log.warning("socket group %r does not exist; socket group left as is", group)
+        gid = -1
+    if gid >= 0:
+        os.chown(parent, -1, gid)
+        os.chmod(parent, 0o2750)
+
+
+def run(config: Config) -> int:
+    engine = Engine(config)
+    metrics = Metrics()
+    embedded: EmbeddedRedis | None = None
+    url = config.redis.url
+    if not url:
+        embedded = EmbeddedRedis(config.redis.embedded_dir)
+        url = embedded.start()
+    try:
+        store = RedisStore(url, config.redis.timeout_seconds, metrics)
+        if not store.ping():
+            log.warning("redis at %s is down; starting anyway, shared state is unavailable", url)
+        sock_path = unix_socket_path(config.milter.socket)
+        if sock_path is not None:
+            prepare_socket_dir(sock_path, config.milter.socket_group)
+            os.umask(0o777 & ~int(config.milter.socket_mode, 8))
+        if not config.report.address:
+            log.warning("[report] address is empty: suspect mail will be rejected, not "
+                        "routed to a report box (HUE-11.11)")
+        signal.pthread_sigmask(signal.SIG_BLOCK, _MILTER_SIGNALS)
+        if config.metrics.listen:
+            metrics.serve(config.metrics.listen)
+        GuardMilter.services = Services(engine, metrics, store, socket.getfqdn())
+        Milter.factory = GuardMilter
+        log.info("congvu-guard milter listening on %s (config %s)",
+                 config.milter.socket, config.source)
+        Milter.runmilter(config.milter.name, config.milter.socket, config.milter.timeout_seconds)
+        log.info("congvu-guard milter stopped")
+        return 0
+    finally:
+        if embedded is not None:
+            embedded.stop()

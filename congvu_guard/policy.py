@@ -1,0 +1,78 @@
+"""The policy step: findings in, one action out.
+
+1. Each finding's proposed action is replaced by the ``[actions]`` override for its rule.
+2. The strongest action wins (accept < tag < quarantine < tempfail < reject).
+3. HUE-11.11: mail addressed to the report box is never blocked by content rules. When every
+   recipient is a report box the message is delivered and tagged; when some are, a block
+   becomes a quarantine so the report still arrives and the other recipients are spared.
+4. A quarantine needs a report box: without one configured the message is rejected, never
+   delivered to its recipients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from . import replies
+from .addresses import address_key
+from .config import ReportConfig
+from .model import Action, Finding, Verdict
+
+
+class ReportBox:
+    """The report box addresses (HUE-11.11, HUE-12.2): the primary and any extra ones."""
+
+    def __init__(self, cfg: ReportConfig) -> None:
+        self.address = cfg.address
+        self._keys = {address_key(a) for a in (cfg.address, *cfg.extra_addresses) if a}
+
+    def is_report_box(self, address: str) -> bool:
+        return address_key(address) in self._keys
+
+    def among(self, recipients: Sequence[str]) -> list[str]:
+        return [r for r in recipients if self.is_report_box(r)]
+
+
+def _override(findings: Iterable[Finding], actions: Mapping[str, Action]) -> tuple[Finding, ...]:
+    out = []
+    for f in findings:
+        wanted = actions.get(f.rule)
+        out.append(f if wanted is None or wanted is f.action else replace(f, action=wanted))
+    return tuple(out)
+
+
+def _strongest(findings: Sequence[Finding]) -> Finding | None:
+    best: Finding | None = None
+    for f in findings:
+        if best is None or f.action.strength > best.action.strength:
+            best = f
+    return best
+
+
+def decide_content(
+    findings: Iterable[Finding],
+    recipients: Sequence[str],
+    report: ReportBox,
+    actions: Mapping[str, Action],
+) -> Verdict:
+    """Map the content findings for one message to its verdict."""
+    found = _override(findings, actions)
+    top = _strongest(found)
+    if top is None or top.action is Action.ACCEPT:
+        return Verdict(Action.ACCEPT, found)
+    action = top.action
+    boxes = report.among(recipients)
+    if boxes and action is not Action.TAG:
+        if len(boxes) == len(recipients):
+            return Verdict(Action.TAG, found, exempt=True)
+        return Verdict(Action.QUARANTINE, found, quarantine_to=boxes[0])
+    if action is Action.QUARANTINE:
+        if not report.address:
+            return Verdict(Action.REJECT, found, *replies.quarantine_unavailable(top.rule))
+        return Verdict(Action.QUARANTINE, found, quarantine_to=report.address)
+    if action is Action.REJECT:
+        return Verdict(Action.REJECT, found, *replies.content_rejected(top.rule, top.detail))
+    if action is Action.TEMPFAIL:
+        return Verdict(Action.TEMPFAIL, found, *replies.tempfail())
+    return Verdict(Action.TAG, found)

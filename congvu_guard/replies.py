@@ -1,0 +1,62 @@
+"""SMTP reply texts: ASCII only, Vietnamese without diacritics first, then English.
+
+Every text names the rule ID so that a user who quotes the bounce to the help desk quotes
+the rule too.
+"""
+
+from __future__ import annotations
+
+from .config import MIB
+
+
+def ascii_only(text: str, limit: int = 200) -> str:
+    """Make a detail safe for an SMTP reply: printable ASCII, no '%', bounded length."""
+    out = "".join(c if " " <= c <= "~" else "?" for c in text)
+    out = out.replace("%", "pct")
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def human_size(n: int) -> str:
+    if n % MIB == 0:
+        return f"{n // MIB} MB"
+    if n >= MIB:
+        return f"{n / MIB:.1f} MB"
+    return f"{n} bytes"
+
+
+def size_exceeded(limit: int, basis: str) -> tuple[str, str, str]:
+    size = human_size(limit)
+    what_vn = "dung luong toi da" if basis == "transmitted" else "dung luong tep dinh kem toi da"
+    what_en = "size limit" if basis == "transmitted" else "decoded content size limit"
+    return (
+        "552",
+        "5.3.4",
+        f"Thu vuot qua {what_vn} {size} (HUE-14) / Message exceeds the {size} {what_en}",
+    )
+
+
+def tempfail() -> tuple[str, str, str]:
+    return (
+        "451",
+        "4.3.0",
+        "Loi tam thoi khi kiem tra thu, vui long gui lai sau / "
+        "Temporary error while checking the message, please try again later",
+    )
+
+
+def content_rejected(rule: str, detail: str) -> tuple[str, str, str]:
+    return (
+        "550",
+        "5.7.1",
+        f"Thu bi tu choi theo quy dinh ({rule}) / Message rejected by policy {rule}: "
+        + ascii_only(detail, 120),
+    )
+
+
+def quarantine_unavailable(rule: str) -> tuple[str, str, str]:
+    return (
+        "550",
+        "5.7.1",
+        f"Thu nghi ngo khong an toan, da bi chan ({rule}) / "
+        f"Suspect message blocked ({rule}); no report box is configured",
+    )

@@ -1,0 +1,107 @@
+"""``congvu-guard scan``: judge .eml files with the same engine the milter uses."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import email.utils
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .engine import DetectorError, Engine
+from .model import Envelope, Verdict
+
+
+@dataclass(frozen=True)
+class ScanEnvelopeArgs:
+    sender: str | None = None
+    recipients: Sequence[str] = ()
+    auth_user: str = ""
+
+
+def wire_size(raw: bytes) -> int:
+    """Size on the SMTP wire, where every line ends in CRLF."""
+    return len(raw) + raw.count(b"\n") - raw.count(b"\r\n")
+
+
+def _header_addresses(raw: bytes, names: Sequence[str]) -> list[str]:
+    headers = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+        raw, headersonly=True
+    )
+    values: list[str] = []
+    for name in names:
+        for v in headers.get_all(name, []):
+            values.append(str(v))
+    try:
+        pairs = email.utils.getaddresses(values)
+    except (ValueError, TypeError, IndexError):
+        return []
+    return [a for _, a in pairs if "@" in a]
+
+
+def envelope_for(raw: bytes, args: ScanEnvelopeArgs) -> Envelope:
+    """The envelope given on the command line, else taken from the message's headers."""
+    sender = args.sender
+    if sender is None:
+        found = _header_addresses(raw, ("Return-Path", "From"))
+        sender = found[0] if found else ""
+    recipients = list(args.recipients) or _header_addresses(raw, ("To", "Cc"))
+    return Envelope(sender=sender, recipients=recipients, auth_user=args.auth_user)
+
+
+def judge(engine: Engine, raw: bytes, env: Envelope) -> Verdict:
+    early = engine.check_envelope(env)
+    if early is not None:
+        return early
+    return engine.check_message(env, raw, wire_size(raw))
+
+
+def result_record(path: str, verdict: Verdict) -> dict[str, object]:
+    return {
+        "file": path,
+        "action": verdict.action.value,
+        "reasons": [{"rule": f.rule, "detail": f.detail} for f in verdict.findings],
+        "smtp_reply": verdict.smtp_reply or None,
+        "quarantine_to": verdict.quarantine_to or None,
+    }
+
+
+def run_scan(
+    engine: Engine,
+    files: Sequence[str],
+    args: ScanEnvelopeArgs,
+    as_json: bool,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Judge every file; exit status 0 when all were judged, 2 when any could not be read."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    status = 0
+    for name in files:
+        try:
+            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as e:
+            print(f"congvu-guard scan: {name}: cannot read: {e.strerror}", file=err)
+            status = 2
+            continue
+        try:
+            verdict = judge(engine, raw, envelope_for(raw, args))
+        except DetectorError as e:
+            print(f"congvu-guard scan: {name}: internal error: {e}", file=err)
+            status = 2
+            continue
+        record = result_record(name, verdict)
+        if as_json:
+            print(json.dumps(record, ensure_ascii=False), file=out)
+        else:
+            rules = ", ".join(f"{f.rule} ({f.detail})" for f in verdict.findings) or "-"
+            line = f"{name}: {verdict.action.value}: {rules}"
+            if verdict.smtp_reply:
+                line += f" [{verdict.smtp_reply}]"
+            print(line, file=out)
+    return status

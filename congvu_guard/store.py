@@ -1,0 +1,76 @@
+"""All Redis access goes through this one small interface.
+
+The milter uses it for what must be shared between mail servers; the rate limiter (issue 4)
+and the monitor extend it. Keys use the ``congvu:`` prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+import redis
+
+from .metrics import Metrics
+from .model import Envelope, Verdict
+
+log = logging.getLogger("congvu_guard.store")
+
+QUARANTINE_STREAM = "congvu:quarantine"
+QUARANTINE_STREAM_MAXLEN = 100_000
+
+
+class Store(Protocol):
+    def ping(self) -> bool: ...
+
+    def record_quarantine(self, env: Envelope, verdict: Verdict) -> None: ...
+
+
+class RedisStore:
+    """Redis-backed store. Thread-safe: redis-py's connection pool serves every thread."""
+
+    def __init__(self, url: str, timeout: float, metrics: Metrics | None = None) -> None:
+        self.url = url
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            health_check_interval=30,
+        )
+        self.metrics = metrics
+
+    def _up(self, ok: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.redis_up.set(1 if ok else 0)
+
+    def ping(self) -> bool:
+        try:
+            ok = bool(self.client.ping())
+        except redis.RedisError as e:
+            log.warning("redis %s not reachable: %s", self.url, e)
+            ok = False
+        self._up(ok)
+        return ok
+
+    def record_quarantine(self, env: Envelope, verdict: Verdict) -> None:
+        """Append the quarantine to a stream the monitor's triage reads (HUE-11.11).
+
+        Best effort: the message itself is already safe in the report box, so a Redis
+        outage is logged and counted, not turned into a mail failure.
+        """
+        fields = {
+            "ts": f"{time.time():.3f}",
+            "queue_id": env.queue_id,
+            "sender": env.sender,
+            "recipients": ",".join(env.recipients),
+            "auth_user": env.auth_user,
+            "rules": ",".join(verdict.rules),
+            "reasons": "; ".join(f"{f.rule} {f.detail}" for f in verdict.findings),
+            "report_box": verdict.quarantine_to,
+        }
+        try:
+            self.client.xadd(QUARANTINE_STREAM, fields, maxlen=QUARANTINE_STREAM_MAXLEN,
+                             approximate=True)
+            self._up(True)
+        except redis.RedisError as e:
+            log.warning("could not record quarantine of %s in redis: %s", env.queue_id, e)
+            self._up(False)

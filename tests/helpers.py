@@ -1,0 +1,70 @@
+"""Builders of test messages and small utilities shared by the tests."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import uuid
+from pathlib import Path
+
+from congvu_guard.detectors.eicar import EICAR
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "rspamd-functional"
+CRLF = b"\r\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def simple_message(subject: str, sender: str = "alice@hue.gov.vn",
+                   to: str = "bob@hue.gov.vn", extra_headers: str = "",
+                   body: str = "Xin chao.\r\n") -> bytes:
+    head = (
+        f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{token()}@test>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n" + extra_headers
+    )
+    return head.encode() + CRLF + body.encode()
+
+
+def message_with_attachment(subject: str, filename: str, content: bytes,
+                            sender: str = "alice@hue.gov.vn", to: str = "bob@hue.gov.vn") -> bytes:
+    b64 = base64.encodebytes(content).replace(b"\n", b"\r\n")
+    return (
+        f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{token()}@test>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="BOUNDARY"\r\n\r\n'
+        "--BOUNDARY\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nXem tep dinh kem.\r\n"
+        f"--BOUNDARY\r\nContent-Type: application/octet-stream\r\n"
+        f'Content-Disposition: attachment; filename="{filename}"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + b64 + b"--BOUNDARY--\r\n"
+
+
+def eicar_message(subject: str, **kw: str) -> bytes:
+    return message_with_attachment(subject, "eicar.com", EICAR, **kw)
+
+
+def message_of_size(total: int, subject: str) -> bytes:
+    """A message of exactly ``total`` bytes on the wire (CRLF line ends, no dot-stuffing)."""
+    head = simple_message(subject, body="")
+    line = b"A" * 76 + CRLF
+    remaining = total - len(head)
+    full, rest = divmod(remaining, len(line))
+    body = line * full
+    if rest:
+        # The last line keeps its CRLF: rest >= 3 gives at least one character.
+        if rest < 3:
+            body = body[: -len(line)]
+            rest += len(line)
+        body += b"B" * (rest - 2) + CRLF
+    msg = head + body
+    assert len(msg) == total, (len(msg), total)
+    return msg

@@ -1,0 +1,103 @@
+"""``congvu-guard scan``: the milter's engine on .eml files, and the peer corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from congvu_guard import cli
+from tests.helpers import CORPUS, eicar_message, message_of_size, simple_message
+
+BOX = "tiepnhan@thuathienhue.gov.vn"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    p = tmp_path / "c.toml"
+    p.write_text(f'[report]\naddress = "{BOX}"\n')
+    return p
+
+
+def scan_json(capsys, *args: str) -> tuple[int, list[dict]]:
+    rc = cli.main(["scan", "--json", *args])
+    out = capsys.readouterr().out
+    return rc, [json.loads(line) for line in out.splitlines()]
+
+
+def test_json_output_has_one_object_per_file(tmp_path: Path, config: Path, capsys) -> None:
+    clean = tmp_path / "clean.eml"
+    clean.write_bytes(simple_message("hi"))
+    bad = tmp_path / "eicar.eml"
+    bad.write_bytes(eicar_message("x"))
+    rc, records = scan_json(capsys, "--config", str(config), str(clean), str(bad))
+    assert rc == 0
+    assert [r["file"] for r in records] == [str(clean), str(bad)]
+    assert records[0]["action"] == "accept" and records[0]["reasons"] == []
+    assert records[0]["smtp_reply"] is None
+    assert records[1]["action"] == "quarantine"
+    assert records[1]["reasons"] == [
+        {"rule": "HUE-11.5", "detail": "EICAR test file in attachment 'eicar.com'"}]
+
+
+def test_reject_carries_the_smtp_reply(tmp_path: Path, capsys) -> None:
+    big = tmp_path / "big.eml"
+    big.write_bytes(message_of_size(20 * 1024 * 1024 + 1, "big"))
+    rc, [rec] = scan_json(capsys, str(big))
+    assert rc == 0
+    assert rec["action"] == "reject"
+    assert rec["smtp_reply"].startswith("552 5.3.4 ")
+
+
+def test_envelope_options_are_used(tmp_path: Path, config: Path, capsys) -> None:
+    f = tmp_path / "m.eml"
+    f.write_bytes(eicar_message("x"))
+    rc, [rec] = scan_json(capsys, "--config", str(config), "--from", "x@hue.gov.vn",
+                          "--rcpt", BOX, "--auth-user", "x", str(f))
+    assert rc == 0
+    assert rec["action"] == "tag"  # to the report box: never blocked
+
+
+def test_unreadable_input_exits_2_with_a_clear_message(tmp_path: Path, capsys) -> None:
+    good = tmp_path / "ok.eml"
+    good.write_bytes(simple_message("hi"))
+    rc = cli.main(["scan", "--json", str(tmp_path / "missing.eml"), str(good)])
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert "missing.eml: cannot read" in captured.err
+    assert len(captured.out.splitlines()) == 1  # the readable file was still judged
+
+
+def test_text_output_names_action_and_rule(tmp_path: Path, config: Path, capsys) -> None:
+    f = tmp_path / "m.eml"
+    f.write_bytes(eicar_message("x"))
+    assert cli.main(["scan", "--config", str(config), str(f)]) == 0
+    assert "quarantine: HUE-11.5" in capsys.readouterr().out
+
+
+def corpus_files() -> list[Path]:
+    root = Path(os.environ.get("CONGVU_CORPUS", CORPUS))
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+
+
+@pytest.mark.skipif(not corpus_files(), reason=f"peer corpus not found at {CORPUS}")
+def test_every_message_of_the_peer_corpus_is_judged_without_error(config: Path) -> None:
+    files = corpus_files()
+    assert len(files) >= 200
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "congvu_guard", "scan", "--json", "--config", str(config),
+         *map(str, files)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["file"] for r in records] == [str(f) for f in files]
+    assert {r["action"] for r in records} <= {"accept", "tag", "quarantine", "reject"}
+    print(f"{len(files)} corpus messages judged in {time.monotonic() - t0:.1f} s")
