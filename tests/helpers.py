@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
 import uuid
 from pathlib import Path
 
 from congvu_guard.detectors.eicar import EICAR
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "rspamd-functional"
+_CORPUS_REL = Path("shared") / "corpus" / "rspamd-functional"
+CORPUS_CANDIDATES = [
+    Path(os.environ["CONGVU_CORPUS"]) if os.environ.get("CONGVU_CORPUS") else None,
+    Path(__file__).resolve().parent.parent.parent / _CORPUS_REL,  # ../shared next to the repo
+    Path("/work") / _CORPUS_REL,  # where the workplace keeps it when the repo is cloned elsewhere
+]
+CORPUS = next((p for p in CORPUS_CANDIDATES if p is not None and p.is_dir()),
+              CORPUS_CANDIDATES[1])
 CRLF = b"\r\n"
 
 
