@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 from pathlib import Path
 
 import Milter
@@ -36,14 +37,20 @@ def prepare_socket_dir(path: Path, group: str) -> None:
     A directory that already exists (e.g. systemd's RuntimeDirectory) is left as it is.
     """
     parent = path.parent
-    if parent.exists():
-        return
-    parent.mkdir(parents=True, mode=0o750)
     try:
         gid = grp.getgrnam(group).gr_gid if group else -1
     except KeyError:
         log.warning("socket group %r does not exist; socket group left as is", group)
         gid = -1
+    if parent.exists():
+        st = parent.stat()
+        inherits = st.st_mode & stat.S_ISGID and st.st_gid == gid
+        if gid >= 0 and not inherits and os.getegid() != gid:
+            log.warning("socket directory %s is not setgid %s: the socket will belong to "
+                        "group %d and Postfix may be unable to connect", parent, group,
+                        os.getegid())
+        return
+    parent.mkdir(parents=True, mode=0o750)
     if gid >= 0:
         os.chown(parent, -1, gid)
         os.chmod(parent, 0o2750)
