@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rcpt", action="append", default=[], metavar="ADDR",
                    help="envelope recipient, repeatable (default: To and Cc)")
     s.add_argument("--auth-user", default="", metavar="USER", help="SASL login of the sender")
+    s.add_argument("--hop", choices=("inbound", "submission", "internal", "gate"), default="",
+                   help="which door the message passes (default: from --daemon/--client-addr/"
+                        "--auth-user as the milter would)")
+    s.add_argument("--daemon", dest="daemon_name", default="", metavar="NAME",
+                   help="the {daemon_name} the milter would see, e.g. outbound-gate")
+    s.add_argument("--client-addr", default="", metavar="IP", help="the SMTP client address")
     s.add_argument("--json", action="store_true", help="one JSON object per file per line")
     s.add_argument("files", nargs="+", metavar="FILE", help=".eml file, or - for stdin")
     return p
@@ -51,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _describe(config: Config) -> str:
     lines = [f"configuration {config.source}: OK"]
-    for section in ("milter", "redis", "limits", "domains", "report", "metrics", "logging"):
+    for section in ("milter", "redis", "limits", "domains", "report", "hops", "forwarding",
+                    "metrics", "logging"):
         value = getattr(config, section)
         for key, v in vars(value).items():
             shown = list(v) if isinstance(v, tuple) else v
@@ -74,11 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_or_default(args.config)
         _setup_logging(config.logging.level)
         if args.command == "scan":
-            from .engine import Engine
-            from .scan import ScanEnvelopeArgs, run_scan
+            from .scan import ScanEnvelopeArgs, run_scan, scan_engine
 
-            envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user)
-            return run_scan(Engine(config), args.files, envelope_args, args.json)
+            envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user, args.hop,
+                                             args.daemon_name, args.client_addr)
+            return run_scan(scan_engine(config), args.files, envelope_args, args.json)
         if args.command == "milter":
             from .milter.server import run
 

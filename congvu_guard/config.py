@@ -9,6 +9,7 @@ into exit status 2. The schema is documented in README.md and congvu-guard.examp
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 import types
 import typing
@@ -142,6 +143,41 @@ class ReportConfig:
     )
 
 
+def _is_network(s: str) -> bool:
+    try:
+        ipaddress.ip_network(s, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class HopsConfig:
+    # {daemon_name} of the outbound gate smtpd (milter_macro_daemon_name in master.cf).
+    gate: tuple[str, ...] = ("outbound-gate",)
+    # {daemon_name}s of our users' submission services; any SASL login counts too.
+    submission: tuple[str, ...] = ("submission", "submissions")
+    # Our own hosts (pickup/sendmail is 127.0.0.1): their unauthenticated mail is internal.
+    internal_networks: tuple[str, ...] = field(
+        default=("127.0.0.0/8", "::1/128"),
+        metadata=_check(lambda v: all(_is_network(n) for n in v),
+                        "each entry must be an IP network such as 10.0.0.0/8"),
+    )
+
+
+@dataclass(frozen=True)
+class ForwardingConfig:
+    # "non-official": block auto-forwards to any domain outside [domains] official (HUE-11.6,
+    # the regulation's text); "public-providers": only to [domains] public_providers.
+    mode: Literal["non-official", "public-providers"] = "non-official"
+    # File holding the origin-stamp key (>= 32 bytes). "" = a key generated once and shared
+    # by every mail server through Redis.
+    stamp_key_file: str = field(
+        default="",
+        metadata=_check(lambda v: v == "" or v.startswith("/"), "expected an absolute path"),
+    )
+
+
 @dataclass(frozen=True)
 class MetricsConfig:
     listen: str = field(
@@ -162,6 +198,8 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    hops: HopsConfig = field(default_factory=HopsConfig)
+    forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").

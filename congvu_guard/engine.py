@@ -9,17 +9,21 @@ into a temporary failure (451 4.3.0), never into an accept.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from . import replies
+from . import replies, stamp
 from .config import Config, ConfigError
 from .detectors import Detector, default_detectors
+from .explain import OWN_HEADERS
+from .hops import Hop, HopClassifier
 from .message import ParsedMessage, parse_message
 from .model import Action, Envelope, Finding, Severity, Verdict
 from .policy import ReportBox, decide_content
 
 SIZE_RULE = "HUE-14"
+STAMP_RULE = "CG-STAMP"
+_DELIVERED = (Action.ACCEPT, Action.TAG, Action.QUARANTINE)
 
 
 class DetectorError(RuntimeError):
@@ -31,11 +35,28 @@ class DetectorError(RuntimeError):
 
 
 class Engine:
-    def __init__(self, config: Config, detectors: Sequence[Detector] | None = None) -> None:
+    """``stamp_key`` returns the origin-stamp key (None while it is unavailable).
+    ``stamping`` is True in the milter: mail from outside must then get the origin stamp,
+    and is tempfailed while the key is unavailable, so no forward can escape the gate."""
+
+    def __init__(
+        self,
+        config: Config,
+        detectors: Sequence[Detector] | None = None,
+        stamp_key: Callable[[], bytes | None] | None = None,
+        stamping: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
-        self.detectors = tuple(default_detectors() if detectors is None else detectors)
+        self.stamp_key = stamp_key or (lambda: None)
+        self.stamping = stamping
+        self.clock = clock
+        self.hops = HopClassifier(config.hops)
+        if detectors is None:
+            detectors = default_detectors(config, self.stamp_key)
+        self.detectors = tuple(detectors)
         self.report = ReportBox(config.report)
-        self.known_rules = {SIZE_RULE, *(r for d in self.detectors for r in d.rules)}
+        self.known_rules = {SIZE_RULE, STAMP_RULE, *(r for d in self.detectors for r in d.rules)}
         unknown = sorted(set(config.actions) - self.known_rules)
         if unknown:
             known = ", ".join(sorted(self.known_rules))
@@ -69,6 +90,7 @@ class Engine:
         """End of message: size, then every detector, then the policy step."""
         if transmitted_size > self.buffer_ceiling:
             return self.size_verdict(transmitted_size, "counted")
+        env = replace(env, hop=self.hops.classify(env).value)
         timings: list[tuple[str, float]] = []
         t0 = time.perf_counter()
         parsed = parse_message(raw)
@@ -78,7 +100,32 @@ class Engine:
             return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
         findings = self.run_detectors(env, parsed, timings)
         verdict = decide_content(findings, env.recipients, self.report, self.config.actions)
-        return replace(verdict, timings=tuple(timings))
+        return replace(self.origin_step(env, parsed, verdict), timings=tuple(timings))
+
+    def origin_step(self, env: Envelope, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
+        """Which headers to remove and add on a delivered message (HUE-11.6 origin stamp).
+
+        Copies of our own headers are always removed. Origin stamps are removed from mail
+        our users submit and from mail arriving from outside, which then gets a fresh one;
+        internal hops and the gate keep them, so that a forward is still recognised.
+        """
+        if verdict.action not in _DELIVERED:
+            return verdict
+        hop = Hop(env.hop)
+        strip = OWN_HEADERS
+        if hop in (Hop.INBOUND, Hop.SUBMISSION):
+            strip = (*OWN_HEADERS, stamp.HEADER)
+        add: tuple[tuple[str, str], ...] = ()
+        if hop is Hop.INBOUND and self.stamping:
+            key = self.stamp_key()
+            if key is None:
+                finding = Finding(STAMP_RULE, "origin-stamp key unavailable (Redis down and no "
+                                  "[forwarding] stamp_key_file)", Action.TEMPFAIL,
+                                  Severity.HIGH, "stamp")
+                return Verdict(Action.TEMPFAIL, (*verdict.findings, finding), *replies.tempfail())
+            value = stamp.make(key, parsed.header("Message-ID") or "", int(self.clock()))
+            add = ((stamp.HEADER, value),)
+        return replace(verdict, strip_headers=strip, add_headers=add)
 
     def run_detectors(
         self, env: Envelope, parsed: ParsedMessage, timings: list[tuple[str, float]]

@@ -89,6 +89,8 @@ def decision_line(
     ]
     if size is not None:
         pairs.append(("size", size))
+    if verdict.removed_recipients:
+        pairs.append(("removed", ",".join(f"<{r}>" for r in verdict.removed_recipients)))
     if verdict.quarantine_to:
         pairs.append(("quarantine_to", f"<{verdict.quarantine_to}>"))
     if verdict.exempt:

@@ -53,6 +53,10 @@ class ParsedMessage:
                 return v
         return None
 
+    def header_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for n, v in self.headers if n.lower() == lname]
+
     def attachments(self) -> Iterator[Part]:
         return (p for p in self.parts if p.is_attachment)
 

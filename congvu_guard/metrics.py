@@ -55,6 +55,17 @@ class Metrics:
             "Messages routed to the report box (HUE-11.11), by rule.",
             ["rule"], registry=r,
         )
+        self.autoforward = Counter(
+            "congvu_guard_autoforward_total",
+            "Automatic forwards seen (HUE-11.6/HUE-12.4), by outcome, destination provider "
+            "(or non-official/official) and forwarding account.",
+            ["outcome", "destination", "account"], registry=r,
+        )
+        self.public_provider_mail = Counter(
+            "congvu_guard_public_provider_mail_total",
+            "Official mail sent to or received from public mail providers (HUE-11.7).",
+            ["direction", "provider"], registry=r,
+        )
         self.redis_up = Gauge(
             "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
         )
@@ -74,6 +85,15 @@ class Metrics:
             self.rule_hits.labels(rule, action).inc()
             if verdict.action is Action.QUARANTINE:
                 self.quarantined.labels(rule).inc()
+        for f in verdict.findings:
+            if f.fact("outcome"):
+                # "blocked" only when the recipient really was refused: an [actions]
+                # override may have let it through.
+                refused = any(r in verdict.removed_recipients for r in f.recipients)
+                outcome = "blocked" if refused else "allowed"
+                self.autoforward.labels(outcome, f.fact("destination"), f.fact("account")).inc()
+            elif f.fact("provider"):
+                self.public_provider_mail.labels(f.fact("direction"), f.fact("provider")).inc()
         if size is not None:
             self.message_size.observe(size)
         for stage, seconds in verdict.timings:

@@ -40,6 +40,14 @@ class Finding:
     action: Action
     severity: Severity = Severity.MEDIUM
     detector: str = ""
+    # When set, the action applies to these envelope recipients only (e.g. an auto-forward
+    # to gmail.com is refused for that recipient while the others still get the message).
+    recipients: tuple[str, ...] = ()
+    # Structured facts for logs and metrics, e.g. (("account", "bob@hue.gov.vn"),).
+    facts: tuple[tuple[str, str], ...] = ()
+
+    def fact(self, key: str) -> str:
+        return next((v for k, v in self.facts if k == key), "")
 
 
 @dataclass(slots=True)
@@ -48,12 +56,15 @@ class Envelope:
 
     sender: str = ""  # MAIL FROM address without brackets; "" for the null sender
     recipients: list[str] = field(default_factory=list)  # RCPT TO addresses, no brackets
+    # ORCPT= of each recipient (RFC 3461), "" when absent: who it was first addressed to.
+    original_recipients: list[str] = field(default_factory=list)
     auth_user: str = ""  # {auth_authen}: the SASL login, "" when not authenticated
     client_addr: str = ""
     client_name: str = ""
     daemon_name: str = ""  # {daemon_name}: which Postfix service called us
     queue_id: str = ""
     declared_size: int | None = None  # ESMTP SIZE= parameter, when the client sent one
+    hop: str = ""  # set by `scan --hop`; otherwise derived from daemon, login and client
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,9 @@ class Verdict:
     smtp_text: str = ""  # ASCII only: Vietnamese without diacritics, then English
     quarantine_to: str = ""  # the report box address, set for QUARANTINE
     exempt: bool = False  # content findings were not enforced: mail to the report box
+    removed_recipients: tuple[str, ...] = ()  # refused recipients; the rest get the message
+    add_headers: tuple[tuple[str, str], ...] = ()  # e.g. the origin stamp at the inbound door
+    strip_headers: tuple[str, ...] = ()  # header names whose arriving copies are removed
     timings: tuple[tuple[str, float], ...] = ()  # (stage or detector, seconds)
 
     @property

@@ -50,6 +50,16 @@ def _strongest(findings: Sequence[Finding]) -> Finding | None:
     return best
 
 
+def _refused_recipients(found: Sequence[Finding]) -> tuple[set[str], Finding | None]:
+    keys: set[str] = set()
+    first: Finding | None = None
+    for f in found:
+        if f.recipients and f.action is Action.REJECT:
+            keys.update(address_key(r) for r in f.recipients)
+            first = first or f
+    return keys, first
+
+
 def decide_content(
     findings: Iterable[Finding],
     recipients: Sequence[str],
@@ -58,21 +68,38 @@ def decide_content(
 ) -> Verdict:
     """Map the content findings for one message to its verdict."""
     found = _override(findings, actions)
+    refused, first_refusal = _refused_recipients(found)
+    removed = tuple(r for r in recipients if address_key(r) in refused)
+    remaining = [r for r in recipients if address_key(r) not in refused]
+    if removed and not remaining:
+        assert first_refusal is not None
+        reply = replies.content_rejected(first_refusal.rule, first_refusal.detail)
+        return Verdict(Action.REJECT, found, *reply, removed_recipients=removed)
+    whole = [f for f in found if not (f.recipients and f.action is Action.REJECT)]
+    verdict = _decide_message(whole, remaining, report)
+    if removed:
+        action = Action.TAG if verdict.action is Action.ACCEPT else verdict.action
+        return replace(verdict, action=action, findings=found, removed_recipients=removed)
+    return replace(verdict, findings=found)
+
+
+def _decide_message(found: Sequence[Finding], recipients: Sequence[str], report: ReportBox,
+                    ) -> Verdict:
     top = _strongest(found)
     if top is None or top.action is Action.ACCEPT:
-        return Verdict(Action.ACCEPT, found)
+        return Verdict(Action.ACCEPT, tuple(found))
     action = top.action
     boxes = report.among(recipients)
     if boxes and action is not Action.TAG:
         if len(boxes) == len(recipients):
-            return Verdict(Action.TAG, found, exempt=True)
-        return Verdict(Action.QUARANTINE, found, quarantine_to=boxes[0])
+            return Verdict(Action.TAG, tuple(found), exempt=True)
+        return Verdict(Action.QUARANTINE, tuple(found), quarantine_to=boxes[0])
     if action is Action.QUARANTINE:
         if not report.address:
-            return Verdict(Action.REJECT, found, *replies.quarantine_unavailable(top.rule))
-        return Verdict(Action.QUARANTINE, found, quarantine_to=report.address)
+            return Verdict(Action.REJECT, tuple(found), *replies.quarantine_unavailable(top.rule))
+        return Verdict(Action.QUARANTINE, tuple(found), quarantine_to=report.address)
     if action is Action.REJECT:
-        return Verdict(Action.REJECT, found, *replies.content_rejected(top.rule, top.detail))
+        return Verdict(Action.REJECT, tuple(found), *replies.content_rejected(top.rule, top.detail))
     if action is Action.TEMPFAIL:
-        return Verdict(Action.TEMPFAIL, found, *replies.tempfail())
-    return Verdict(Action.TAG, found)
+        return Verdict(Action.TEMPFAIL, tuple(found), *replies.tempfail())
+    return Verdict(Action.TAG, tuple(found))

@@ -44,13 +44,18 @@ def tempfail() -> tuple[str, str, str]:
     )
 
 
+# Rule-specific wording of a rejection; other rules get the generic text.
+_RULE_TEXT = {
+    "HUE-11.6": (
+        "Khong duoc tu dong chuyen tiep thu cong vu ra ngoai he thong thu cong vu",
+        "Automatic forwarding of official mail outside the official mail system is forbidden",
+    ),
+}
+
+
 def content_rejected(rule: str, detail: str) -> tuple[str, str, str]:
-    return (
-        "550",
-        "5.7.1",
-        f"Thu bi tu choi theo quy dinh ({rule}) / Message rejected by policy {rule}: "
-        + ascii_only(detail, 120),
-    )
+    vn, en = _RULE_TEXT.get(rule, ("Thu bi tu choi theo quy dinh", "Message rejected by policy"))
+    return ("550", "5.7.1", f"{vn} ({rule}) / {en} ({rule}): " + ascii_only(detail, 120))
 
 
 def quarantine_unavailable(rule: str) -> tuple[str, str, str]:

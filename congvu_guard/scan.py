@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from .config import Config
 from .engine import DetectorError, Engine
 from .model import Envelope, Verdict
+from .stamp_key import read_key_file
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,17 @@ class ScanEnvelopeArgs:
     sender: str | None = None
     recipients: Sequence[str] = ()
     auth_user: str = ""
+    hop: str = ""  # inbound, submission, internal or gate; "" = derive from the others
+    daemon_name: str = ""
+    client_addr: str = ""
+
+
+def scan_engine(config: Config) -> Engine:
+    """The milter's engine, offline: origin stamps verify only with a [forwarding]
+    stamp_key_file (the Redis-held key is not fetched) and none are added."""
+    key = read_key_file(config.forwarding.stamp_key_file) if config.forwarding.stamp_key_file \
+        else None
+    return Engine(config, stamp_key=lambda: key)
 
 
 def wire_size(raw: bytes) -> int:
@@ -50,7 +63,8 @@ def envelope_for(raw: bytes, args: ScanEnvelopeArgs) -> Envelope:
         found = _header_addresses(raw, ("Return-Path", "From"))
         sender = found[0] if found else ""
     recipients = list(args.recipients) or _header_addresses(raw, ("To", "Cc"))
-    return Envelope(sender=sender, recipients=recipients, auth_user=args.auth_user)
+    return Envelope(sender=sender, recipients=recipients, auth_user=args.auth_user,
+                    hop=args.hop, daemon_name=args.daemon_name, client_addr=args.client_addr)
 
 
 def judge(engine: Engine, raw: bytes, env: Envelope) -> Verdict:

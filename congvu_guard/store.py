@@ -7,6 +7,7 @@ and the monitor extend it. Keys use the ``congvu:`` prefix.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from typing import Protocol
 
@@ -19,12 +20,15 @@ log = logging.getLogger("congvu_guard.store")
 
 QUARANTINE_STREAM = "congvu:quarantine"
 QUARANTINE_STREAM_MAXLEN = 100_000
+STAMP_KEY = "congvu:stamp-key"
 
 
 class Store(Protocol):
     def ping(self) -> bool: ...
 
     def record_quarantine(self, env: Envelope, verdict: Verdict) -> None: ...
+
+    def stamp_key(self) -> bytes | None: ...
 
 
 class RedisStore:
@@ -74,3 +78,15 @@ class RedisStore:
         except redis.RedisError as e:
             log.warning("could not record quarantine of %s in redis: %s", env.queue_id, e)
             self._up(False)
+
+    def stamp_key(self) -> bytes | None:
+        """The origin-stamp key shared by every mail server; created once (SET NX)."""
+        try:
+            self.client.set(STAMP_KEY, secrets.token_bytes(32), nx=True)
+            key = self.client.get(STAMP_KEY)
+            self._up(True)
+        except redis.RedisError as e:
+            log.warning("could not read the origin-stamp key from redis: %s", e)
+            self._up(False)
+            return None
+        return key if isinstance(key, bytes) and len(key) >= 32 else None

@@ -33,10 +33,10 @@ def token() -> str:
 
 def simple_message(subject: str, sender: str = "alice@hue.gov.vn",
                    to: str = "bob@hue.gov.vn", extra_headers: str = "",
-                   body: str = "Xin chao.\r\n") -> bytes:
+                   body: str = "Xin chao.\r\n", message_id: str = "") -> bytes:
     head = (
         f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{token()}@test>\r\nMIME-Version: 1.0\r\n"
+        f"Message-ID: {message_id or f'<{token()}@test>'}\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n" + extra_headers
     )
     return head.encode() + CRLF + body.encode()

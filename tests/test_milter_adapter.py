@@ -71,7 +71,7 @@ def test_clean_mail_is_accepted_without_touching_recipients(make_ctx) -> None:
 
 
 def test_internal_error_is_a_451_tempfail_and_is_counted(make_ctx) -> None:
-    ctx, metrics = make_ctx([*default_detectors(), Detector("broken", (), _broken)])
+    ctx, metrics = make_ctx([*default_detectors(Config()), Detector("broken", (), _broken)])
     rc = feed(ctx, simple_message("x"), "bob@hue.gov.vn")
     assert rc == Milter.TEMPFAIL
     code, xcode, text = ctx._reply

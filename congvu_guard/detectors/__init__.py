@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..config import Config
 from ..message import ParsedMessage
 from ..model import Envelope, Finding
 
@@ -23,7 +24,9 @@ class Detector:
     detect: DetectFn
 
 
-def default_detectors() -> tuple[Detector, ...]:
-    from . import eicar, mime
+def default_detectors(
+    config: Config, stamp_key: Callable[[], bytes | None] = lambda: None
+) -> tuple[Detector, ...]:
+    from . import eicar, forwarding, mime
 
-    return (mime.DETECTOR, eicar.DETECTOR)
+    return (mime.DETECTOR, eicar.DETECTOR, forwarding.build(config, stamp_key))

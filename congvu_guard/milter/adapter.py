@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 import Milter
 
-from .. import explain, replies
+from .. import explain, replies, stamp
 from ..addresses import strip_brackets
 from ..engine import Engine
 from ..metrics import Metrics
@@ -30,6 +31,8 @@ decisions = logging.getLogger("congvu_guard.decision")
 
 # The only actions we use; nothing else is negotiated with the MTA.
 NEEDED_ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT
+# Headers the engine may ask to remove: ours (against forged verdicts) and the origin stamp.
+_STRIPPABLE = {h.lower() for h in (*explain.OWN_HEADERS, stamp.HEADER)}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,11 +54,30 @@ class MessageState:
     envelope: Envelope
     raw_recipients: list[str] = field(default_factory=list)  # as sent, for delrcpt
     headers: list[bytes] = field(default_factory=list)
-    own_header_counts: dict[str, int] = field(default_factory=dict)
+    header_counts: dict[str, int] = field(default_factory=dict)  # of headers we may strip
     body: bytearray = field(default_factory=bytearray)
     counted: int = 0  # bytes on the wire so far (headers, blank line, body)
     over_limit: bool = False
     started: float = field(default_factory=time.perf_counter)
+
+
+_XTEXT = re.compile(rb"\+([0-9A-Fa-f]{2})")
+
+
+def _xtext_decode(value: str) -> str:
+    """RFC 3461 xtext: "+HH" stands for the byte HH."""
+    raw = value.encode("utf-8", errors="surrogateescape")
+    return _XTEXT.sub(lambda m: bytes([int(m.group(1), 16)]), raw).decode("utf-8", "replace")
+
+
+def _orcpt(params: tuple[str, ...]) -> str:
+    """The address in ``ORCPT=rfc822;ADDR`` (DSN original recipient), else ""."""
+    for p in params:
+        key, _, value = p.partition("=")
+        if key.upper() == "ORCPT":
+            kind, _, addr = value.partition(";")
+            return _xtext_decode(addr) if kind.lower() in ("rfc822", "utf-8") else ""
+    return ""
 
 
 def _esmtp_size(params: tuple[str, ...]) -> int | None:
@@ -144,20 +166,33 @@ class GuardMilter(Milter.Base):
         if verdict.action in (Action.REJECT, Action.TEMPFAIL):
             self.reply(verdict)
             return Milter.REJECT if verdict.action is Action.REJECT else Milter.TEMPFAIL
-        self.strip_forged_headers()
-        hostname = self.services.hostname
+        self.strip_headers(verdict.strip_headers)
+        deleted = set()
+        for rcpt in verdict.removed_recipients:
+            deleted.add(self.delete_recipient(rcpt))
         if verdict.action is Action.QUARANTINE:
-            self.quarantine_to(verdict)
-        self.addheader(explain.HEADER, explain.verdict_header(verdict, hostname))
+            self.quarantine_to(verdict, deleted)
+        for name, value in verdict.add_headers:
+            self.addheader(name, value)
+        self.addheader(explain.HEADER, explain.verdict_header(verdict, self.services.hostname))
         return Milter.ACCEPT
 
-    def strip_forged_headers(self) -> None:
+    def strip_headers(self, names: tuple[str, ...]) -> None:
         assert self.msg is not None
-        for name, count in self.msg.own_header_counts.items():
-            for idx in range(count, 0, -1):
+        for name in names:
+            for idx in range(self.msg.header_counts.get(name.lower(), 0), 0, -1):
                 self.chgheader(name, idx, "")
 
-    def quarantine_to(self, verdict: Verdict) -> None:
+    def delete_recipient(self, address: str) -> str:
+        """delrcpt with the recipient exactly as the MTA sent it; returns that form."""
+        assert self.msg is not None
+        for raw, addr in zip(self.msg.raw_recipients, self.msg.envelope.recipients, strict=True):
+            if addr == address:
+                self.delrcpt(raw)
+                return raw
+        return ""
+
+    def quarantine_to(self, verdict: Verdict, deleted: set[str]) -> None:
         """HUE-11.11: deliver to the report box only, keeping the original recipients."""
         assert self.msg is not None
         env = self.msg.envelope
@@ -166,7 +201,7 @@ class GuardMilter(Milter.Base):
         for raw, addr in zip(self.msg.raw_recipients, env.recipients, strict=True):
             if box.is_report_box(addr):
                 kept = kept or addr.lower() == verdict.quarantine_to.lower()
-            else:
+            elif raw not in deleted:
                 self.delrcpt(raw)
         if not kept:
             self.addrcpt(f"<{verdict.quarantine_to}>")
@@ -218,6 +253,7 @@ class GuardMilter(Milter.Base):
         if self.msg is not None:
             self.msg.raw_recipients.append(to)
             self.msg.envelope.recipients.append(strip_brackets(to))
+            self.msg.envelope.original_recipients.append(_orcpt(params))
         return Milter.CONTINUE
 
     @Milter.noreply
@@ -232,9 +268,9 @@ class GuardMilter(Milter.Base):
         value = value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         line = name.encode("utf-8", errors="surrogateescape") + b": " + value + b"\r\n"
         m.counted += len(line)
-        for own in explain.OWN_HEADERS:
-            if name.lower() == own.lower():
-                m.own_header_counts[own] = m.own_header_counts.get(own, 0) + 1
+        lname = name.lower()
+        if lname in _STRIPPABLE:
+            m.header_counts[lname] = m.header_counts.get(lname, 0) + 1
         if m.counted > self.services.engine.buffer_ceiling:
             m.over_limit = True
             m.headers.clear()

@@ -16,6 +16,7 @@ from ..config import Config
 from ..embedded_redis import EmbeddedRedis
 from ..engine import Engine
 from ..metrics import Metrics
+from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from .adapter import GuardMilter, Services
 
@@ -57,7 +58,6 @@ def prepare_socket_dir(path: Path, group: str) -> None:
 
 
 def run(config: Config) -> int:
-    engine = Engine(config)
     metrics = Metrics()
     embedded: EmbeddedRedis | None = None
     url = config.redis.url
@@ -68,6 +68,7 @@ def run(config: Config) -> int:
         store = RedisStore(url, config.redis.timeout_seconds, metrics)
         if not store.ping():
             log.warning("redis at %s is down; starting anyway, shared state is unavailable", url)
+        engine = Engine(config, stamp_key=StampKeySource(config.forwarding, store), stamping=True)
         sock_path = unix_socket_path(config.milter.socket)
         if sock_path is not None:
             prepare_socket_dir(sock_path, config.milter.socket_group)
