@@ -37,6 +37,9 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -118,6 +121,7 @@ class PostfixInstance:
             "maillog_file": str(self.log_file),
             "maillog_file_prefixes": str(b),
             "message_size_limit": str(64 * 1024 * 1024),
+            "mailbox_size_limit": "0",
             "milter_protocol": "6",
             "milter_default_action": "tempfail",
             "milter_connect_macros": "j {daemon_name} {daemon_addr} v _",

@@ -73,7 +73,7 @@ socket_group = "postfix"
 url = "{redis_url}"
 
 [domains]
-official = ["thuathienhue.gov.vn", "*.thuathienhue.gov.vn", "hue.gov.vn"]
+official = ["thuathienhue.gov.vn", "*.thuathienhue.gov.vn", "hue.gov.vn", "*.gov.vn"]
 
 [report]
 address = "{REPORT_BOX}"

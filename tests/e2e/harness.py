@@ -143,13 +143,17 @@ class SmtpResult:
 
 
 def send(port: int, sender: str, recipients: list[str], data: bytes,
-         declare_size: int | None = None, auth: tuple[str, str] | None = None) -> SmtpResult:
+         declare_size: int | None = None, auth: tuple[str, str] | None = None,
+         source: str | None = None) -> SmtpResult:
     """Send one message over SMTP, step by step, returning the first refusal or the 250.
 
     ``declare_size`` adds ``SIZE=`` to MAIL FROM; without it no SIZE is sent, so the milter
-    must count the bytes itself.
+    must count the bytes itself. ``source`` is the client address to send from (any
+    127.0.0.0/8 address): the milter treats clients outside its internal networks as
+    "outside".
     """
-    with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
+    src = (source, 0) if source else None
+    with smtplib.SMTP("127.0.0.1", port, timeout=120, source_address=src) as smtp:
         smtp.ehlo("client.test")
         if auth is not None:
             smtp.login(*auth)
