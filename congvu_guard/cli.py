@@ -52,6 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--client-addr", default="", metavar="IP", help="the SMTP client address")
     s.add_argument("--json", action="store_true", help="one JSON object per file per line")
     s.add_argument("files", nargs="+", metavar="FILE", help=".eml file, or - for stdin")
+    a = sub.add_parser("audit-forwarding",
+                       help="list configured forwards that point outside the official domains")
+    a.add_argument("--config", metavar="FILE")
+    a.add_argument("--postfix-map", action="append", default=[], metavar="FILE",
+                   help="alias or virtual map source, or postalias -s / postmap -s output")
+    a.add_argument("--forward", action="append", default=[], metavar="FILE",
+                   help="a .forward file (account: its directory's name)")
+    a.add_argument("--homes", action="append", default=[], metavar="DIR",
+                   help="read DIR/*/.forward")
+    a.add_argument("--sieve", action="append", default=[], metavar="FILE", help="a Sieve script")
+    a.add_argument("--sieve-dir", action="append", default=[], metavar="DIR",
+                   help="read every *.sieve below DIR")
+    a.add_argument("--zimbra", action="append", default=[], metavar="FILE",
+                   help="LDIF export or zmprov -l gaa -v output (zimbra*ForwardingAddress)")
+    a.add_argument("--all", action="store_true", help="also list forwards to official domains")
+    a.add_argument("--json", action="store_true", help="one JSON object per line")
     return p
 
 
@@ -86,6 +102,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user, args.hop,
                                              args.daemon_name, args.client_addr)
             return run_scan(scan_engine(config), args.files, envelope_args, args.json)
+        if args.command == "audit-forwarding":
+            from .audit import AuditError, AuditSources, run_audit
+
+            sources = AuditSources(args.postfix_map, args.forward, args.homes, args.sieve,
+                                   args.sieve_dir, args.zimbra)
+            if not any(vars(sources).values()):
+                print("congvu-guard audit-forwarding: give at least one source "
+                      "(--postfix-map, --forward, --homes, --sieve, --sieve-dir, --zimbra)",
+                      file=sys.stderr)
+                return 2
+            try:
+                return run_audit(config, sources, args.json, args.all)
+            except AuditError as e:
+                print(f"congvu-guard audit-forwarding: {e}", file=sys.stderr)
+                return 2
         if args.command == "milter":
             from .milter.server import run
 
