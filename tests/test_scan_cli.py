@@ -99,3 +99,23 @@ def test_every_message_of_the_peer_corpus_is_judged_without_error(config: Path) 
     assert [r["file"] for r in records] == [str(f) for f in files]
     assert {r["action"] for r in records} <= {"accept", "tag", "quarantine", "reject"}
     print(f"{len(files)} corpus messages judged in {time.monotonic() - t0:.1f} s")
+
+
+def test_scan_applies_the_forwarding_rules_with_the_envelope(tmp_path: Path, capsys) -> None:
+    from congvu_guard import stamp
+
+    key_file = tmp_path / "stamp.key"
+    key_file.write_bytes(b"s" * 40)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[forwarding]\nstamp_key_file = "{key_file}"\n')
+    mid = "<m1@example.net>"
+    f = tmp_path / "fwd.eml"
+    f.write_bytes(simple_message(
+        "x", message_id=mid,
+        extra_headers=f"{stamp.HEADER}: {stamp.make(b's' * 40, mid, 1)}\r\n"))
+    base = ["--config", str(cfg), "--rcpt", "bob@gmail.com", str(f)]
+    _, [rec] = scan_json(capsys, "--daemon", "outbound-gate", *base)
+    assert rec["action"] == "reject" and rec["reasons"][0]["rule"] == "HUE-11.6"
+    assert rec["smtp_reply"].startswith("550 5.7.1")
+    _, [rec] = scan_json(capsys, "--hop", "submission", *base)
+    assert rec["action"] == "accept"

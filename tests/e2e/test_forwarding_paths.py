@@ -206,3 +206,25 @@ def test_manual_forward_and_forward_as_attachment_pass(fw: ForwardingLab) -> Non
     assert r.code == 250, r
     [got] = fw.sink.wait_for(f"Fwd as attachment {t}")
     assert got.rcpt_tos == ("bob.personal@gmail.com",)
+
+
+def test_metrics_record_who_forwarded_where_and_public_provider_mail(fw: ForwardingLab) -> None:
+    import urllib.request
+
+    t = token()
+    from_outside(fw, "bob@thuathienhue.gov.vn", f"metrics {t}")  # Sieve -> gmail, refused
+    r = send(fw.internal_port, "bob@thuathienhue.gov.vn", ["friend@yahoo.com.vn"],
+             simple_message(f"by hand {t}", sender="bob@thuathienhue.gov.vn",
+                            to="friend@yahoo.com.vn"))
+    assert r.code == 250
+    fw.sink.wait_for(f"by hand {t}")
+    url = f"http://127.0.0.1:{fw.milter.metrics_port}/metrics"
+
+    def scrape() -> str:
+        return urllib.request.urlopen(url, timeout=10).read().decode()
+
+    blocked = ('congvu_guard_autoforward_total{account="bob@thuathienhue.gov.vn",'
+               'destination="gmail.com",outcome="blocked"}')
+    assert wait_until(lambda: blocked in scrape())
+    assert ('congvu_guard_public_provider_mail_total{direction="to",provider="yahoo.com.vn"}'
+            in scrape())
