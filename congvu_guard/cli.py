@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--client-addr", default="", metavar="IP", help="the SMTP client address")
     s.add_argument("--json", action="store_true", help="one JSON object per file per line")
     s.add_argument("files", nargs="+", metavar="FILE", help=".eml file, or - for stdin")
+    from .ratelimit.admin import add_parsers
+
+    add_parsers(sub)
+
     a = sub.add_parser("audit-forwarding",
                        help="list configured forwards that point outside the official domains")
     a.add_argument("--config", metavar="FILE")
@@ -74,13 +78,15 @@ def _parser() -> argparse.ArgumentParser:
 def _describe(config: Config) -> str:
     lines = [f"configuration {config.source}: OK"]
     for section in ("milter", "redis", "limits", "domains", "report", "hops", "forwarding",
-                    "metrics", "logging"):
+                    "ratelimit", "metrics", "logging"):
         value = getattr(config, section)
         for key, v in vars(value).items():
             shown = list(v) if isinstance(v, tuple) else v
             lines.append(f"  [{section}] {key} = {shown!r}")
     for rule, action in config.actions.items():
         lines.append(f"  [actions] {rule} = {action.value!r}")
+    for account, limit in config.bulk_senders.items():
+        lines.append(f"  [bulk_senders] {account} = {limit}")
     return "\n".join(lines)
 
 
@@ -102,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user, args.hop,
                                              args.daemon_name, args.client_addr)
             return run_scan(scan_engine(config), args.files, envelope_args, args.json)
+        if args.command in ("locks", "bulk-senders"):
+            from .ratelimit import admin
+
+            return admin.run(args, config)
         if args.command == "audit-forwarding":
             from .audit import AuditError, AuditSources, run_audit
 

@@ -92,6 +92,53 @@ class RedisConfig:
     timeout_seconds: float = field(
         default=0.5, metadata=_check(lambda v: 0 < v <= 30, "must be > 0 and <= 30")
     )
+    # "standalone" (url), "cluster" (url of any node; keys use hash tags so each account
+    # stays in one slot) or "sentinel" (sentinels + sentinel_service; url gives db/password).
+    mode: Literal["standalone", "cluster", "sentinel"] = "standalone"
+    sentinels: tuple[str, ...] = field(
+        default=(),
+        metadata=_check(lambda v: all(_is_listen(x) and x for x in v),
+                        "expected HOST:PORT entries"),
+    )
+    sentinel_service: str = "mymaster"
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    enabled: bool = True
+    # HUE-13.2d: more than max_messages accepted messages in any window_seconds locks.
+    max_messages: int = field(default=100, metadata=_check(lambda v: v >= 1, "must be >= 1"))
+    window_seconds: int = field(
+        default=1800, metadata=_check(lambda v: 1 <= v <= 7 * 86400, "must be 1..604800")
+    )
+    # A second limit on recipients in the same window; 0 = off.
+    max_recipients: int = field(default=0, metadata=_check(lambda v: v >= 0, "must be >= 0"))
+    # Mail from internal hosts without a SASL login: count it against the envelope sender
+    # (when that is an official address), or do not limit it.
+    unauthenticated: Literal["envelope-sender", "ignore"] = "envelope-sender"
+    # When Redis is unreachable: "fallback" = a per-process in-memory window (per server,
+    # not global); "tempfail" = 451 for mail that must be counted.
+    on_redis_down: Literal["fallback", "tempfail"] = "fallback"
+    # Locks expire by themselves after this many seconds; 0 = only an unlock ends them.
+    lock_expiry_seconds: int = field(default=0, metadata=_check(lambda v: v >= 0, "must be >= 0"))
+    # Commands run on lock/unlock, "{account}" replaced, e.g.
+    # ["/opt/zimbra/bin/zmprov", "ma", "{account}", "zimbraAccountStatus", "locked"].
+    lock_hook: tuple[str, ...] = ()
+    unlock_hook: tuple[str, ...] = ()
+    hook_timeout_seconds: int = field(
+        default=30, metadata=_check(lambda v: 1 <= v <= 3600, "must be 1..3600")
+    )
+    # Files refreshed (write + rename) after every lock and unlock; "" = not written.
+    export_postfix: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"), "absolute path")
+    )
+    export_dovecot: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"), "absolute path")
+    )
+    # Audit entries younger than this are never trimmed.
+    audit_retention_days: int = field(
+        default=730, metadata=_check(lambda v: v >= 1, "must be >= 1")
+    )
 
 
 @dataclass(frozen=True)
@@ -199,18 +246,21 @@ class Config:
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     hops: HopsConfig = field(default_factory=HopsConfig)
+    ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").
     actions: Mapping[str, Action] = field(default_factory=dict)
+    # HUE-13.2d registered bulk senders: account -> own message limit (-1 = no limit).
+    bulk_senders: Mapping[str, int] = field(default_factory=dict)
     source: str = "(built-in defaults)"
 
 
 _SECTIONS: dict[str, type] = {
     name: tp
     for name, tp in typing.get_type_hints(Config).items()
-    if name not in ("actions", "source")
+    if name not in ("actions", "bulk_senders", "source")
 }
 
 
@@ -282,16 +332,30 @@ def _load_actions(raw: Any) -> dict[str, Action]:
     return out
 
 
+def _load_bulk_senders(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[bulk_senders]: expected a table of ACCOUNT = limit, got {raw!r}")
+    out: dict[str, int] = {}
+    for account, value in raw.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+            raise ConfigError(f"[bulk_senders] {account}: expected a message limit "
+                              f"(-1 = no limit), got {value!r}")
+        out[account.strip().lower()] = value
+    return out
+
+
 def from_mapping(data: Mapping[str, Any], source: str = "(mapping)") -> Config:
     """Build a Config from an already parsed TOML document."""
     kwargs: dict[str, Any] = {"source": source}
     for name, raw in data.items():
         if name == "actions":
             kwargs["actions"] = types.MappingProxyType(_load_actions(raw))
+        elif name == "bulk_senders":
+            kwargs["bulk_senders"] = types.MappingProxyType(_load_bulk_senders(raw))
         elif name in _SECTIONS:
             kwargs[name] = _load_section(name, _SECTIONS[name], raw)
         else:
-            known = ", ".join(sorted([*_SECTIONS, "actions"]))
+            known = ", ".join(sorted([*_SECTIONS, "actions", "bulk_senders"]))
             raise ConfigError(f"[{name}]: unknown section (known sections: {known})")
     return Config(**kwargs)
 

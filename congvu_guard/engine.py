@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from . import replies, stamp
 from .config import Config, ConfigError
@@ -20,10 +21,23 @@ from .hops import Hop, HopClassifier
 from .message import ParsedMessage, parse_message
 from .model import Action, Envelope, Finding, Severity, Verdict
 from .policy import ReportBox, decide_content
+from .ratelimit.model import RateResult, Status
 
 SIZE_RULE = "HUE-14"
 STAMP_RULE = "CG-STAMP"
+RATE_RULE = "HUE-13.2d"
+STATE_RULE = "CG-STATE"  # shared state (Redis) unavailable and on_redis_down = "tempfail"
 _DELIVERED = (Action.ACCEPT, Action.TAG, Action.QUARANTINE)
+
+
+class Limiter(Protocol):
+    """The send-rate limiter and lock store (congvu_guard.ratelimit.service)."""
+
+    def account_for(self, env: Envelope, hop: Hop) -> str: ...
+
+    def lock_reason(self, account: str) -> tuple[str | None, Status]: ...
+
+    def record(self, account: str, queue_id: str, nrcpt: int) -> RateResult: ...
 
 
 class DetectorError(RuntimeError):
@@ -46,8 +60,10 @@ class Engine:
         stamp_key: Callable[[], bytes | None] | None = None,
         stamping: bool = False,
         clock: Callable[[], float] = time.time,
+        limiter: Limiter | None = None,
     ) -> None:
         self.config = config
+        self.limiter = limiter
         self.stamp_key = stamp_key or (lambda: None)
         self.stamping = stamping
         self.clock = clock
@@ -56,7 +72,8 @@ class Engine:
             detectors = default_detectors(config, self.stamp_key)
         self.detectors = tuple(detectors)
         self.report = ReportBox(config.report)
-        self.known_rules = {SIZE_RULE, STAMP_RULE, *(r for d in self.detectors for r in d.rules)}
+        self.known_rules = {SIZE_RULE, STAMP_RULE, RATE_RULE, STATE_RULE,
+                            *(r for d in self.detectors for r in d.rules)}
         unknown = sorted(set(config.actions) - self.known_rules)
         if unknown:
             known = ", ".join(sorted(self.known_rules))
@@ -79,10 +96,60 @@ class Engine:
         return Verdict(Action.REJECT, (finding,), *replies.size_exceeded(limit, basis))
 
     def check_envelope(self, env: Envelope) -> Verdict | None:
-        """MAIL FROM stage: reject early when the declared SIZE= is over the limit."""
+        """MAIL FROM stage: reject early when the declared SIZE= is over the limit, or when
+        the sending account is locked (HUE-13.2d and the monitor's locks)."""
         if env.declared_size is not None and env.declared_size > self.buffer_ceiling:
             return self.size_verdict(env.declared_size, "declared SIZE=")
+        if self.limiter is None:
+            return None
+        account = self.limiter.account_for(env, self.hops.classify(env))
+        if not account:
+            return None
+        reason, status = self.limiter.lock_reason(account)
+        if status is Status.UNAVAILABLE:
+            return self._state_unavailable()
+        if reason is not None:
+            finding = Finding(reason, f"account {account} is locked", Action.REJECT,
+                              Severity.MEDIUM, "ratelimit")
+            reply = replies.account_locked(reason, self.report.address)
+            return Verdict(Action.REJECT, (finding,), *reply)
         return None
+
+    def _state_unavailable(self) -> Verdict:
+        finding = Finding(STATE_RULE, "send-rate state unavailable (Redis down)",
+                          Action.TEMPFAIL, Severity.HIGH, "ratelimit")
+        return Verdict(Action.TEMPFAIL, (finding,), *replies.tempfail())
+
+    def rate_step(self, env: Envelope, verdict: Verdict) -> Verdict:
+        """HUE-13.2d: count a message about to be accepted; the one over the limit locks."""
+        if self.limiter is None or verdict.action not in _DELIVERED:
+            return verdict
+        account = self.limiter.account_for(env, Hop(env.hop))
+        if not account:
+            return verdict
+        nrcpt = len(env.recipients) - len(verdict.removed_recipients)
+        result = self.limiter.record(account, env.queue_id, nrcpt)
+        if result.status is Status.UNAVAILABLE:
+            return self._state_unavailable()
+        if result.status is Status.LOCKED:
+            reason = result.lock.reason if result.lock else RATE_RULE
+            finding = Finding(reason, f"account {account} is locked", Action.REJECT,
+                              Severity.MEDIUM, "ratelimit")
+            return Verdict(Action.REJECT, (*verdict.findings, finding),
+                           *replies.account_locked(reason, self.report.address))
+        if result.status is Status.EXCEEDED:
+            minutes = result.window_seconds // 60
+            finding = Finding(
+                RATE_RULE,
+                f"{account}: message {result.count + 1} within {minutes} min, limit "
+                f"{result.limit}; account locked"
+                + (" (per-server fallback)" if result.fallback else ""),
+                Action.REJECT, Severity.HIGH, "ratelimit",
+                facts=(("account", result.account),),
+            )
+            return Verdict(Action.REJECT, (*verdict.findings, finding),
+                           *replies.account_locked(RATE_RULE, self.report.address))
+        return verdict
 
     # -- whole message -------------------------------------------------------------------
 
@@ -100,7 +167,8 @@ class Engine:
             return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
         findings = self.run_detectors(env, parsed, timings)
         verdict = decide_content(findings, env.recipients, self.report, self.config.actions)
-        return replace(self.origin_step(env, parsed, verdict), timings=tuple(timings))
+        verdict = self.rate_step(env, self.origin_step(env, parsed, verdict))
+        return replace(verdict, timings=tuple(timings))
 
     def origin_step(self, env: Envelope, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
         """Which headers to remove and add on a delivered message (HUE-11.6 origin stamp).

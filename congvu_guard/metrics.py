@@ -66,6 +66,29 @@ class Metrics:
             "Official mail sent to or received from public mail providers (HUE-11.7).",
             ["direction", "provider"], registry=r,
         )
+        self.ratelimit_checks = Counter(
+            "congvu_guard_ratelimit_checks_total",
+            "Send-rate checks at end of message (HUE-13.2d), by result.",
+            ["result"], registry=r,
+        )
+        self.locks = Counter(
+            "congvu_guard_locks_total", "Accounts locked by this process, by reason.",
+            ["reason"], registry=r,
+        )
+        self.locked_accounts = Gauge(
+            "congvu_guard_locked_accounts", "Accounts locked now (all servers).", registry=r,
+        )
+        self.ratelimit_fallback = Gauge(
+            "congvu_guard_ratelimit_fallback_active",
+            "1 while Redis is unreachable and the per-process fallback limits.", registry=r,
+        )
+        self.redis_duration = Histogram(
+            "congvu_guard_redis_duration_seconds", "Latency of Redis operations.",
+            ["op"], buckets=TIME_BUCKETS, registry=r,
+        )
+        self.redis_errors = Counter(
+            "congvu_guard_redis_errors_total", "Failed Redis operations.", ["op"], registry=r,
+        )
         self.redis_up = Gauge(
             "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
         )
@@ -77,6 +100,9 @@ class Metrics:
             self.messages.labels(a.value)
         for stage in ("envfrom", "envrcpt", "header", "body", "eom"):
             self.errors.labels(stage)
+        for result in ("ok", "exceeded", "locked", "unlimited", "unavailable"):
+            self.ratelimit_checks.labels(result)
+        self.ratelimit_fallback.set(0)
 
     def record_verdict(self, verdict: Verdict, size: int | None) -> None:
         action = verdict.action.value

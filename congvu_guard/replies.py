@@ -65,3 +65,22 @@ def quarantine_unavailable(rule: str) -> tuple[str, str, str]:
         f"Thu nghi ngo khong an toan, da bi chan ({rule}) / "
         f"Suspect message blocked ({rule}); no report box is configured",
     )
+
+
+def account_locked(reason: str, help_address: str) -> tuple[str, str, str]:
+    """HUE-13.2d and other locks; restoration follows HUE-13.3."""
+    why_vn, why_en = {
+        "HUE-13.2d": ("gui qua nhieu thu trong thoi gian ngan", "too many messages sent"),
+        "BP-6.2d": ("nhap sai mat khau nhieu lan", "too many failed logins"),
+        "HUE-13.2a": ("khong su dung trong 6 thang", "not used for 6 months"),
+        "HUE-13.2c": ("nghi bi chiem quyen hoac phat tan thu rac, ma doc",
+                      "suspected compromise, spam or malware"),
+    }.get(reason, ("theo quy dinh", "by policy"))
+    contact = f" ({help_address})" if help_address else ""
+    return (
+        "550",
+        "5.7.1",
+        f"Hop thu tam khoa ({reason}): {why_vn}; thu truong don vi gui van ban de nghi khoi "
+        f"phuc (HUE-13.3){contact} / Account temporarily locked ({reason}): {why_en}; "
+        f"your unit head must send a written restoration request (HUE-13.3){contact}",
+    )

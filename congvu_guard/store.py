@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 
@@ -34,12 +34,9 @@ class Store(Protocol):
 class RedisStore:
     """Redis-backed store. Thread-safe: redis-py's connection pool serves every thread."""
 
-    def __init__(self, url: str, timeout: float, metrics: Metrics | None = None) -> None:
+    def __init__(self, client: Any, url: str, metrics: Metrics | None = None) -> None:
         self.url = url
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            health_check_interval=30,
-        )
+        self.client = client
         self.metrics = metrics
 
     def _up(self, ok: bool) -> None:

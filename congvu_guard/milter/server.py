@@ -12,10 +12,12 @@ from pathlib import Path
 
 import Milter
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..embedded_redis import EmbeddedRedis
 from ..engine import Engine
 from ..metrics import Metrics
+from ..ratelimit.service import RateLimitService
+from ..redis_client import connect
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from .adapter import GuardMilter, Services
@@ -61,14 +63,20 @@ def run(config: Config) -> int:
     metrics = Metrics()
     embedded: EmbeddedRedis | None = None
     url = config.redis.url
+    if not url and config.redis.mode != "standalone":
+        raise ConfigError(f"[redis] url: required with mode = \"{config.redis.mode}\"")
     if not url:
         embedded = EmbeddedRedis(config.redis.embedded_dir)
         url = embedded.start()
     try:
-        store = RedisStore(url, config.redis.timeout_seconds, metrics)
+        client = connect(config.redis, url)
+        store = RedisStore(client, url, metrics)
         if not store.ping():
             log.warning("redis at %s is down; starting anyway, shared state is unavailable", url)
-        engine = Engine(config, stamp_key=StampKeySource(config.forwarding, store), stamping=True)
+        hostname = socket.getfqdn()
+        limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}")
+        engine = Engine(config, stamp_key=StampKeySource(config.forwarding, store),
+                        stamping=True, limiter=limiter)
         sock_path = unix_socket_path(config.milter.socket)
         if sock_path is not None:
             prepare_socket_dir(sock_path, config.milter.socket_group)
@@ -79,7 +87,7 @@ def run(config: Config) -> int:
         signal.pthread_sigmask(signal.SIG_BLOCK, _MILTER_SIGNALS)
         if config.metrics.listen:
             metrics.serve(config.metrics.listen)
-        GuardMilter.services = Services(engine, metrics, store, socket.getfqdn())
+        GuardMilter.services = Services(engine, metrics, store, hostname)
         Milter.factory = GuardMilter
         log.info("congvu-guard milter listening on %s (config %s)",
                  config.milter.socket, config.source)

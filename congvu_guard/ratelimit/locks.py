@@ -1,0 +1,122 @@
+"""Account locks in Redis (HUE-13.2c, HUE-13.2d) and the unlock procedure (HUE-13.3)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from . import keys
+from .audit import AuditTrail
+from .model import Lock
+
+
+class LockError(ValueError):
+    """A refused lock operation, worded for the operator."""
+
+
+class NotLocked(LockError):
+    pass
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+_META = ("reason", "by", "at", "expires", "note")
+
+
+def lock_from_hash(account: str, data: dict[Any, Any]) -> Lock | None:
+    if not data:
+        return None
+    h = {_text(k): _text(v) for k, v in data.items()}
+    expires = h.get("expires")
+    return Lock(
+        account=keys.normalize(account),
+        reason=h.get("reason", ""),
+        by=h.get("by", ""),
+        at=float(h.get("at", "0")) / (1000 if float(h.get("at", "0")) > 1e11 else 1),
+        evidence={k: v for k, v in h.items() if k not in _META},
+        expires_at=(float(expires) / 1000) if expires else None,
+        note=h.get("note", ""),
+    )
+
+
+class LockStore:
+    def __init__(self, client: Any, audit: AuditTrail) -> None:
+        self.client = client
+        self.audit = audit
+
+    def get(self, account: str) -> Lock | None:
+        return lock_from_hash(account, self.client.hgetall(keys.lock(account)))
+
+    def reason_of(self, account: str) -> str | None:
+        """One round trip, for MAIL FROM: the lock's reason, or None when not locked."""
+        r = self.client.hget(keys.lock(account), "reason")
+        return None if r is None else _text(r)
+
+    def lock(self, account: str, reason: str, by: str, note: str = "",
+             expires_seconds: int = 0, evidence: dict[str, str] | None = None) -> Lock:
+        if not account.strip():
+            raise LockError("an account is required")
+        if not reason.strip() or not by.strip():
+            raise LockError("a lock needs a reason (rule ID) and who locks")
+        acct = keys.normalize(account)
+        now_ms = int(time.time() * 1000)
+        fields = {"reason": reason, "by": by, "at": str(now_ms), "note": note,
+                  **(evidence or {})}
+        if expires_seconds:
+            fields["expires"] = str(now_ms + expires_seconds * 1000)
+        k = keys.lock(acct)
+        self.client.delete(k)
+        self.client.hset(k, mapping=fields)
+        if expires_seconds:
+            self.client.pexpire(k, expires_seconds * 1000)
+        self.client.sadd(keys.LOCK_INDEX, acct)
+        lock = self.get(acct)
+        assert lock is not None
+        self.audit.append("lock", acct, by, reason=reason, detail={"note": note, **fields})
+        return lock
+
+    def record_automatic(self, lock: Lock) -> None:
+        """Index and audit a lock that the limiter's script has already written."""
+        self.client.sadd(keys.LOCK_INDEX, lock.account)
+        self.audit.append("lock", lock.account, lock.by, reason=lock.reason,
+                          detail=lock.evidence)
+
+    def unlock(self, account: str, reference: str, approver: str, actor: str) -> Lock:
+        """HUE-13.3: an unlock needs the unit head's request reference and the approver."""
+        if not reference.strip():
+            raise LockError("an unlock needs the request reference (HUE-13.3: the unit "
+                            "head's written or signed request number)")
+        if not approver.strip():
+            raise LockError("an unlock needs the approver's name (HUE-13.3)")
+        acct = keys.normalize(account)
+        lock = self.get(acct)
+        if lock is None:
+            self.client.srem(keys.LOCK_INDEX, acct)
+            raise NotLocked(f"{acct} is not locked")
+        # The window goes too: otherwise the next message would lock the account again.
+        self.client.delete(keys.lock(acct), keys.messages(acct), keys.recipients(acct))
+        self.client.srem(keys.LOCK_INDEX, acct)
+        self.audit.append("unlock", acct, actor, reason=lock.reason, reference=reference,
+                          approver=approver, detail=lock.as_dict())
+        return lock
+
+    def list(self) -> list[Lock]:
+        out = []
+        for raw in sorted(self.client.smembers(keys.LOCK_INDEX)):
+            acct = _text(raw)
+            lock = self.get(acct)
+            if lock is None:  # expired by itself
+                self.client.srem(keys.LOCK_INDEX, acct)
+                continue
+            out.append(lock)
+        return out
+
+    def count(self) -> int:
+        return int(self.client.scard(keys.LOCK_INDEX))
+
+
+def evidence_json(lock: Lock) -> str:
+    return json.dumps(lock.evidence, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,164 @@
+"""The rate limiter as the milter's engine sees it: who is counted, is the account locked,
+count this message. Redis failures switch to the in-memory fallback (or a tempfail) for a
+few seconds at a time and recover by themselves."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from ..addresses import DomainSet
+from ..config import Config
+from ..hops import Hop
+from ..metrics import Metrics
+from ..model import Envelope
+from . import keys
+from .audit import AuditTrail
+from .export import write_exports
+from .hooks import HookRunner
+from .locks import LockStore
+from .model import Lock, RateResult, Status
+from .window import ClockMs, MemoryWindow, RedisWindow
+
+log = logging.getLogger("congvu_guard.ratelimit")
+
+BREAKER_SECONDS = 5.0
+GAUGE_REFRESH_SECONDS = 30.0
+
+
+class RateLimitService:
+    def __init__(self, config: Config, client: Any, metrics: Metrics, actor: str,
+                 clock_ms: ClockMs = lambda: None) -> None:
+        self.cfg = config.ratelimit
+        self.official = DomainSet(config.domains.official)
+        self.client = client
+        self.metrics = metrics
+        self.actor = actor  # "milter@mx1": who locks when the limit is crossed
+        self.audit = AuditTrail(client, self.cfg.audit_retention_days)
+        self.locks = LockStore(client, self.audit)
+        self.window = RedisWindow(client, self.cfg, config.bulk_senders, clock_ms)
+        self.memory = MemoryWindow(self.cfg, config.bulk_senders)
+        self.hooks = HookRunner(self.cfg.lock_hook, self.cfg.unlock_hook,
+                                self.cfg.hook_timeout_seconds, self._record_hook)
+        self._breaker_until = 0.0
+        self._fallback = False
+        self._gauge_at = 0.0
+        self._mutex = threading.Lock()
+
+    # -- who is counted ------------------------------------------------------------------
+
+    def account_for(self, env: Envelope, hop: Hop) -> str:
+        """The SASL login; for internal hosts without one, the official envelope sender."""
+        if not self.cfg.enabled:
+            return ""
+        if env.auth_user:
+            return env.auth_user
+        if (hop is Hop.INTERNAL and self.cfg.unauthenticated == "envelope-sender"
+                and self.official.matches_address(env.sender)):
+            return env.sender
+        return ""
+
+    # -- Redis with a breaker ------------------------------------------------------------
+
+    def _redis(self, op: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
+        if time.monotonic() < self._breaker_until:
+            return False, None
+        t0 = time.perf_counter()
+        try:
+            value = fn()
+        except redis.RedisError as e:
+            self.metrics.redis_errors.labels(op).inc()
+            self._breaker_until = time.monotonic() + BREAKER_SECONDS
+            self._set_fallback(True, f"{type(e).__name__}: {e}")
+            return False, None
+        self.metrics.redis_duration.labels(op).observe(time.perf_counter() - t0)
+        self._set_fallback(False, "")
+        return True, value
+
+    def _set_fallback(self, active: bool, why: str) -> None:
+        with self._mutex:
+            if active == self._fallback:
+                return
+            self._fallback = active
+        self.metrics.ratelimit_fallback.set(1 if active else 0)
+        self.metrics.redis_up.set(0 if active else 1)
+        if active:
+            mode = ("in-memory per-server window" if self.cfg.on_redis_down == "fallback"
+                    else "tempfail")
+            log.error("redis unreachable (%s): rate limit falls back to %s", why, mode)
+        else:
+            log.warning("redis reachable again: rate limit is shared across servers again")
+
+    # -- the two questions of the milter -------------------------------------------------
+
+    def lock_reason(self, account: str) -> tuple[str | None, Status]:
+        """At MAIL FROM: the reason the account is locked (None when it is not)."""
+        ok, reason = self._redis("lock_check", lambda: self.locks.reason_of(account))
+        if ok:
+            return reason, Status.LOCKED if reason else Status.OK
+        if self.cfg.on_redis_down == "tempfail":
+            return None, Status.UNAVAILABLE
+        lock = self.memory.lock_of(account)
+        return (lock.reason if lock else None), Status.LOCKED if lock else Status.OK
+
+    def record(self, account: str, queue_id: str, nrcpt: int) -> RateResult:
+        """At end of message, for mail about to be accepted: count it, or lock."""
+        member = f"{queue_id or 'noqueue'}:{secrets.token_hex(4)}"
+        ok, result = self._redis("record",
+                                 lambda: self.window.record(account, member, nrcpt, self.actor))
+        if not ok:
+            if self.cfg.on_redis_down == "tempfail":
+                result = RateResult(Status.UNAVAILABLE, keys.normalize(account))
+            else:
+                result = self.memory.record(account, member, nrcpt, self.actor)
+        self.metrics.ratelimit_checks.labels(result.status.value).inc()
+        if result.status is Status.EXCEEDED and result.lock is not None:
+            self.metrics.locks.labels(result.lock.reason).inc()
+            log.warning("account %s locked (%s): %s messages in %s s, limit %s%s",
+                        result.account, result.lock.reason, result.count,
+                        result.window_seconds, result.limit,
+                        " [in-memory fallback]" if result.fallback else "")
+            if not result.fallback:
+                self._after_lock(result.lock)
+        self._refresh_gauge()
+        return result
+
+    # -- side effects of a lock, off the mail path ---------------------------------------
+
+    def _after_lock(self, lock: Lock) -> None:
+        def work() -> None:
+            ok, _ = self._redis("audit", lambda: self.locks.record_automatic(lock))
+            if not ok:
+                log.error("lock of %s could not be written to the audit trail", lock.account)
+            self.refresh_exports()
+            self.hooks.fire("lock", lock.account)
+
+        threading.Thread(target=work, name="after-lock", daemon=True).start()
+
+    def refresh_exports(self) -> None:
+        if not (self.cfg.export_postfix or self.cfg.export_dovecot):
+            return
+        ok, locks = self._redis("list_locks", self.locks.list)
+        if ok:
+            try:
+                write_exports(locks, self.cfg.export_postfix, self.cfg.export_dovecot)
+            except (OSError, RuntimeError) as e:
+                log.error("could not refresh the lock export files: %s", e)
+
+    def _record_hook(self, name: str, account: str, outcome: dict[str, object]) -> None:
+        self.audit.append("hook", account, self.actor, reason=name, detail=outcome)
+
+    def _refresh_gauge(self) -> None:
+        now = time.monotonic()
+        if now - self._gauge_at < GAUGE_REFRESH_SECONDS:
+            return
+        self._gauge_at = now
+        ok, n = self._redis("count_locks", self.locks.count)
+        if ok:
+            self.metrics.locked_accounts.set(n)
