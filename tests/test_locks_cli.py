@@ -56,6 +56,7 @@ def test_lock_list_show_unlock_and_audit(cfg: Path, tmp_path: Path, capsys) -> N
     assert [(r["event"], r["actor"]) for r in rows] == [("lock", "an.nv"), ("unlock", "op2")]
     assert rows[1]["reference"] == "123/UBND-VP" and rows[1]["approver"] == "Le Van C"
     rc, out, _ = run(capsys, "locks", "audit", "--csv", "--account", "bob@hue.gov.vn", *c)
+    assert rc == 0
     parsed = list(csv.DictReader(io.StringIO(out)))
     assert [r["event"] for r in parsed] == ["lock", "unlock"]
     rc, out, _ = run(capsys, "locks", "audit", "--since", "2999-01-01", "--json", *c)
@@ -67,6 +68,7 @@ def test_bulk_senders_cli(cfg: Path, capsys) -> None:
     assert run(capsys, "bulk-senders", "add", "thongbao@hue.gov.vn", "--note", "press", *c)[0] == 0
     assert run(capsys, "bulk-senders", "add", "vp@hue.gov.vn", "--limit", "500", *c)[0] == 0
     rc, out, _ = run(capsys, "bulk-senders", "list", "--json", *c)
+    assert rc == 0
     rows = {r["account"]: r["messages"] for r in map(json.loads, out.splitlines())}
     assert rows == {"thongbao@hue.gov.vn": -1, "vp@hue.gov.vn": 500}
     assert run(capsys, "bulk-senders", "remove", "vp@hue.gov.vn", *c)[0] == 0

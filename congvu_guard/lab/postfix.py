@@ -77,6 +77,9 @@ class PostfixInstance:
     listeners: Sequence[Listener]
     non_smtpd_milters: str = ""
     main: Mapping[str, str] = field(default_factory=dict)
+    # SASL logins (user@domain -> password) in a Cyrus sasldb; listeners that should offer
+    # AUTH set smtpd_sasl_auth_enable=yes in their options (see sasl_options()).
+    sasl_users: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def config_dir(self) -> Path:
@@ -148,6 +151,28 @@ class PostfixInstance:
         (self.config_dir / "main.cf").write_text(main)
         master = _SERVICES + "".join(lst.master_line() for lst in self.listeners)
         (self.config_dir / "master.cf").write_text(master)
+        if self.sasl_users:
+            self._write_sasldb()
+
+    def _write_sasldb(self) -> None:
+        d = self.config_dir / "sasl"
+        d.mkdir(exist_ok=True)
+        db = d / "sasldb2"
+        (d / "smtpd.conf").write_text(
+            f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\n"
+            f"sasldb_path: {db}\n")
+        for login, password in self.sasl_users.items():
+            user, _, domain = login.partition("@")
+            subprocess.run(["saslpasswd2", "-p", "-f", str(db), "-c", "-u", domain, user],
+                           input=password.encode(), check=True, timeout=30)
+        shutil.chown(db, "root", "postfix")
+        os.chmod(db, 0o640)
+
+    @staticmethod
+    def sasl_options() -> dict[str, str]:
+        """Listener options for SASL-authenticated submission against the sasldb."""
+        return {"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "cyrus",
+                "smtpd_sasl_path": "smtpd", "smtpd_sasl_security_options": "noanonymous"}
 
     def _postfix(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(

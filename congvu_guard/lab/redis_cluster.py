@@ -41,6 +41,8 @@ class RedisClusterLab:
 
         def ok() -> bool:
             info = redis.Redis(port=self.ports[0]).execute_command("CLUSTER INFO")
+            if isinstance(info, dict):
+                return info.get("cluster_state") == "ok"
             text = info.decode() if isinstance(info, bytes) else str(info)
             return "cluster_state:ok" in text
 
