@@ -13,13 +13,12 @@ import pytest
 from redis.cluster import RedisCluster
 
 from congvu_guard.config import Config, RedisConfig
-from congvu_guard.lab.redis_cluster import RedisClusterLab
+from congvu_guard.lab.redis_cluster import RedisClusterLab, cluster_ports
 from congvu_guard.metrics import Metrics
 from congvu_guard.ratelimit import keys
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
 from congvu_guard.redis_client import connect
-from tests.helpers import free_port
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +26,7 @@ def cluster() -> Iterator[RedisClusterLab]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     base = Path(tempfile.mkdtemp(prefix="cg-cluster-"))
-    lab = RedisClusterLab(base, [free_port() for _ in range(3)])
+    lab = RedisClusterLab(base, cluster_ports(3))
     try:
         lab.start()
         yield lab

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def cluster_ports(n: int = 3) -> list[int]:
+    """Free ports whose cluster bus ports (port + 10000) are free and valid too."""
+    ports: list[int] = []
+    candidate = random.randrange(20000, 30000)
+    while len(ports) < n:
+        candidate += 1
+        if _bindable(candidate) and _bindable(candidate + 10000):
+            ports.append(candidate)
+    return ports
 
 
 class RedisClusterLab:
