@@ -226,6 +226,47 @@ class ForwardingConfig:
 
 
 @dataclass(frozen=True)
+class ScanConfig:
+    # Operator YARA rule directories, added to the shipped rules (congvu_guard/detectors/rules).
+    yara_rules_dirs: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(p.startswith("/") for p in v),
+                                    "each entry must be an absolute path"))
+    yara_timeout_seconds: int = field(
+        default=5, metadata=_check(lambda v: 1 <= v <= 120, "must be 1..120"))
+    # Archives and attached messages inside each other, members and bytes taken out.
+    max_depth: int = field(default=5, metadata=_check(lambda v: 1 <= v <= 20, "must be 1..20"))
+    max_members: int = field(default=1000, metadata=_check(lambda v: v >= 1, "must be >= 1"))
+    max_expanded_bytes: int = field(
+        default=256 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1 MiB"))
+    max_ratio: int = field(default=100, metadata=_check(lambda v: v >= 2, "must be >= 2"))
+    # The "tag" action also prefixes the Subject with this text ("" = header only).
+    subject_prefix: str = ""
+    # HUE-13.2c: malware (a critical finding) sent by an authenticated user locks the account.
+    malware_locks_sender: bool = True
+    # Messages larger than this are spooled to disk while they arrive, and at most
+    # large_scan_concurrency of them are parsed and scanned at once (bounded memory).
+    spool_threshold_bytes: int = field(
+        default=2 * MIB, metadata=_check(lambda v: v >= 64 * 1024, "must be >= 65536"))
+    large_scan_concurrency: int = field(
+        default=2, metadata=_check(lambda v: 1 <= v <= 64, "must be 1..64"))
+
+
+@dataclass(frozen=True)
+class ClamavConfig:
+    enabled: bool = False
+    socket: str = field(
+        default="unix:/run/clamav/clamd.ctl",
+        metadata=_check(_is_socket_spec, "expected unix:/PATH or inet:PORT@HOST"))
+    timeout_seconds: float = field(
+        default=10.0, metadata=_check(lambda v: 0 < v <= 300, "must be > 0 and <= 300"))
+    # While clamd is down or fails its EICAR probe: "tempfail" (451) or "tag" (deliver
+    # with a header saying the message was not virus-scanned).
+    on_failure: Literal["tempfail", "tag"] = "tempfail"
+    probe_interval_seconds: int = field(
+        default=300, metadata=_check(lambda v: 10 <= v <= 86400, "must be 10..86400"))
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     listen: str = field(
         default="127.0.0.1:9816",
@@ -247,6 +288,8 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     hops: HopsConfig = field(default_factory=HopsConfig)
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    scan: ScanConfig = field(default_factory=ScanConfig)
+    clamav: ClamavConfig = field(default_factory=ClamavConfig)
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -254,13 +297,15 @@ class Config:
     actions: Mapping[str, Action] = field(default_factory=dict)
     # HUE-13.2d registered bulk senders: account -> own message limit (-1 = no limit).
     bulk_senders: Mapping[str, int] = field(default_factory=dict)
+    # Scanning findings: direction ("inbound" or "outbound") -> rule ID or severity -> action.
+    policy: Mapping[str, Mapping[str, Action]] = field(default_factory=lambda: DEFAULT_POLICY)
     source: str = "(built-in defaults)"
 
 
 _SECTIONS: dict[str, type] = {
     name: tp
     for name, tp in typing.get_type_hints(Config).items()
-    if name not in ("actions", "bulk_senders", "source")
+    if name not in ("actions", "bulk_senders", "policy", "source")
 }
 
 
@@ -316,9 +361,9 @@ def _load_section(name: str, cls: type, raw: Any) -> Any:
     return cls(**values)
 
 
-def _load_actions(raw: Any) -> dict[str, Action]:
+def _load_actions(raw: Any, section: str = "actions") -> dict[str, Action]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"[actions]: expected a table of RULE-ID = \"action\", got {raw!r}")
+        raise ConfigError(f"[{section}]: expected a table of KEY = \"action\", got {raw!r}")
     out: dict[str, Action] = {}
     names = ", ".join(a.value for a in Action if a is not Action.TEMPFAIL)
     for rule, value in raw.items():
@@ -327,7 +372,7 @@ def _load_actions(raw: Any) -> dict[str, Action]:
         except ValueError:
             action = None
         if action is None or action is Action.TEMPFAIL:
-            raise ConfigError(f"[actions] {rule}: expected one of {names}, got {value!r}")
+            raise ConfigError(f"[{section}] {rule}: expected one of {names}, got {value!r}")
         out[rule] = action
     return out
 
@@ -344,6 +389,30 @@ def _load_bulk_senders(raw: Any) -> dict[str, int]:
     return out
 
 
+SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
+_DEFAULT_BY_SEVERITY = {"critical": Action.REJECT, "high": Action.REJECT,
+                        "medium": Action.QUARANTINE, "low": Action.TAG, "info": Action.TAG}
+DEFAULT_POLICY: Mapping[str, Mapping[str, Action]] = types.MappingProxyType({
+    "inbound": types.MappingProxyType(dict(_DEFAULT_BY_SEVERITY)),
+    "outbound": types.MappingProxyType(dict(_DEFAULT_BY_SEVERITY)),
+})
+
+
+def _load_policy(raw: Any) -> Mapping[str, Mapping[str, Action]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[policy]: expected [policy.inbound] and [policy.outbound] tables, "
+                          f"got {raw!r}")
+    out = {k: dict(v) for k, v in DEFAULT_POLICY.items()}
+    for direction, table in raw.items():
+        if direction not in out:
+            raise ConfigError(f"[policy.{direction}]: unknown direction (inbound, outbound)")
+        if not isinstance(table, dict):
+            raise ConfigError(f"[policy.{direction}]: expected a table, got {table!r}")
+        for key, action in _load_actions(table, f"policy.{direction}").items():
+            out[direction][key] = action
+    return types.MappingProxyType({k: types.MappingProxyType(v) for k, v in out.items()})
+
+
 def from_mapping(data: Mapping[str, Any], source: str = "(mapping)") -> Config:
     """Build a Config from an already parsed TOML document."""
     kwargs: dict[str, Any] = {"source": source}
@@ -352,10 +421,12 @@ def from_mapping(data: Mapping[str, Any], source: str = "(mapping)") -> Config:
             kwargs["actions"] = types.MappingProxyType(_load_actions(raw))
         elif name == "bulk_senders":
             kwargs["bulk_senders"] = types.MappingProxyType(_load_bulk_senders(raw))
+        elif name == "policy":
+            kwargs["policy"] = _load_policy(raw)
         elif name in _SECTIONS:
             kwargs[name] = _load_section(name, _SECTIONS[name], raw)
         else:
-            known = ", ".join(sorted([*_SECTIONS, "actions", "bulk_senders"]))
+            known = ", ".join(sorted([*_SECTIONS, "actions", "bulk_senders", "policy"]))
             raise ConfigError(f"[{name}]: unknown section (known sections: {known})")
     return Config(**kwargs)
 

@@ -14,8 +14,10 @@ from dataclasses import replace
 from typing import Protocol
 
 from . import replies, stamp
-from .config import Config, ConfigError
+from .config import SEVERITY_NAMES, Config, ConfigError
 from .detectors import Detector, default_detectors
+from .detectors.content import ScanLimits, expand
+from .detectors.yara_scan import YaraScanner
 from .explain import OWN_HEADERS
 from .hops import Hop, HopClassifier
 from .message import ParsedMessage, parse_message
@@ -39,6 +41,8 @@ class Limiter(Protocol):
 
     def record(self, account: str, queue_id: str, nrcpt: int) -> RateResult: ...
 
+    def lock_for_malware(self, account: str, detail: str, queue_id: str) -> None: ...
+
 
 class DetectorError(RuntimeError):
     """A detector raised: an internal error, reported as a tempfail."""
@@ -61,19 +65,36 @@ class Engine:
         stamping: bool = False,
         clock: Callable[[], float] = time.time,
         limiter: Limiter | None = None,
+        yara: YaraScanner | None = None,
+        services: tuple[Detector, ...] = (),
     ) -> None:
+        """``yara`` defaults to a scanner compiled from the configured rules (a bad rule
+        file raises YaraError); ``services`` are detectors backed by a service (clamd,
+        the IOC blocklist)."""
         self.config = config
         self.limiter = limiter
+        self.yara = yara if yara is not None else YaraScanner(
+            config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
+        self.scan_limits = ScanLimits(config.scan.max_depth, config.scan.max_members,
+                                      config.scan.max_expanded_bytes,
+                                      min(config.scan.max_expanded_bytes, 64 * 1024 * 1024),
+                                      config.scan.max_ratio)
         self.stamp_key = stamp_key or (lambda: None)
         self.stamping = stamping
         self.clock = clock
         self.hops = HopClassifier(config.hops)
         if detectors is None:
-            detectors = default_detectors(config, self.stamp_key)
+            detectors = default_detectors(config, self.stamp_key,
+                                          (self.yara.detector(), *services))
         self.detectors = tuple(detectors)
         self.report = ReportBox(config.report)
         self.known_rules = {SIZE_RULE, STAMP_RULE, RATE_RULE, STATE_RULE,
                             *(r for d in self.detectors for r in d.rules)}
+        for direction, table in config.policy.items():
+            bad = sorted(set(table) - self.known_rules - set(SEVERITY_NAMES))
+            if bad:
+                raise ConfigError(f"[policy.{direction}] {bad[0]}: neither a severity "
+                                  f"({', '.join(SEVERITY_NAMES)}) nor a known rule ID")
         unknown = sorted(set(config.actions) - self.known_rules)
         if unknown:
             known = ", ".join(sorted(self.known_rules))
@@ -165,10 +186,26 @@ class Engine:
         limits = self.config.limits
         if limits.size_basis == "decoded" and parsed.decoded_bytes > limits.max_message_bytes:
             return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
+        t0 = time.perf_counter()
+        parsed.content = expand(parsed, self.scan_limits)
+        timings.append(("expand", time.perf_counter() - t0))
         findings = self.run_detectors(env, parsed, timings)
-        verdict = decide_content(findings, env.recipients, self.report, self.config.actions)
+        direction = "inbound" if Hop(env.hop) is Hop.INBOUND else "outbound"
+        verdict = decide_content(findings, env.recipients, self.report, self.config.actions,
+                                 self.config.policy.get(direction, {}))
+        verdict = self.malware_step(env, verdict)
         verdict = self.rate_step(env, self.origin_step(env, parsed, verdict))
         return replace(verdict, timings=tuple(timings))
+
+    def malware_step(self, env: Envelope, verdict: Verdict) -> Verdict:
+        """HUE-13.2c: malware sent by one of our authenticated users locks the account."""
+        if (self.limiter is None or not self.config.scan.malware_locks_sender
+                or not env.auth_user or verdict.action is not Action.REJECT):
+            return verdict
+        critical = [f for f in verdict.findings if f.severity is Severity.CRITICAL and f.policy]
+        if critical:
+            self.limiter.lock_for_malware(env.auth_user, critical[0].detail, env.queue_id)
+        return verdict
 
     def origin_step(self, env: Envelope, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
         """Which headers to remove and add on a delivered message (HUE-11.6 origin stamp).

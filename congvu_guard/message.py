@@ -16,6 +16,7 @@ import email.utils
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class ParsedMessage:
     parts: list[Part] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)  # e.g. "1.2: StartBoundaryNotFoundDefect"
     decoded_bytes: int = 0  # header bytes + decoded bytes of every leaf part
+    # Every file, archives opened (detectors.content.Content); set by the engine.
+    content: Any = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -45,6 +45,9 @@ class Finding:
     recipients: tuple[str, ...] = ()
     # Structured facts for logs and metrics, e.g. (("account", "bob@hue.gov.vn"),).
     facts: tuple[tuple[str, str], ...] = ()
+    # True: the action comes from the [policy.inbound]/[policy.outbound] table (by rule ID,
+    # else by severity); ``action`` is then only the detector's suggestion.
+    policy: bool = False
 
     def fact(self, key: str) -> str:
         return next((v for k, v in self.facts if k == key), "")

@@ -34,10 +34,15 @@ class ReportBox:
         return [r for r in recipients if self.is_report_box(r)]
 
 
-def _override(findings: Iterable[Finding], actions: Mapping[str, Action]) -> tuple[Finding, ...]:
+def _override(findings: Iterable[Finding], actions: Mapping[str, Action],
+              table: Mapping[str, Action]) -> tuple[Finding, ...]:
+    """The action of each finding: ``[actions]`` by rule first; for scanning findings then
+    the direction's policy table by rule, then by severity; else the detector's own."""
     out = []
     for f in findings:
         wanted = actions.get(f.rule)
+        if wanted is None and f.policy:
+            wanted = table.get(f.rule) or table.get(f.severity.name.lower())
         out.append(f if wanted is None or wanted is f.action else replace(f, action=wanted))
     return tuple(out)
 
@@ -65,9 +70,10 @@ def decide_content(
     recipients: Sequence[str],
     report: ReportBox,
     actions: Mapping[str, Action],
+    table: Mapping[str, Action] | None = None,
 ) -> Verdict:
     """Map the content findings for one message to its verdict."""
-    found = _override(findings, actions)
+    found = _override(findings, actions, table or {})
     refused, first_refusal = _refused_recipients(found)
     removed = tuple(r for r in recipients if address_key(r) in refused)
     remaining = [r for r in recipients if address_key(r) not in refused]

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from .config import Config
 from .engine import DetectorError, Engine
-from .model import Envelope, Verdict
+from .model import Envelope, Finding, Verdict
 from .stamp_key import read_key_file
 
 
@@ -74,11 +74,17 @@ def judge(engine: Engine, raw: bytes, env: Envelope) -> Verdict:
     return engine.check_message(env, raw, wire_size(raw))
 
 
+def reason_record(f: Finding) -> dict[str, str]:
+    rec = {"rule": f.rule, "detail": f.detail, "severity": f.severity.name.lower()}
+    rec.update({k: v for k, v in f.facts if k in ("path", "type", "sha256")})
+    return rec
+
+
 def result_record(path: str, verdict: Verdict) -> dict[str, object]:
     return {
         "file": path,
         "action": verdict.action.value,
-        "reasons": [{"rule": f.rule, "detail": f.detail} for f in verdict.findings],
+        "reasons": [reason_record(f) for f in verdict.findings],
         "smtp_reply": verdict.smtp_reply or None,
         "quarantine_to": verdict.quarantine_to or None,
     }
@@ -113,9 +119,12 @@ def run_scan(
         if as_json:
             print(json.dumps(record, ensure_ascii=False), file=out)
         else:
-            rules = ", ".join(f"{f.rule} ({f.detail})" for f in verdict.findings) or "-"
-            line = f"{name}: {verdict.action.value}: {rules}"
+            line = f"{name}: {verdict.action.value}"
             if verdict.smtp_reply:
                 line += f" [{verdict.smtp_reply}]"
             print(line, file=out)
+            for f in verdict.findings:
+                extra = " ".join(f"{k}={v}" for k, v in f.facts if k in ("type", "sha256"))
+                print(f"  {f.rule} [{f.severity.name.lower()}] {f.detail} {extra}".rstrip(),
+                      file=out)
     return status

@@ -10,6 +10,7 @@ from congvu_guard.engine import DetectorError, Engine
 from congvu_guard.model import Action, Envelope, Finding
 from congvu_guard.scan import wire_size
 from tests.helpers import eicar_message, message_with_attachment, simple_message
+from tests.samples import macro_message
 
 BOX = "tiepnhan@thuathienhue.gov.vn"
 MIB = 1024 * 1024
@@ -64,10 +65,10 @@ def test_decoded_basis_counts_decoded_content_not_base64() -> None:
 
 
 def test_suspect_mail_is_quarantined_to_the_report_box() -> None:
-    v = judge(engine(), eicar_message("x"), env("b@hue.gov.vn", "c@gmail.com"))
+    v = judge(engine(), macro_message("x"), env("b@hue.gov.vn", "c@gmail.com"))
     assert v.action is Action.QUARANTINE
     assert v.quarantine_to == BOX
-    assert v.rules == ("HUE-11.5",)
+    assert "HUE-11.5/macro" in v.rules
 
 
 def test_mail_only_to_the_report_box_is_never_blocked() -> None:
@@ -81,23 +82,24 @@ def test_extra_report_addresses_are_exempt_too() -> None:
 
 
 def test_report_box_among_recipients_turns_a_reject_into_quarantine() -> None:
-    e = engine(actions={"HUE-11.5": Action.REJECT})
+    e = engine()
     assert judge(e, eicar_message("x"), env("b@hue.gov.vn")).action is Action.REJECT
     v = judge(e, eicar_message("x"), env("b@hue.gov.vn", BOX))
     assert v.action is Action.QUARANTINE and v.quarantine_to == BOX
 
 
 def test_without_a_report_box_suspect_mail_is_rejected_not_delivered() -> None:
-    v = judge(engine(report=ReportConfig()), eicar_message("x"), env())
+    v = judge(engine(report=ReportConfig()), macro_message("x"), env())
     assert v.action is Action.REJECT
     assert v.smtp_reply.startswith("550 5.7.1 ") and v.smtp_reply.isascii()
 
 
 def test_action_overrides_apply_per_rule() -> None:
-    e = engine(actions={"HUE-11.5": Action.TAG})
-    assert judge(e, eicar_message("x"), env()).action is Action.TAG
-    v = judge(engine(actions={"HUE-11.5": Action.REJECT}), eicar_message("x"), env())
-    assert v.action is Action.REJECT and "HUE-11.5" in v.smtp_text
+    e = engine(actions={"HUE-11.5/macro": Action.TAG, "HUE-11.5/yara": Action.TAG})
+    assert judge(e, macro_message("x"), env()).action is Action.TAG
+    v = judge(engine(actions={"HUE-11.5/macro": Action.REJECT, "HUE-11.5/yara": Action.REJECT}),
+              macro_message("x"), env())
+    assert v.action is Action.REJECT and "HUE-11.5/" in v.smtp_text
 
 
 def test_unknown_rule_in_actions_is_a_config_error() -> None:
@@ -108,7 +110,7 @@ def test_unknown_rule_in_actions_is_a_config_error() -> None:
 def test_clean_mail_is_accepted_with_timings() -> None:
     v = judge(engine(), simple_message("hello"), env())
     assert v.action is Action.ACCEPT and not v.findings
-    assert {name for name, _ in v.timings} >= {"parse", "mime", "eicar"}
+    assert {name for name, _ in v.timings} >= {"parse", "expand", "mime", "yara"}
 
 
 def test_strongest_action_wins_and_reject_beats_tempfail() -> None:

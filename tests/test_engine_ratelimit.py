@@ -10,7 +10,8 @@ from congvu_guard.metrics import Metrics
 from congvu_guard.model import Action, Envelope
 from congvu_guard.ratelimit.service import RateLimitService
 from congvu_guard.scan import wire_size
-from tests.helpers import eicar_message, simple_message
+from tests.helpers import simple_message
+from tests.samples import macro_message
 
 BOX = "tiepnhan@thuathienhue.gov.vn"
 
@@ -51,7 +52,7 @@ def test_rejected_messages_do_not_count_quarantined_ones_do(redis_client) -> Non
                        declared_size=10**9)
     for _ in range(5):
         assert send(e, too_big).action is Action.REJECT  # HUE-14, not counted
-    assert send(e, env, eicar_message("q")).action is Action.QUARANTINE  # counted
+    assert send(e, env, macro_message("q")).action is Action.QUARANTINE  # counted
     assert send(e, env).action is Action.ACCEPT
     assert send(e, env).action is Action.ACCEPT
     assert send(e, env).action is Action.REJECT

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from congvu_guard.detectors import eicar, mime
+from congvu_guard.config import Config
+from congvu_guard.detectors import mime
+from congvu_guard.engine import Engine
 from congvu_guard.message import ParseLimits, parse_message
 from congvu_guard.model import Action, Envelope
-from tests.helpers import eicar_message, simple_message
+from congvu_guard.scan import wire_size
+from tests.helpers import EICAR, eicar_message, simple_message
 
 ENV = Envelope(sender="a@hue.gov.vn", recipients=["b@hue.gov.vn"])
 
 
 def findings(raw: bytes):
-    msg = parse_message(raw)
-    return [*mime.detect(ENV, msg), *eicar.detect(ENV, msg)]
+    return list(mime.detect(ENV, parse_message(raw)))
 
 
 def test_attachment_is_decoded_and_named() -> None:
     msg = parse_message(eicar_message("x"))
     [att] = list(msg.attachments())
     assert att.filename == "eicar.com"
-    assert att.payload.startswith(eicar.EICAR)
+    assert att.payload.startswith(EICAR)
     assert not msg.defects
 
 
@@ -31,9 +33,10 @@ def test_eicar_inside_a_forwarded_message_is_found() -> None:
         b"--OUT\r\nContent-Type: text/plain\r\n\r\nxem\r\n"
         b"--OUT\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--OUT--\r\n"
     )
-    [f] = [f for f in findings(outer) if f.rule == "HUE-11.5"]
-    assert f.action is Action.QUARANTINE
-    assert "eicar.com" in f.detail
+    v = Engine(Config()).check_message(ENV, outer, wire_size(outer))
+    [f] = [f for f in v.findings if f.rule == "HUE-11.5/yara"]
+    assert v.action is Action.REJECT and f.action is Action.REJECT
+    assert "EICAR" in f.detail and "eicar.com" in f.fact("path")
 
 
 def test_missing_close_boundary_is_a_finding_not_a_crash() -> None:

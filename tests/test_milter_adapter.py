@@ -15,7 +15,8 @@ from congvu_guard.detectors import Detector, default_detectors
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
 from congvu_guard.milter.adapter import NEEDED_ACTIONS, GuardMilter, Services
-from tests.helpers import eicar_message, simple_message
+from tests.helpers import simple_message
+from tests.samples import macro_message
 
 BOX = "tiepnhan@thuathienhue.gov.vn"
 NO_REPLY_BITS = (Milter.P_NR_CONN | Milter.P_NR_HELO | Milter.P_NR_MAIL | Milter.P_NR_RCPT
@@ -56,11 +57,11 @@ def test_only_the_needed_actions_are_negotiated(make_ctx) -> None:
 
 def test_quarantine_replaces_recipients_with_the_report_box(make_ctx) -> None:
     ctx, metrics = make_ctx()
-    rc = feed(ctx, eicar_message("x"), "bob@hue.gov.vn", "carol@gmail.com")
+    rc = feed(ctx, macro_message("x"), "bob@hue.gov.vn", "carol@gmail.com")
     assert rc == Milter.ACCEPT
     assert ctx._delrcpt == ["<bob@hue.gov.vn>", "<carol@gmail.com>"]
     assert [r[0] for r in ctx._addrcpt] == [f"<{BOX}>"]
-    assert metrics.quarantined.labels("HUE-11.5")._value.get() == 1
+    assert metrics.quarantined.labels("HUE-11.5/macro")._value.get() == 1
 
 
 def test_clean_mail_is_accepted_without_touching_recipients(make_ctx) -> None:

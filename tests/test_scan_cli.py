@@ -12,6 +12,7 @@ import pytest
 
 from congvu_guard import cli
 from tests.helpers import CORPUS, eicar_message, message_of_size, simple_message
+from tests.samples import macro_message
 
 BOX = "tiepnhan@thuathienhue.gov.vn"
 
@@ -34,14 +35,23 @@ def test_json_output_has_one_object_per_file(tmp_path: Path, config: Path, capsy
     clean.write_bytes(simple_message("hi"))
     bad = tmp_path / "eicar.eml"
     bad.write_bytes(eicar_message("x"))
-    rc, records = scan_json(capsys, "--config", str(config), str(clean), str(bad))
+    macro = tmp_path / "macro.eml"
+    macro.write_bytes(macro_message("x"))
+    rc, records = scan_json(capsys, "--config", str(config), str(clean), str(bad), str(macro))
     assert rc == 0
-    assert [r["file"] for r in records] == [str(clean), str(bad)]
+    assert [r["file"] for r in records] == [str(clean), str(bad), str(macro)]
     assert records[0]["action"] == "accept" and records[0]["reasons"] == []
     assert records[0]["smtp_reply"] is None
-    assert records[1]["action"] == "quarantine"
-    assert records[1]["reasons"] == [
-        {"rule": "HUE-11.5", "detail": "EICAR test file in attachment 'eicar.com'"}]
+    assert records[1]["action"] == "reject"
+    [eicar] = records[1]["reasons"]
+    assert eicar["rule"] == "HUE-11.5/yara" and "EICAR" in eicar["detail"]
+    assert eicar["path"] == "2/eicar.com" and eicar["severity"] == "critical"
+    assert eicar["sha256"] == "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+    assert records[1]["smtp_reply"].startswith("550 5.7.1")
+    assert records[2]["action"] == "quarantine"
+    rules = {r["rule"] for r in records[2]["reasons"]}
+    assert "HUE-11.5/macro" in rules
+    assert all(r["path"].startswith("2/bao-cao.docm") for r in records[2]["reasons"])
 
 
 def test_reject_carries_the_smtp_reply(tmp_path: Path, capsys) -> None:
@@ -55,7 +65,7 @@ def test_reject_carries_the_smtp_reply(tmp_path: Path, capsys) -> None:
 
 def test_envelope_options_are_used(tmp_path: Path, config: Path, capsys) -> None:
     f = tmp_path / "m.eml"
-    f.write_bytes(eicar_message("x"))
+    f.write_bytes(macro_message("x"))
     rc, [rec] = scan_json(capsys, "--config", str(config), "--from", "x@hue.gov.vn",
                           "--rcpt", BOX, "--auth-user", "x", str(f))
     assert rc == 0
@@ -74,9 +84,11 @@ def test_unreadable_input_exits_2_with_a_clear_message(tmp_path: Path, capsys) -
 
 def test_text_output_names_action_and_rule(tmp_path: Path, config: Path, capsys) -> None:
     f = tmp_path / "m.eml"
-    f.write_bytes(eicar_message("x"))
+    f.write_bytes(macro_message("x"))
     assert cli.main(["scan", "--config", str(config), str(f)]) == 0
-    assert "quarantine: HUE-11.5" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "m.eml: quarantine" in out and "HUE-11.5/macro" in out
+    assert "2/bao-cao.docm" in out and "type=ooxml" in out and "sha256=" in out
 
 
 def corpus_files() -> list[Path]:

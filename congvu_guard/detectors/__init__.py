@@ -25,8 +25,12 @@ class Detector:
 
 
 def default_detectors(
-    config: Config, stamp_key: Callable[[], bytes | None] = lambda: None
+    config: Config,
+    stamp_key: Callable[[], bytes | None] = lambda: None,
+    extra: tuple[Detector, ...] = (),
 ) -> tuple[Detector, ...]:
-    from . import eicar, forwarding, mime
+    """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
+    from . import archives, attachments, documents, forwarding, mime
 
-    return (mime.DETECTOR, eicar.DETECTOR, forwarding.build(config, stamp_key))
+    return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
+            documents.DETECTOR, archives.DETECTOR, *extra)

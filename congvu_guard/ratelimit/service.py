@@ -129,6 +129,25 @@ class RateLimitService:
         self._refresh_gauge()
         return result
 
+    def lock_for_malware(self, account: str, detail: str, queue_id: str) -> None:
+        """HUE-13.2c: an authenticated user sent malware: lock the account now."""
+        acct = keys.normalize(account)
+
+        def lock() -> Lock | None:
+            if self.locks.get(acct) is not None:
+                return None
+            return self.locks.lock(acct, "HUE-13.2c", by=self.actor,
+                                   note=f"malware sent: {detail}"[:500],
+                                   evidence={"queue_id": queue_id})
+
+        ok, lock_made = self._redis("lock", lock)
+        if ok and lock_made is not None:
+            self.metrics.locks.labels("HUE-13.2c").inc()
+            log.warning("account %s locked (HUE-13.2c): sent malware (%s)", acct, detail)
+            threading.Thread(target=lambda: (self.refresh_exports(),
+                                             self.hooks.fire("lock", acct)),
+                             name="after-lock", daemon=True).start()
+
     # -- side effects of a lock, off the mail path ---------------------------------------
 
     def _after_lock(self, lock: Lock) -> None:

@@ -8,6 +8,7 @@ import redis
 
 from congvu_guard.store import QUARANTINE_STREAM
 from tests.helpers import eicar_message, message_of_size, simple_message, token
+from tests.samples import macro_message
 
 from .conftest import REPORT_BOX, MailSystem
 from .harness import send
@@ -65,7 +66,7 @@ def test_suspect_mail_is_quarantined_to_the_report_box_with_original_recipients(
 ) -> None:
     t = token()
     rcpts = ["bob@thuathienhue.gov.vn", "carol@gmail.com"]
-    r = send(mail.inbound_port, "mallory@example.net", rcpts, eicar_message(f"eicar {t}"))
+    r = send(mail.inbound_port, "mallory@example.net", rcpts, macro_message(f"macro {t}"))
     assert r.code == 250, r
     [got] = mail.sink.wait_for(t)
     assert got.rcpt_tos == (REPORT_BOX,)
@@ -73,8 +74,8 @@ def test_suspect_mail_is_quarantined_to_the_report_box_with_original_recipients(
     original = msg["X-Congvu-Guard-Original-Recipients"]
     assert "<bob@thuathienhue.gov.vn>" in original and "<carol@gmail.com>" in original
     assert msg["X-Congvu-Guard"].startswith("quarantine;")
-    assert "HUE-11.5" in msg["X-Congvu-Guard"]
-    assert "HUE-11.5" in msg["X-Congvu-Guard-Quarantine"]
+    assert "HUE-11.5/macro" in msg["X-Congvu-Guard"]
+    assert "HUE-11.5/macro" in msg["X-Congvu-Guard-Quarantine"]
     # Only the report box received it.
     assert len(mail.sink.wait_for(t, count=2, timeout=2)) == 1
     # And the quarantine is on record in Redis for the security team's triage.
@@ -120,7 +121,7 @@ def test_forged_verdict_headers_are_removed(mail: MailSystem) -> None:
 def test_sendmail_submissions_pass_the_milter_too(mail: MailSystem) -> None:
     """non_smtpd_milters: mail re-injected with sendmail (Sieve redirects) is checked."""
     t = token()
-    mail.postfix.sendmail(eicar_message(f"pickup {t}"), "alice@thuathienhue.gov.vn",
+    mail.postfix.sendmail(macro_message(f"pickup {t}"), "alice@thuathienhue.gov.vn",
                           ["bob@thuathienhue.gov.vn"])
     [got] = mail.sink.wait_for(t)
     assert got.rcpt_tos == (REPORT_BOX,)
@@ -130,12 +131,12 @@ def test_sendmail_submissions_pass_the_milter_too(mail: MailSystem) -> None:
 def test_metrics_count_decisions_by_action_and_rule(mail: MailSystem) -> None:
     t = token()
     send(mail.inbound_port, "mallory@example.net", ["bob@thuathienhue.gov.vn"],
-         eicar_message(f"metrics {t}"))
+         macro_message(f"metrics {t}"))
     mail.sink.wait_for(t)
     url = f"http://127.0.0.1:{mail.milter.metrics_port}/metrics"
     text = urllib.request.urlopen(url, timeout=10).read().decode()
     assert 'congvu_guard_messages_total{action="quarantine"}' in text
-    assert 'congvu_guard_rule_hits_total{action="quarantine",rule="HUE-11.5"}' in text
+    assert 'congvu_guard_rule_hits_total{action="quarantine",rule="HUE-11.5/macro"}' in text
     assert "congvu_guard_message_size_bytes_bucket" in text
     assert 'congvu_guard_stage_duration_seconds_count{stage="eom"}' in text
     assert "congvu_guard_redis_up 1.0" in text

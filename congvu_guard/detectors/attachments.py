@@ -1,0 +1,35 @@
+"""HUE-11.5 type policy: executables, scripts, shortcuts, disk images and files whose name
+or declared type lies about their content, judged by content, inside archives too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..message import ParsedMessage
+from ..model import Envelope, Finding, Severity
+from . import Detector, filetypes
+from .scanning import finding
+
+EXEC = "HUE-11.5/exec"
+SCRIPT = "HUE-11.5/script"
+LNK = "HUE-11.5/lnk"
+DISK = "HUE-11.5/disk-image"
+LIE = "HUE-11.5/name-lie"
+
+
+def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+    for node in msg.content.files:
+        kind = node.kind if node.data else filetypes.ext_kind(node.name)
+        if kind in filetypes.EXECUTABLES:
+            yield finding(EXEC, Severity.HIGH, f"{kind} executable", "attachments", node)
+        elif kind in filetypes.SCRIPTS and (node.name or node.depth):
+            yield finding(SCRIPT, Severity.HIGH, f"{kind} script", "attachments", node)
+        elif kind == "lnk":
+            yield finding(LNK, Severity.HIGH, "Windows shortcut (LNK)", "attachments", node)
+        elif kind in filetypes.DISK_IMAGES:
+            yield finding(DISK, Severity.MEDIUM, f"{kind} disk image", "attachments", node)
+        for problem in filetypes.name_lies(node.name, kind, node.declared_type):
+            yield finding(LIE, Severity.MEDIUM, problem, "attachments", node)
+
+
+DETECTOR = Detector("attachments", (EXEC, SCRIPT, LNK, DISK, LIE), detect)

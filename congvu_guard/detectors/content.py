@@ -1,0 +1,253 @@
+"""Every file a message carries: its MIME parts, and recursively what their archives and
+attached messages hold, with limits on depth, member count, expansion ratio and bytes.
+
+The result is computed once per message (by the engine) and shared by every detector.
+What could not be looked into (an encrypted archive, a zip bomb, nesting past the limit,
+an unreadable archive) is recorded as an :class:`Event`, which becomes a finding.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..message import ParsedMessage, parse_message
+from . import filetypes
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ScanLimits:
+    max_depth: int = 5  # archives and attached messages inside each other
+    max_members: int = 1000  # files taken out of archives, per message
+    max_total_bytes: int = 256 * MIB  # bytes taken out of archives, per message
+    max_member_bytes: int = 64 * MIB  # one member
+    max_ratio: int = 100  # expanded / compressed size beyond which it is a bomb
+
+
+@dataclass(eq=False)
+class FileNode:
+    path: str  # "2/1/invoice.zip:doc.js"
+    name: str
+    declared_type: str
+    data: bytes
+    depth: int  # 0 for a MIME part, 1 inside one archive, ...
+    container: str = ""  # kind of the archive it came from
+
+    @cached_property
+    def kind(self) -> str:
+        return filetypes.sniff(self.data, self.name)
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    path: str
+    event: str  # encrypted, bomb, too-deep, too-many, unreadable, not-extracted
+    detail: str
+
+
+@dataclass
+class Content:
+    files: list[FileNode] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    expanded_bytes: int = 0
+
+    @property
+    def bytes_scanned(self) -> int:
+        return sum(len(f.data) for f in self.files)
+
+
+_PASSWORD_HINT = re.compile(
+    rb"(?:password|passcode|pwd|m\xe1\xba\xadt\s*kh\xe1\xba\xa9u|mat\s*khau|m\xe3\s*gi\xe1"
+    rb"\xba\xa3i\s*n\xc3\xa9n|mk)\s*(?:is|l\xc3\xa0|la)?\s*[:=]?\s*[\"']?\S{3,}",
+    re.I)
+
+
+class _Expander:
+    def __init__(self, limits: ScanLimits, content: Content) -> None:
+        self.limits = limits
+        self.content = content
+        self.members = 0
+        self.budget = limits.max_total_bytes
+
+    def event(self, path: str, event: str, detail: str) -> None:
+        self.content.events.append(Event(path, event, detail))
+
+    def add(self, node: FileNode) -> None:
+        self.content.files.append(node)
+        if node.kind in filetypes.ARCHIVES or node.kind in ("email", "ooxml"):
+            if node.depth >= self.limits.max_depth:
+                self.event(node.path, "too-deep",
+                           f"nesting deeper than {self.limits.max_depth} not inspected")
+                return
+            try:
+                self.open(node)
+            except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError,
+                    NotImplementedError, RuntimeError, KeyError, IndexError, TypeError,
+                    MemoryError, AssertionError) as e:
+                self.event(node.path, "unreadable", f"{node.kind}: {type(e).__name__}")
+
+    def take(self, path: str, size: int, compressed: int) -> bool:
+        """May a member of ``size`` bytes be expanded? Records a bomb or a limit if not."""
+        lim = self.limits
+        if self.members >= lim.max_members:
+            self.event(path, "too-many", f"more than {lim.max_members} archive members")
+            return False
+        if size > lim.max_member_bytes or size > self.budget:
+            self.event(path, "bomb", f"member of {size} bytes exceeds the expansion limit")
+            return False
+        if compressed > 0 and size > MIB and size / compressed > lim.max_ratio:
+            self.event(path, "bomb", f"expansion ratio {size // compressed}:1")
+            return False
+        self.members += 1
+        self.budget -= size
+        self.content.expanded_bytes += size
+        return True
+
+    def child(self, parent: FileNode, name: str, data: bytes) -> FileNode:
+        return FileNode(f"{parent.path}:{name}", name, "", data, parent.depth + 1, parent.kind)
+
+    def open(self, node: FileNode) -> None:
+        getattr(self, f"open_{node.kind}")(node)
+
+    def open_email(self, node: FileNode) -> None:
+        inner = parse_message(node.data)
+        for part in inner.parts:
+            sub = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
+            self.add(FileNode(f"{node.path}:{sub}", part.filename, part.content_type,
+                              part.payload, node.depth + 1, "email"))
+
+    def open_ooxml(self, node: FileNode) -> None:
+        self.open_zip(node)  # an OOXML document is a zip package: scan its parts too
+
+    def open_zip(self, node: FileNode) -> None:
+        with zipfile.ZipFile(io.BytesIO(node.data)) as z:
+            infos = z.infolist()
+            if sum(i.file_size for i in infos) > self.limits.max_total_bytes:
+                self.event(node.path, "bomb", "declared expanded size "
+                           f"{sum(i.file_size for i in infos)} bytes")
+                return
+            for info in infos:
+                if info.is_dir():
+                    continue
+                path = f"{node.path}:{info.filename}"
+                if info.flag_bits & 0x1:
+                    self.event(path, "encrypted", "password-protected zip member")
+                    self.content.files.append(FileNode(path, info.filename, "", b"",
+                                                       node.depth + 1, "zip"))
+                    continue
+                if not self.take(path, info.file_size, info.compress_size):
+                    continue
+                with z.open(info) as f:
+                    data = f.read(self.limits.max_member_bytes + 1)
+                self.add(self.child(node, info.filename, data))
+
+    def open_gzip(self, node: FileNode) -> None:
+        out = bytearray()
+        with gzip.GzipFile(fileobj=io.BytesIO(node.data)) as g:
+            while len(out) <= self.limits.max_member_bytes:
+                chunk = g.read(MIB)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > MIB and len(out) / max(len(node.data), 1) > self.limits.max_ratio:
+                    self.event(node.path, "bomb",
+                               f"expansion ratio over {self.limits.max_ratio}:1")
+                    return
+        name = node.name[:-3] if node.name.lower().endswith(".gz") else node.name + ".out"
+        if self.take(f"{node.path}:{name}", len(out), len(node.data)):
+            self.add(self.child(node, name, bytes(out)))
+
+    def open_tar(self, node: FileNode) -> None:
+        with tarfile.open(fileobj=io.BytesIO(node.data), mode="r:*") as t:
+            for m in t.getmembers():
+                if not m.isfile():
+                    continue
+                path = f"{node.path}:{m.name}"
+                if not self.take(path, m.size, 0):
+                    continue
+                f = t.extractfile(m)
+                if f is not None:
+                    self.add(self.child(node, m.name, f.read(self.limits.max_member_bytes)))
+
+    def open_7z(self, node: FileNode) -> None:
+        import py7zr
+        import py7zr.io
+
+        try:
+            z = py7zr.SevenZipFile(io.BytesIO(node.data))
+        except py7zr.exceptions.PasswordRequired:
+            self.event(node.path, "encrypted", "password-protected 7z (encrypted headers)")
+            return
+        except py7zr.exceptions.Bad7zFile as e:
+            raise ValueError(str(e)) from e
+        with z:
+            if z.needs_password():
+                self.event(node.path, "encrypted", "password-protected 7z")
+                return
+            wanted = []
+            for info in z.list():
+                if info.is_directory:
+                    continue
+                path = f"{node.path}:{info.filename}"
+                if self.take(path, info.uncompressed or 0, info.compressed or 0):
+                    wanted.append(info.filename)
+            if not wanted:
+                return
+            factory = py7zr.io.BytesIOFactory(self.limits.max_member_bytes)
+            z.extract(targets=wanted, factory=factory)
+            for name in wanted:
+                try:
+                    data = factory.get(name).read()
+                except KeyError:
+                    continue
+                self.add(self.child(node, name, data))
+
+    def open_rar(self, node: FileNode) -> None:
+        import rarfile
+
+        try:
+            r = rarfile.RarFile(io.BytesIO(node.data))
+        except rarfile.PasswordRequired:
+            self.event(node.path, "encrypted", "password-protected rar (encrypted headers)")
+            return
+        except rarfile.Error as e:
+            raise ValueError(str(e)) from e
+        with r:
+            infos = [i for i in r.infolist() if not i.is_dir()]
+            if r.needs_password() or any(i.needs_password() for i in infos):
+                self.event(node.path, "encrypted", "password-protected rar")
+            for info in infos:
+                # Without the unrar program rar members cannot be decompressed: their names
+                # are still judged.
+                self.content.files.append(FileNode(f"{node.path}:{info.filename}",
+                                                   info.filename, "", b"", node.depth + 1,
+                                                   "rar"))
+            self.event(node.path, "not-extracted",
+                       f"rar: {len(infos)} member name(s) checked, contents not decompressed")
+
+
+def expand(parsed: ParsedMessage, limits: ScanLimits | None = None) -> Content:
+    content = Content()
+    ex = _Expander(limits or ScanLimits(), content)
+    for part in parsed.parts:
+        path = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
+        ex.add(FileNode(path, part.filename, part.content_type, part.payload, 0))
+    return content
+
+
+def password_in_body(parsed: ParsedMessage) -> bool:
+    """An encrypted archive with its password in the message text: a common lure."""
+    return any(_PASSWORD_HINT.search(p.payload[:200_000]) for p in parsed.parts
+               if p.content_type.startswith("text/") and not p.is_attachment)

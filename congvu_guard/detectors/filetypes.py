@@ -1,0 +1,262 @@
+"""File type by content, not by name, and the risky traits of a few formats.
+
+Everything here is a pure function of bytes (and a declared name); nothing raises on
+hostile input.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+# Kinds -----------------------------------------------------------------------------------
+EXECUTABLES = {"pe", "elf", "macho", "msi"}
+SCRIPTS = {"js", "vbs", "powershell", "hta", "batch", "wsf"}
+ARCHIVES = {"zip", "gzip", "tar", "7z", "rar"}
+DISK_IMAGES = {"iso", "img", "vhd", "vhdx"}
+OFFICE = {"ole", "ooxml"}
+
+# Extensions that say what a file is meant to be, grouped by kind family.
+_EXT_FAMILY = {
+    **dict.fromkeys(("exe", "dll", "scr", "com", "cpl", "sys", "pif"), "pe"),
+    **dict.fromkeys(("msi",), "msi"),
+    **dict.fromkeys(("js", "jse", "mjs"), "js"),
+    **dict.fromkeys(("vbs", "vbe"), "vbs"),
+    **dict.fromkeys(("ps1", "psm1"), "powershell"),
+    **dict.fromkeys(("hta",), "hta"),
+    **dict.fromkeys(("bat", "cmd"), "batch"),
+    **dict.fromkeys(("wsf",), "wsf"),
+    **dict.fromkeys(("lnk",), "lnk"),
+    **dict.fromkeys(("iso",), "iso"),
+    **dict.fromkeys(("img",), "img"),
+    **dict.fromkeys(("vhd",), "vhd"),
+    **dict.fromkeys(("vhdx",), "vhdx"),
+    **dict.fromkeys(("pdf",), "pdf"),
+    **dict.fromkeys(("doc", "xls", "ppt", "msg"), "ole"),
+    **dict.fromkeys(("docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "dotm", "xlam"), "ooxml"),
+    **dict.fromkeys(("zip",), "zip"),
+    **dict.fromkeys(("gz", "tgz"), "gzip"),
+    **dict.fromkeys(("tar",), "tar"),
+    **dict.fromkeys(("7z",), "7z"),
+    **dict.fromkeys(("rar",), "rar"),
+    **dict.fromkeys(("htm", "html", "shtml", "xhtml"), "html"),
+    **dict.fromkeys(("txt", "csv", "log"), "text"),
+    **dict.fromkeys(("jpg", "jpeg"), "jpeg"),
+    **dict.fromkeys(("png",), "png"),
+    **dict.fromkeys(("gif",), "gif"),
+    **dict.fromkeys(("eml",), "email"),
+}
+# Document-like extensions people trust; a file named so must not be an executable.
+_DOCUMENT_EXTS = {"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "jpg", "jpeg",
+                  "png", "gif", "odt", "ods", "rtf", "csv", "zip", "rar", "7z"}
+_RISKY_LAST_EXTS = set(_EXT_FAMILY) - {"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
+                                       "txt", "csv", "log", "jpg", "jpeg", "png", "gif", "eml",
+                                       "zip", "gz", "tgz", "tar", "7z", "rar", "msg", "htm",
+                                       "html", "shtml", "xhtml"}
+BIDI_CONTROLS = {"\u202e", "\u202d", "\u202a", "\u202b", "\u2066", "\u2067", "\u2068", "\u200f"}
+
+_SCRIPT_PATTERNS = (
+    ("hta", re.compile(rb"<\s*hta:application", re.I)),
+    ("wsf", re.compile(rb"<\s*job\b[^>]*>.*<\s*script\s+language", re.I | re.S)),
+    ("powershell", re.compile(
+        rb"(?:invoke-expression|\biex\b|new-object\s+net\.webclient|downloadstring|"
+        rb"-encodedcommand|start-process|\[system\.convert\]::frombase64string)", re.I)),
+    ("vbs", re.compile(
+        rb"(?:createobject\s*\(\s*\"(?:wscript|scripting|msxml2|adodb)|wscript\.shell|"
+        rb"^\s*(?:dim|set)\s+\w+\s*=\s*createobject)", re.I | re.M)),
+    ("js", re.compile(
+        rb"(?:new\s+activexobject|wscript\.createobject|\beval\s*\(|"
+        rb"string\.fromcharcode|\bunescape\s*\()", re.I)),
+    ("batch", re.compile(rb"^\s*@?echo\s+off\b|^\s*(?:powershell|cmd)(?:\.exe)?\s+/c\b",
+                         re.I | re.M)),
+)
+
+
+def extension(name: str) -> str:
+    base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].strip().rstrip(".").lower()
+    return base.rsplit(".", 1)[1] if "." in base else ""
+
+
+def ext_kind(name: str) -> str:
+    return _EXT_FAMILY.get(extension(name), "")
+
+
+def _is_text(head: bytes) -> bool:
+    if not head:
+        return False
+    if b"\x00" in head:
+        return False
+    printable = sum(1 for b in head if b in (9, 10, 13) or 32 <= b < 127 or b >= 128)
+    return printable / len(head) > 0.95
+
+
+def sniff(data: bytes, name: str = "") -> str:
+    """The kind of a file judged by its content (magic numbers, then text patterns)."""
+    head = data[:4096]
+    if head.startswith(b"MZ") and _pe_signature(data):
+        return "pe"
+    if head.startswith(b"\x7fELF"):
+        return "elf"
+    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+                    b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+        return "macho"
+    if head.startswith(b"L\x00\x00\x00\x01\x14\x02\x00"):
+        return "lnk"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "msi" if extension(name) == "msi" else "ole"
+    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "ooxml" if _is_ooxml(data) else "zip"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
+    if head.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):
+        return "rar"
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    if len(data) > 0x8005 and data[0x8001:0x8006] == b"CD001":
+        return "iso"
+    if head.startswith(b"vhdxfile"):
+        return "vhdx"
+    if data[-512:].startswith(b"conectix") or head.startswith(b"conectix"):
+        return "vhd"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if _is_text(head):
+        lowered = head.lower()
+        for kind, pattern in _SCRIPT_PATTERNS:
+            if pattern.search(data[:65536]):
+                return kind
+        if b"<html" in lowered or b"<!doctype html" in lowered or b"<script" in lowered:
+            return "html"
+        if re.match(rb"(?:[\w-]+:[^\r\n]*\r?\n)+", head) and b"\nfrom:" in b"\n" + lowered:
+            return "email"
+        return "text"
+    if ext_kind(name) in ("img",) and len(data) % 512 == 0:
+        return "img"
+    return "binary"
+
+
+def _pe_signature(data: bytes) -> bool:
+    if len(data) < 0x40:
+        return len(data) >= 2  # a truncated MZ stub still is one
+    offset = int.from_bytes(data[0x3C:0x40], "little")
+    return data[offset:offset + 4] == b"PE\x00\x00" if offset < len(data) - 4 else True
+
+
+def _is_ooxml(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist()[:2000])
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+        return False
+    return "[Content_Types].xml" in names
+
+
+# Traits ----------------------------------------------------------------------------------
+_AUTOEXEC = re.compile(
+    rb"(?:Auto_?Open|AutoExec|AutoClose|Document_Open|DocumentOpen|Workbook_Open|"
+    rb"Document_Close|Auto_Close)", re.I)
+
+
+def ole_macros(data: bytes) -> tuple[bool, bool]:
+    """(has VBA macros, has an auto-exec entry point) for an OLE2 document."""
+    try:
+        import olefile
+
+        ole = olefile.OleFileIO(io.BytesIO(data))
+    except (OSError, ValueError, IndexError, TypeError, AssertionError):
+        return False, False
+    try:
+        streams = ["/".join(s) for s in ole.listdir(streams=True, storages=True)]
+        has_vba = any(s.lower().endswith(("_vba_project", "vba/dir")) or
+                      s.lower().startswith(("macros/", "_vba_project_cur/")) for s in streams)
+        autoexec = False
+        if has_vba:
+            for s in streams:
+                if "vba" in s.lower():
+                    try:
+                        autoexec = autoexec or bool(_AUTOEXEC.search(
+                            ole.openstream(s).read(2_000_000)))
+                    except (OSError, ValueError, IndexError):
+                        continue
+        return has_vba, autoexec
+    finally:
+        ole.close()
+
+
+def ooxml_macros(data: bytes) -> tuple[bool, bool]:
+    """(has vbaProject.bin, auto-exec entry point) for an OOXML document."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            vba = [n for n in z.namelist() if n.lower().endswith("vbaproject.bin")]
+            if not vba:
+                return False, False
+            info = z.getinfo(vba[0])
+            if info.file_size > 20_000_000:
+                return True, False
+            blob = z.read(vba[0])
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError,
+            RuntimeError):
+        return False, False
+    return True, bool(_AUTOEXEC.search(blob)) or ole_macros(blob)[1]
+
+
+_PDF_RISK = (
+    ("JavaScript", re.compile(rb"/(?:JavaScript|JS)\b")),
+    ("Launch action", re.compile(rb"/Launch\b")),
+    ("embedded file", re.compile(rb"/EmbeddedFile\b")),
+)
+
+
+def pdf_risks(data: bytes) -> list[str]:
+    """Active content in a PDF (names may be hex-escaped: /J#61vaScript)."""
+    text = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+    return [label for label, pat in _PDF_RISK if pat.search(text)]
+
+
+_SMUGGLING = (
+    re.compile(rb"msSaveOrOpenBlob|msSaveBlob", re.I),
+    re.compile(rb"new\s+Blob\s*\(", re.I),
+    re.compile(rb"\.download\s*=|\sdownload\s*=\s*[\"'][^\"']+\.(?:zip|iso|img|exe|js|hta)",
+               re.I),
+    re.compile(rb"URL\.createObjectURL", re.I),
+    re.compile(rb"atob\s*\(\s*[\"'][A-Za-z0-9+/=]{2000,}", re.I),
+    re.compile(rb"href\s*=\s*[\"']data:application/(?:octet-stream|zip|x-msdownload)", re.I),
+)
+
+
+def html_smuggling(data: bytes) -> list[str]:
+    """Markers of HTML smuggling: a page that assembles and saves a file by itself."""
+    hits = [p.pattern.decode("ascii", "replace")[:30] for p in _SMUGGLING if p.search(data)]
+    return hits if len(hits) >= 2 else []
+
+
+def name_lies(name: str, kind: str, declared_type: str = "") -> list[str]:
+    """Ways a file's declared name or type misrepresents its content."""
+    problems = []
+    if any(c in name for c in BIDI_CONTROLS):
+        problems.append("bidirectional override character in the name")
+    base = name.rsplit("/", 1)[-1].strip().lower()
+    parts = base.split(".")
+    if len(parts) >= 3 and parts[-2] in _DOCUMENT_EXTS and parts[-1] in _RISKY_LAST_EXTS:
+        problems.append(f"double extension .{parts[-2]}.{parts[-1]}")
+    elif re.search(r"\.(?:pdf|docx?|xlsx?|jpe?g)\s{3,}\.\w+$", base):
+        problems.append("extension hidden behind spaces")
+    claimed = ext_kind(name)
+    if claimed and kind in EXECUTABLES | SCRIPTS | {"lnk"} and claimed not in (
+            EXECUTABLES | SCRIPTS | {"lnk", "text", "html"}):
+        problems.append(f"named .{extension(name)} but is {kind}")
+    if declared_type.startswith(("image/", "application/pdf", "text/plain")) and \
+            kind in EXECUTABLES:
+        problems.append(f"declared {declared_type} but is {kind}")
+    return problems
