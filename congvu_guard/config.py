@@ -234,7 +234,7 @@ class ScanConfig:
     yara_timeout_seconds: int = field(
         default=5, metadata=_check(lambda v: 1 <= v <= 120, "must be 1..120"))
     # Archives and attached messages inside each other, members and bytes taken out.
-    max_depth: int = field(default=5, metadata=_check(lambda v: 1 <= v <= 20, "must be 1..20"))
+    max_depth: int = field(default=10, metadata=_check(lambda v: 1 <= v <= 20, "must be 1..20"))
     max_members: int = field(default=1000, metadata=_check(lambda v: v >= 1, "must be >= 1"))
     max_expanded_bytes: int = field(
         default=256 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1 MiB"))

@@ -13,6 +13,7 @@ import email.header
 import email.parser
 import email.policy
 import email.utils
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -64,7 +65,7 @@ class ParsedMessage:
         return (p for p in self.parts if p.is_attachment)
 
 
-def _safe_text(value: object) -> str:
+def _safe_text(value: object, collapse: bool = True) -> str:
     """A header value as printable text: RFC 2047 decoded where possible, never raising."""
     try:
         if isinstance(value, email.header.Header):
@@ -82,7 +83,26 @@ def _safe_text(value: object) -> str:
         text = str(value)
     # Undecodable 8-bit bytes arrive as surrogate escapes: make them visible, not fatal.
     text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
-    return " ".join(text.split())
+    if collapse:
+        return " ".join(text.split())
+    # File names keep their spacing (runs of spaces hide extensions) but lose line breaks.
+    return "".join(c for c in text if c not in "\r\n\t\0").strip()
+
+
+_RAW_NAME = re.compile(r'(?:^|;)\s*(?:file)?name\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.I)
+
+
+def _raw_filename(part: Message) -> str | None:
+    """The file name from the raw headers, for 8-bit (SMTPUTF8) names that the standard
+    library turns into replacement characters."""
+    for header in ("Content-Disposition", "Content-Type"):
+        for name, value in part.raw_items():
+            if name.lower() == header.lower():
+                m = _RAW_NAME.search(value.replace("\r\n", ""))
+                if m:
+                    raw = m.group(1) if m.group(1) is not None else m.group(2)
+                    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return None
 
 
 def _filename(part: Message) -> str:
@@ -90,6 +110,8 @@ def _filename(part: Message) -> str:
         name = part.get_filename()
     except (LookupError, ValueError, TypeError, AssertionError, IndexError):
         name = None
+    if isinstance(name, str) and "\ufffd" in name:
+        name = _raw_filename(part) or name
     if name is None:
         name = part.get_param("name", header="content-type")
         if isinstance(name, tuple):  # RFC 2231 triple
@@ -97,7 +119,7 @@ def _filename(part: Message) -> str:
                 name = email.utils.collapse_rfc2231_value(name)
             except (LookupError, ValueError, TypeError):
                 name = str(name[2])
-    return _safe_text(name) if name else ""
+    return _safe_text(name, collapse=False) if name else ""
 
 
 def _content_type(part: Message) -> str:
@@ -177,7 +199,7 @@ class _Walker:
             payload = payload[: max(self.budget, 0)]
         self.budget -= len(payload)
         filename = _filename(part)
-        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+        disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
         self.parsed.parts.append(
             Part(
                 path=path or "1",

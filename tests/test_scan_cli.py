@@ -111,6 +111,22 @@ def test_every_message_of_the_peer_corpus_is_judged_without_error(config: Path) 
     assert [r["file"] for r in records] == [str(f) for f in files]
     assert {r["action"] for r in records} <= {"accept", "tag", "quarantine", "reject"}
     print(f"{len(files)} corpus messages judged in {time.monotonic() - t0:.1f} s")
+    # The archive, bad-extension and attachment cases get what a mail admin expects.
+    by_name = {Path(r["file"]).name: r for r in records}
+    expected = {
+        "zip.eml": "HUE-11.5/exec",  # fake.exe inside a zip
+        "zip-doublebad.eml": "HUE-11.5/name-lie",  # fake.pdf.exe inside a zip
+        "rar4.eml": "HUE-11.5/exec",  # an .exe listed inside a rar
+        "rar-date-bad-ext.eml": "HUE-11.5/exec",  # a .scr inside a gzip
+        "exe_attm.eml": "HUE-11.5/exec",
+        "bad_ext.dotted_file_name.eml": "HUE-11.5/bad-extension",
+        "next2last-doublebad.eml": "HUE-11.5/bad-extension",  # .scr.xz
+        "pdf_js.eml": "HUE-11.5/pdf-active",
+        "broken_richtext.eml": "HUE-11.5/yara",  # EICAR inside a zip
+    }
+    for name, rule in expected.items():
+        assert rule in {x["rule"] for x in by_name[name]["reasons"]}, (name, by_name[name])
+        assert by_name[name]["action"] == "reject", by_name[name]
 
 
 def test_scan_applies_the_forwarding_rules_with_the_envelope(tmp_path: Path, capsys) -> None:

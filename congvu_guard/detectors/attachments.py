@@ -15,6 +15,7 @@ SCRIPT = "HUE-11.5/script"
 LNK = "HUE-11.5/lnk"
 DISK = "HUE-11.5/disk-image"
 LIE = "HUE-11.5/name-lie"
+BAD_EXT = "HUE-11.5/bad-extension"
 
 
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
@@ -28,8 +29,12 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             yield finding(LNK, Severity.HIGH, "Windows shortcut (LNK)", "attachments", node)
         elif kind in filetypes.DISK_IMAGES:
             yield finding(DISK, Severity.MEDIUM, f"{kind} disk image", "attachments", node)
+        elif node.name and (named := filetypes.dangerous_name(node.name)):
+            severity = Severity.MEDIUM if named in filetypes.DISK_IMAGES else Severity.HIGH
+            yield finding(BAD_EXT, severity, f"file name of a {named} file", "attachments",
+                          node)
         for problem in filetypes.name_lies(node.name, kind, node.declared_type):
             yield finding(LIE, Severity.MEDIUM, problem, "attachments", node)
 
 
-DETECTOR = Detector("attachments", (EXEC, SCRIPT, LNK, DISK, LIE), detect)
+DETECTOR = Detector("attachments", (EXEC, SCRIPT, LNK, DISK, LIE, BAD_EXT), detect)

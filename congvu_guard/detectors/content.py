@@ -25,7 +25,7 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ScanLimits:
-    max_depth: int = 5  # archives and attached messages inside each other
+    max_depth: int = 10  # archives and attached messages inside each other
     max_members: int = 1000  # files taken out of archives, per message
     max_total_bytes: int = 256 * MIB  # bytes taken out of archives, per message
     max_member_bytes: int = 64 * MIB  # one member

