@@ -43,7 +43,7 @@ def test_json_output_has_one_object_per_file(tmp_path: Path, config: Path, capsy
     assert records[0]["action"] == "accept" and records[0]["reasons"] == []
     assert records[0]["smtp_reply"] is None
     assert records[1]["action"] == "reject"
-    [eicar] = records[1]["reasons"]
+    [eicar] = [r for r in records[1]["reasons"] if r["rule"] == "HUE-11.5/yara"]
     assert eicar["rule"] == "HUE-11.5/yara" and "EICAR" in eicar["detail"]
     assert eicar["path"] == "2/eicar.com" and eicar["severity"] == "critical"
     assert eicar["sha256"] == "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
@@ -126,7 +126,7 @@ def test_every_message_of_the_peer_corpus_is_judged_without_error(config: Path) 
     }
     for name, rule in expected.items():
         assert rule in {x["rule"] for x in by_name[name]["reasons"]}, (name, by_name[name])
-        assert by_name[name]["action"] == "reject", by_name[name]
+        assert by_name[name]["action"] in ("reject", "quarantine"), by_name[name]
 
 
 def test_scan_applies_the_forwarding_rules_with_the_envelope(tmp_path: Path, capsys) -> None:
