@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .config import Config, ConfigError, load_or_default
+from .detectors.yara_scan import YaraError
 
 
 def _setup_logging(level: str) -> None:
@@ -52,9 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--client-addr", default="", metavar="IP", help="the SMTP client address")
     s.add_argument("--json", action="store_true", help="one JSON object per file per line")
     s.add_argument("files", nargs="+", metavar="FILE", help=".eml file, or - for stdin")
+    from .ioc_cli import add_parser as add_ioc_parser
     from .ratelimit.admin import add_parsers
 
     add_parsers(sub)
+    add_ioc_parser(sub)
 
     a = sub.add_parser("audit-forwarding",
                        help="list configured forwards that point outside the official domains")
@@ -108,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user, args.hop,
                                              args.daemon_name, args.client_addr)
             return run_scan(scan_engine(config), args.files, envelope_args, args.json)
+        if args.command == "ioc":
+            from . import ioc_cli
+
+            return ioc_cli.run(args, config)
         if args.command in ("locks", "bulk-senders"):
             from .ratelimit import admin
 
@@ -133,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(config)
     except ConfigError as e:
         print(f"congvu-guard: configuration error: {e}", file=sys.stderr)
+        return 2
+    except YaraError as e:
+        print(f"congvu-guard: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:
         print(f"congvu-guard: {e}", file=sys.stderr)

@@ -49,6 +49,7 @@ class ParsedMessage:
     decoded_bytes: int = 0  # header bytes + decoded bytes of every leaf part
     # Every file, archives opened (detectors.content.Content); set by the engine.
     content: Any = None
+    raw: bytes = b""  # the message as received, for scanners that take it whole (clamd)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -231,7 +232,7 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     else:
         fallback = False
     headers = [(str(k), _safe_text(v)) for k, v in msg.items()]
-    parsed = ParsedMessage(header_bytes=header_bytes, headers=headers)
+    parsed = ParsedMessage(header_bytes=header_bytes, headers=headers, raw=raw)
     parsed.decoded_bytes = header_bytes
     if not raw.strip():
         parsed.defects.append("EmptyMessage")

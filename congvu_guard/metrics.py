@@ -89,6 +89,31 @@ class Metrics:
         self.redis_errors = Counter(
             "congvu_guard_redis_errors_total", "Failed Redis operations.", ["op"], registry=r,
         )
+        self.clamd_up = Gauge(
+            "congvu_guard_clamd_up", "1 while clamd answers and recognises EICAR.", registry=r,
+        )
+        self.clamd_errors = Counter(
+            "congvu_guard_clamd_errors_total", "Failed clamd scans.", registry=r,
+        )
+        self.clamd_fallbacks = Counter(
+            "congvu_guard_clamd_fallbacks_total",
+            "Messages judged without clamd (its fallback applied).", registry=r,
+        )
+        self.yara_hits = Counter(
+            "congvu_guard_yara_hits_total", "YARA rule matches.", ["rule"], registry=r,
+        )
+        self.parts_scanned = Counter(
+            "congvu_guard_scanned_parts_total",
+            "Files scanned: MIME parts and archive members.", registry=r,
+        )
+        self.bytes_scanned = Counter(
+            "congvu_guard_scanned_bytes_total", "Bytes of files scanned.", registry=r,
+        )
+        self.legacy_encoding = Counter(
+            "congvu_guard_legacy_encoding_total",
+            "Text in legacy Vietnamese encodings instead of Unicode (HUE-5.3).",
+            ["encoding"], registry=r,
+        )
         self.redis_up = Gauge(
             "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
         )
@@ -120,6 +145,10 @@ class Metrics:
                 self.autoforward.labels(outcome, f.fact("destination"), f.fact("account")).inc()
             elif f.fact("provider"):
                 self.public_provider_mail.labels(f.fact("direction"), f.fact("provider")).inc()
+            if f.fact("yara_rule"):
+                self.yara_hits.labels(f.fact("yara_rule")).inc()
+            if f.fact("encoding"):
+                self.legacy_encoding.labels(f.fact("encoding")).inc()
         if size is not None:
             self.message_size.observe(size)
         for stage, seconds in verdict.timings:

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import Config
+from .detectors.clamav import Clamd
+from .detectors.ioc import IocDetector, IocStore
 from .engine import DetectorError, Engine
 from .model import Envelope, Finding, Verdict
+from .redis_client import connect
 from .stamp_key import read_key_file
 
 
@@ -33,7 +36,15 @@ def scan_engine(config: Config) -> Engine:
     stamp_key_file (the Redis-held key is not fetched) and none are added."""
     key = read_key_file(config.forwarding.stamp_key_file) if config.forwarding.stamp_key_file \
         else None
-    return Engine(config, stamp_key=lambda: key)
+    services = []
+    if config.clamav.enabled:
+        clamd = Clamd(config.clamav)
+        clamd.probe()
+        services.append(clamd.detector())
+    if config.redis.url:
+        services.append(IocDetector(IocStore(connect(config.redis)),
+                                    config.ratelimit.on_redis_down).detector())
+    return Engine(config, stamp_key=lambda: key, services=tuple(services))
 
 
 def wire_size(raw: bytes) -> int:

@@ -8,11 +8,16 @@ import os
 import signal
 import socket
 import stat
+import threading
 from pathlib import Path
 
 import Milter
+import milter as libmilter
 
 from ..config import Config, ConfigError
+from ..detectors.clamav import Clamd
+from ..detectors.ioc import IocDetector, IocStore
+from ..detectors.yara_scan import YaraScanner
 from ..embedded_redis import EmbeddedRedis
 from ..engine import Engine
 from ..metrics import Metrics
@@ -61,7 +66,9 @@ def prepare_socket_dir(path: Path, group: str) -> None:
 
 def run(config: Config) -> int:
     metrics = Metrics()
+    yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
     embedded: EmbeddedRedis | None = None
+    clamd: Clamd | None = None
     url = config.redis.url
     if not url and config.redis.mode != "standalone":
         raise ConfigError(f"[redis] url: required with mode = \"{config.redis.mode}\"")
@@ -75,8 +82,14 @@ def run(config: Config) -> int:
             log.warning("redis at %s is down; starting anyway, shared state is unavailable", url)
         hostname = socket.getfqdn()
         limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}")
+        services = [IocDetector(IocStore(client), config.ratelimit.on_redis_down,
+                                metrics).detector()]
+        if config.clamav.enabled:
+            clamd = Clamd(config.clamav, metrics)
+            clamd.start_probing()
+            services.insert(0, clamd.detector())
         engine = Engine(config, stamp_key=StampKeySource(config.forwarding, store),
-                        stamping=True, limiter=limiter)
+                        stamping=True, limiter=limiter, yara=yara, services=tuple(services))
         sock_path = unix_socket_path(config.milter.socket)
         if sock_path is not None:
             prepare_socket_dir(sock_path, config.milter.socket_group)
@@ -84,16 +97,59 @@ def run(config: Config) -> int:
         if not config.report.address:
             log.warning("[report] address is empty: suspect mail will be rejected, not "
                         "routed to a report box (HUE-11.11)")
-        signal.pthread_sigmask(signal.SIG_BLOCK, _MILTER_SIGNALS)
-        if config.metrics.listen:
-            metrics.serve(config.metrics.listen)
         GuardMilter.services = Services(engine, metrics, store, hostname)
         Milter.factory = GuardMilter
-        log.info("congvu-guard milter listening on %s (config %s)",
-                 config.milter.socket, config.source)
-        Milter.runmilter(config.milter.name, config.milter.socket, config.milter.timeout_seconds)
-        log.info("congvu-guard milter stopped")
-        return 0
+        return _serve(config, metrics, yara)
     finally:
+        if clamd is not None:
+            clamd.stop()
         if embedded is not None:
             embedded.stop()
+
+
+def _serve(config: Config, metrics: Metrics, yara: YaraScanner) -> int:
+    """Run libmilter in a thread of its own; the main thread handles the signals.
+
+    libmilter stops on SIGHUP, so it must never see one: every thread but this one blocks
+    SIGHUP/SIGTERM/SIGINT (Linux gives a process signal to the main thread first when it
+    accepts it). SIGHUP reloads the YARA rules without dropping connections; SIGTERM and
+    SIGINT stop libmilter, which finishes the connections in progress.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, _MILTER_SIGNALS)
+    if config.metrics.listen:
+        metrics.serve(config.metrics.listen)
+    failure: list[BaseException] = []
+
+    def milter_main() -> None:
+        try:
+            Milter.runmilter(config.milter.name, config.milter.socket,
+                             config.milter.timeout_seconds)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread, which reports it
+            failure.append(e)
+
+    worker = threading.Thread(target=milter_main, name="libmilter", daemon=True)
+    worker.start()
+    reload_wanted = threading.Event()
+    stop_wanted = threading.Event()
+    signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop_wanted.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_wanted.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _MILTER_SIGNALS)
+    log.info("congvu-guard milter listening on %s (config %s)", config.milter.socket,
+             config.source)
+    stopping = False
+    while worker.is_alive():
+        worker.join(0.2)
+        if reload_wanted.is_set():
+            reload_wanted.clear()
+            log.info("SIGHUP: reloading YARA rules")
+            yara.reload()
+        if stop_wanted.is_set() and not stopping:
+            stopping = True
+            log.info("stopping: finishing the connections in progress")
+            libmilter.stop()
+    if failure:
+        log.error("libmilter failed: %s", failure[0])
+        return 1
+    log.info("congvu-guard milter stopped")
+    return 0

@@ -96,12 +96,12 @@ class MilterUnderTest:
     metrics_port: int
 
 
-def start_milter(base: Path, name: str, redis_url: str) -> MilterUnderTest:
+def start_milter(base: Path, name: str, redis_url: str, extra: str = "") -> MilterUnderTest:
     d = base / name
     d.mkdir(mode=0o755)
     sock = d / "run" / "milter.sock"
     metrics_port = free_port()
-    cfg = write_milter_config(d / "congvu-guard.toml", sock, redis_url, metrics_port)
+    cfg = write_milter_config(d / "congvu-guard.toml", sock, redis_url, metrics_port, extra)
     proc = MilterProcess(cfg, sock, d / "milter.log")
     proc.start()
     return MilterUnderTest(proc, f"unix:{sock}", metrics_port)

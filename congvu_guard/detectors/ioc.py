@@ -1,0 +1,133 @@
+"""HUE-11.11 IOC blocklist: attachment SHA-256, URL domains and sender addresses the
+security team has marked, kept in Redis (shared by every server) and checked on every
+message in one round trip. Fed with ``congvu-guard ioc add`` (and the monitor later)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import redis
+
+from ..addresses import normalize_domain, parse_address, strip_brackets
+from ..message import ParsedMessage
+from ..metrics import Metrics
+from ..model import Action, Envelope, Finding, Severity
+from . import Detector
+from .scanning import finding
+
+log = logging.getLogger("congvu_guard.ioc")
+
+RULE = "HUE-11.11/ioc"
+RULE_DOWN = "HUE-11.11/ioc-unavailable"
+KINDS = ("sha256", "domain", "sender")
+_URL = re.compile(rb"(?:https?|ftp)://(?:[^/\s\"'<>@]*@)?([A-Za-z0-9.\-\[\]_]+)", re.I)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def key(kind: str) -> str:
+    return f"congvu:ioc:{kind}"
+
+
+def normalize(kind: str, value: str) -> str:
+    """The stored form of an indicator; raises ValueError for a malformed one."""
+    v = value.strip()
+    if kind == "sha256":
+        v = v.lower()
+        if not _SHA256.match(v):
+            raise ValueError(f"not a SHA-256 (64 hex digits): {value!r}")
+        return v
+    if kind == "domain":
+        d = normalize_domain(v.removeprefix("*."))
+        if not d:
+            raise ValueError(f"not a domain: {value!r}")
+        return d
+    if kind == "sender":
+        a = parse_address(v)
+        if a is None:
+            raise ValueError(f"not a mail address: {value!r}")
+        return f"{a.local.lower()}@{a.domain}"
+    raise ValueError(f"unknown indicator type {kind!r} (one of {', '.join(KINDS)})")
+
+
+def url_domains(msg: ParsedMessage, limit: int = 1_000_000) -> set[str]:
+    found: set[str] = set()
+    for part in msg.parts:
+        if part.content_type.startswith("text/") or part.content_type.endswith("html"):
+            for m in _URL.finditer(part.payload[:limit]):
+                d = normalize_domain(m.group(1).decode("ascii", "ignore").strip("[]"))
+                if d:
+                    labels = d.split(".")
+                    found.update(".".join(labels[i:]) for i in range(len(labels) - 1))
+    return found
+
+
+class IocStore:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def add(self, kind: str, value: str, note: str = "") -> str:
+        v = normalize(kind, value)
+        self.client.hset(key(kind), v, note or "-")
+        return v
+
+    def remove(self, kind: str, value: str) -> bool:
+        return bool(self.client.hdel(key(kind), normalize(kind, value)))
+
+    def list(self, kind: str) -> dict[str, str]:
+        def text(b: Any) -> str:
+            return b.decode() if isinstance(b, bytes) else str(b)
+
+        return {text(k): text(v) for k, v in sorted(self.client.hgetall(key(kind)).items())}
+
+    def hits(self, wanted: dict[str, Iterable[str]]) -> dict[str, list[str]]:
+        """Which of the given values are listed, per kind, in one pipelined round trip."""
+        items = {k: sorted(set(v)) for k, v in wanted.items() if v}
+        if not items:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for kind, values in items.items():
+            pipe.hmget(key(kind), values)
+        out: dict[str, list[str]] = {}
+        for (kind, values), found in zip(items.items(), pipe.execute(), strict=True):
+            out[kind] = [v for v, f in zip(values, found, strict=True) if f is not None]
+        return out
+
+
+class IocDetector:
+    def __init__(self, store: IocStore, on_failure: str, metrics: Metrics | None = None) -> None:
+        self.store = store
+        self.on_failure = on_failure
+        self.metrics = metrics
+
+    def detect(self, env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+        senders = {strip_brackets(env.sender).lower()}
+        for v in msg.header_all("From")[:1]:
+            m = re.search(r"[\w.+\-]+@[\w.\-]+", v)
+            if m:
+                senders.add(m.group(0).lower())
+        wanted = {"sha256": [f.sha256 for f in msg.content.files if f.data],
+                  "domain": url_domains(msg), "sender": [s for s in senders if "@" in s]}
+        try:
+            hits = self.store.hits(wanted)
+        except redis.RedisError as e:
+            log.warning("IOC blocklist unavailable: %s", e)
+            if self.metrics is not None:
+                self.metrics.redis_errors.labels("ioc").inc()
+            action = Action.TEMPFAIL if self.on_failure == "tempfail" else Action.TAG
+            yield Finding(RULE_DOWN, "IOC blocklist unavailable (Redis down)", action,
+                          Severity.MEDIUM, "ioc")
+            return
+        by_hash = {f.sha256: f for f in msg.content.files if f.data}
+        for h in hits.get("sha256", []):
+            yield finding(RULE, Severity.MEDIUM, "attachment on the IOC blocklist", "ioc",
+                          by_hash.get(h))
+        for d in hits.get("domain", []):
+            yield finding(RULE, Severity.MEDIUM, f"link to blocklisted domain {d}", "ioc")
+        for s in hits.get("sender", []):
+            yield finding(RULE, Severity.MEDIUM, f"blocklisted sender {s}", "ioc")
+
+    def detector(self) -> Detector:
+        return Detector("ioc", (RULE, RULE_DOWN), self.detect)
