@@ -239,8 +239,10 @@ class ScanConfig:
     max_expanded_bytes: int = field(
         default=256 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1 MiB"))
     max_ratio: int = field(default=100, metadata=_check(lambda v: v >= 2, "must be >= 2"))
-    # The "tag" action also prefixes the Subject with this text ("" = header only).
-    subject_prefix: str = ""
+    # The "tag" action also prefixes the Subject with this text ("" = header only), ASCII.
+    subject_prefix: str = field(
+        default="", metadata=_check(lambda v: v.isascii() and v.isprintable(),
+                                    "expected printable ASCII, e.g. \"[NGHI NGO]\""))
     # HUE-13.2c: malware (a critical finding) sent by an authenticated user locks the account.
     malware_locks_sender: bool = True
     # Messages larger than this are spooled to disk while they arrive, and at most

@@ -95,6 +95,9 @@ class Engine:
             if bad:
                 raise ConfigError(f"[policy.{direction}] {bad[0]}: neither a severity "
                                   f"({', '.join(SEVERITY_NAMES)}) nor a known rule ID")
+        if config.actions.get("HUE-5.3") in (Action.REJECT, Action.QUARANTINE):
+            raise ConfigError("[actions] HUE-5.3: legacy encodings are reported, never blocked "
+                              "(use accept or tag)")
         unknown = sorted(set(config.actions) - self.known_rules)
         if unknown:
             known = ", ".join(sorted(self.known_rules))
@@ -195,7 +198,11 @@ class Engine:
                                  self.config.policy.get(direction, {}))
         verdict = self.malware_step(env, verdict)
         verdict = self.rate_step(env, self.origin_step(env, parsed, verdict))
-        return replace(verdict, timings=tuple(timings))
+        prefix = self.config.scan.subject_prefix
+        if prefix and verdict.action is Action.TAG and any(f.policy for f in verdict.findings):
+            verdict = replace(verdict, subject_prefix=prefix)
+        return replace(verdict, timings=tuple(timings), parts_scanned=len(parsed.content.files),
+                       bytes_scanned=parsed.content.bytes_scanned)
 
     def malware_step(self, env: Envelope, verdict: Verdict) -> Verdict:
         """HUE-13.2c: malware sent by one of our authenticated users locks the account."""

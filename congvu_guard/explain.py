@@ -30,8 +30,16 @@ def _encode(value: str) -> str:
     return email.header.Header(value, "utf-8", maxlinelen=10_000).encode()
 
 
-def _reasons(verdict: Verdict) -> str:
-    return "; ".join(f"{f.rule} {f.detail}" for f in verdict.findings)
+def _reasons(verdict: Verdict, with_facts: bool = False) -> str:
+    """Rule and detail of each finding; for the log also the file type and SHA-256."""
+    out = []
+    for f in verdict.findings:
+        text = f"{f.rule} {f.detail}"
+        if with_facts:
+            facts = " ".join(f"{k}={v}" for k, v in f.facts if k in ("type", "sha256"))
+            text += f" [{facts}]" if facts else ""
+        out.append(text)
+    return "; ".join(out)
 
 
 def verdict_header(verdict: Verdict, hostname: str) -> str:
@@ -98,5 +106,5 @@ def decision_line(
     if verdict.smtp_reply:
         pairs.append(("reply", verdict.smtp_reply))
     if verdict.findings:
-        pairs.append(("reasons", _reasons(verdict)))
+        pairs.append(("reasons", _reasons(verdict, with_facts=True)))
     return logfmt(pairs)

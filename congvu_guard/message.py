@@ -9,6 +9,7 @@ detector can turn it into a finding.
 
 from __future__ import annotations
 
+import binascii
 import email.header
 import email.parser
 import email.policy
@@ -38,6 +39,7 @@ class Part:
     truncated: bool
     depth: int
     is_attachment: bool  # has a file name or Content-Disposition: attachment
+    charset: str = ""  # declared charset of a text part, lower-case
 
 
 @dataclass(slots=True)
@@ -130,6 +132,17 @@ def _content_type(part: Message) -> str:
         return "application/octet-stream"
 
 
+_UU_BLOCK = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]+)\r?\n(.*?)^end\s*$", re.M | re.S)
+
+
+def _charset(part: Message) -> str:
+    try:
+        cs = part.get_content_charset() or ""
+    except (ValueError, TypeError, LookupError):
+        return ""
+    return str(cs).lower()
+
+
 def _decoded_payload(part: Message) -> bytes:
     try:
         payload = part.get_payload(decode=True)
@@ -210,8 +223,27 @@ class _Walker:
                 truncated=truncated,
                 depth=depth,
                 is_attachment=bool(filename) or disposition == "attachment",
+                charset=_charset(part),
             )
         )
+        if not filename and _content_type(part).startswith("text/") and b"\nbegin " in payload:
+            self.uuencoded(payload, path or "1", depth)
+
+    def uuencoded(self, text: bytes, path: str, depth: int) -> None:
+        """Files pasted into a text part with uuencode ("begin 644 name" ... "end")."""
+        for n, m in enumerate(_UU_BLOCK.finditer(text), 1):
+            name = m.group(1).decode("utf-8", "replace").strip()
+            out = bytearray()
+            for line in m.group(2).splitlines():
+                if not line.strip() or line.strip() == b"`":
+                    continue
+                try:
+                    out += binascii.a2b_uu(line.strip(b"\r"))
+                except binascii.Error:
+                    self.note(path, "UuencodeDecodeError")
+                    break
+            self.parsed.parts.append(Part(f"{path}.uu{n}", "application/octet-stream", name,
+                                          bytes(out), False, depth + 1, True))
 
 
 def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage:

@@ -151,6 +151,8 @@ class Metrics:
                 self.legacy_encoding.labels(f.fact("encoding")).inc()
         if size is not None:
             self.message_size.observe(size)
+        self.parts_scanned.inc(verdict.parts_scanned)
+        self.bytes_scanned.inc(verdict.bytes_scanned)
         for stage, seconds in verdict.timings:
             self.stage_duration.labels(stage).observe(seconds)
 

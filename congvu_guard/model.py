@@ -84,6 +84,9 @@ class Verdict:
     removed_recipients: tuple[str, ...] = ()  # refused recipients; the rest get the message
     add_headers: tuple[tuple[str, str], ...] = ()  # e.g. the origin stamp at the inbound door
     strip_headers: tuple[str, ...] = ()  # header names whose arriving copies are removed
+    subject_prefix: str = ""  # "tag" with [scan] subject_prefix: prepended to the Subject
+    parts_scanned: int = 0
+    bytes_scanned: int = 0
     timings: tuple[tuple[str, float], ...] = ()  # (stage or detector, seconds)
 
     @property

@@ -259,3 +259,25 @@ def mime_message(subject: str, attachments: list[tuple[str, str, bytes]],
 def macro_message(subject: str, **kw: str) -> bytes:
     return mime_message(subject, [("bao-cao.docm", "application/vnd.ms-word.document."
                                    "macroEnabled.12", ooxml(macro=True))], **kw)
+
+
+def tnef(files: dict[str, bytes]) -> bytes:
+    """A winmail.dat (TNEF) stream holding the given attachments."""
+
+    def obj(level: int, name: int, typ: int, data: bytes) -> bytes:
+        return (struct.pack("<BHHI", level, name, typ, len(data)) + data
+                + struct.pack("<H", sum(data) & 0xFFFF))
+
+    out = struct.pack("<IH", 0x223E9F78, 0x0101)
+    out += obj(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))  # attTnefVersion
+    for name, data in files.items():
+        out += obj(2, 0x9002, 0x0006, b"\0" * 14)  # attAttachRendData: a new attachment
+        out += obj(2, 0x8010, 0x0001, name.encode() + b"\0")  # attAttachTitle
+        out += obj(2, 0x800F, 0x0006, data)  # attAttachData
+    return out
+
+
+def uuencoded_text(name: str, data: bytes) -> bytes:
+    lines = [binascii.b2a_uu(data[i:i + 45]).rstrip(b"\n") for i in range(0, len(data), 45)]
+    return (b"Xin gui tep.\r\n\r\nbegin 644 " + name.encode() + b"\r\n"
+            + b"\r\n".join(lines) + b"\r\n`\r\nend\r\n")

@@ -13,7 +13,7 @@ import zipfile
 # Kinds -----------------------------------------------------------------------------------
 EXECUTABLES = {"pe", "elf", "macho", "msi"}
 SCRIPTS = {"js", "vbs", "powershell", "hta", "batch", "wsf"}
-ARCHIVES = {"zip", "gzip", "tar", "7z", "rar"}
+ARCHIVES = {"zip", "gzip", "tar", "7z", "rar", "tnef"}
 DISK_IMAGES = {"iso", "img", "vhd", "vhdx"}
 OFFICE = {"ole", "ooxml"}
 
@@ -148,6 +148,8 @@ def sniff(data: bytes, name: str = "") -> str:
         return "gif"
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    if head.startswith(b"\x78\x9f\x3e\x22"):
+        return "tnef"
     if _is_text(head):
         lowered = head.lower()
         for kind, pattern in _SCRIPT_PATTERNS:
@@ -174,7 +176,7 @@ def _is_ooxml(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = set(z.namelist()[:2000])
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+    except Exception:  # noqa: BLE001 - zipfile on hostile bytes raises many kinds of error
         return False
     return "[Content_Types].xml" in names
 
@@ -187,32 +189,26 @@ _AUTOEXEC = re.compile(
 
 def ole_macros(data: bytes) -> tuple[bool, bool]:
     """(has VBA macros, has an auto-exec entry point) for an OLE2 document."""
-    try:
-        import olefile
+    import olefile
 
-        ole = olefile.OleFileIO(io.BytesIO(data))
-    except (OSError, ValueError, IndexError, TypeError, AssertionError):
-        return False, False
     try:
-        streams = ["/".join(s) for s in ole.listdir(streams=True, storages=True)]
-        has_vba = any(s.lower().endswith(("_vba_project", "vba/dir")) or
-                      s.lower().startswith(("macros/", "_vba_project_cur/")) for s in streams)
-        autoexec = False
-        if has_vba:
-            for s in streams:
-                if "vba" in s.lower():
-                    try:
-                        autoexec = autoexec or bool(_AUTOEXEC.search(
-                            ole.openstream(s).read(2_000_000)))
-                    except (OSError, ValueError, IndexError):
-                        continue
-        return has_vba, autoexec
-    finally:
-        ole.close()
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            streams = ["/".join(s) for s in ole.listdir(streams=True, storages=False)]
+            has_vba = any(s.lower().endswith(("_vba_project", "vba/dir")) or
+                          s.lower().startswith(("macros/", "_vba_project_cur/"))
+                          for s in streams)
+            autoexec = False
+            for s in streams if has_vba else []:
+                if "vba" in s.lower() and not autoexec:
+                    autoexec = bool(_AUTOEXEC.search(ole.openstream(s).read(2_000_000)))
+            return has_vba, autoexec
+    except Exception:  # noqa: BLE001 - olefile on hostile bytes raises many kinds of error
+        return False, False
 
 
 def ooxml_macros(data: bytes) -> tuple[bool, bool]:
     """(has vbaProject.bin, auto-exec entry point) for an OOXML document."""
+    vba: list[str] = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             vba = [n for n in z.namelist() if n.lower().endswith("vbaproject.bin")]
@@ -222,9 +218,8 @@ def ooxml_macros(data: bytes) -> tuple[bool, bool]:
             if info.file_size > 20_000_000:
                 return True, False
             blob = z.read(vba[0])
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError,
-            RuntimeError):
-        return False, False
+    except Exception:  # noqa: BLE001 - zipfile/zlib on hostile bytes raise many errors
+        return bool(vba), False
     return True, bool(_AUTOEXEC.search(blob)) or ole_macros(blob)[1]
 
 

@@ -55,6 +55,7 @@ class MessageState:
     raw_recipients: list[str] = field(default_factory=list)  # as sent, for delrcpt
     headers: list[bytes] = field(default_factory=list)
     header_counts: dict[str, int] = field(default_factory=dict)  # of headers we may strip
+    subject: bytes | None = None  # the first Subject value as received
     body: bytearray = field(default_factory=bytearray)
     counted: int = 0  # bytes on the wire so far (headers, blank line, body)
     over_limit: bool = False
@@ -174,8 +175,18 @@ class GuardMilter(Milter.Base):
             self.quarantine_to(verdict, deleted)
         for name, value in verdict.add_headers:
             self.addheader(name, value)
+        if verdict.subject_prefix:
+            self.prefix_subject(verdict.subject_prefix)
         self.addheader(explain.HEADER, explain.verdict_header(verdict, self.services.hostname))
         return Milter.ACCEPT
+
+    def prefix_subject(self, prefix: str) -> None:
+        assert self.msg is not None
+        old = self.msg.subject
+        if old is None:
+            self.addheader("Subject", prefix)
+        else:
+            self.chgheader("Subject", 1, f"{prefix} {old.decode('utf-8', 'replace')}")
 
     def strip_headers(self, names: tuple[str, ...]) -> None:
         assert self.msg is not None
@@ -269,6 +280,8 @@ class GuardMilter(Milter.Base):
         line = name.encode("utf-8", errors="surrogateescape") + b": " + value + b"\r\n"
         m.counted += len(line)
         lname = name.lower()
+        if lname == "subject" and m.subject is None:
+            m.subject = value.replace(b"\r\n", b"\n").replace(b"\n", b"")
         if lname in _STRIPPABLE:
             m.header_counts[lname] = m.header_counts.get(lname, 0) + 1
         if m.counted > self.services.engine.buffer_ceiling:

@@ -1,0 +1,113 @@
+"""HUE-5.3 legacy encodings; files hidden in TNEF (winmail.dat) and uuencoded text; the
+tag action's subject prefix."""
+
+from __future__ import annotations
+
+import io
+
+import Milter
+import pytest
+from Milter.testctx import TestCtx as MilterCtx
+
+from congvu_guard.config import Config, ConfigError, ScanConfig, from_mapping
+from congvu_guard.detectors.legacy_encoding import classify
+from congvu_guard.engine import Engine
+from congvu_guard.metrics import Metrics
+from congvu_guard.milter.adapter import GuardMilter, Services
+from congvu_guard.model import Action, Envelope
+from congvu_guard.scan import wire_size
+from tests import samples
+
+ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
+TCVN3 = "Céng hoµ x· héi chñ nghÜa ViÖt Nam. §éc lËp - Tù do - H¹nh phóc. KÝnh göi c¸c ®¬n vÞ"
+VNI = ("Coäng hoøa xaõ hoäi chuû nghóa Vieät Nam. Ñoäc laäp - Töï do - Haïnh phuùc. "
+       "Kính gôûi caùc ñôn vò")
+UNICODE = ("Cộng hòa xã hội chủ nghĩa Việt Nam. Độc lập - Tự do - Hạnh phúc. Kính gửi các "
+           "đơn vị, hồ sơ đầy đủ, rõ ràng, tùy ý")
+WESTERN = [
+    "Où est la bibliothèque ? Je ne sais pas où il habite. Voilà, naïf, où, en août.",
+    "Die Bäume sind grün und schön. Über die Brücke zur Straße. Größe, Fußgänger.",
+    "La acción de la organización está en línea. Mañana, la canción, el corazón.",
+    "Søster bor i København, og hun kører til Århus. Grøn, rød, blå.",
+    "As ações e as informações são importantes. Não, mãe, pães, põe.",
+]
+
+
+def text_message(body: str, charset: str) -> bytes:
+    return (f"From: a@hue.gov.vn\r\nSubject: x\r\nContent-Type: text/plain; charset={charset}"
+            "\r\n\r\n").encode() + body.encode(charset if charset != "viscii" else "latin-1")
+
+
+def judge(e: Engine, raw: bytes):
+    return e.check_message(ENV, raw, wire_size(raw))
+
+
+def test_legacy_encodings_are_recognised_and_unicode_is_not() -> None:
+    assert classify(TCVN3) == "tcvn3"
+    assert classify(VNI) == "vni"
+    assert classify(UNICODE) == ""
+    assert all(classify(t) == "" for t in WESTERN)
+    assert classify("Anything", "VISCII") == "viscii"
+
+
+@pytest.mark.parametrize(("body", "charset", "enc"), [
+    (TCVN3, "windows-1252", "tcvn3"), (TCVN3, "utf-8", "tcvn3"), (VNI, "iso-8859-1", "vni")])
+def test_legacy_text_is_tagged_never_blocked_and_counted(body: str, charset: str,
+                                                         enc: str) -> None:
+    v = judge(Engine(Config()), text_message(body, charset))
+    assert v.action is Action.TAG
+    [f] = [f for f in v.findings if f.rule == "HUE-5.3"]
+    assert f.fact("encoding") == enc
+    m = Metrics()
+    m.record_verdict(v, 100)
+    assert m.legacy_encoding.labels(enc)._value.get() == 1
+
+
+def test_unicode_and_western_mail_is_not_tagged() -> None:
+    e = Engine(Config())
+    for body in (UNICODE, *WESTERN):
+        assert judge(e, text_message(body, "utf-8")).action is Action.ACCEPT
+
+
+def test_hue_5_3_can_never_be_made_a_block() -> None:
+    with pytest.raises(ConfigError, match="never blocked"):
+        Engine(from_mapping({"actions": {"HUE-5.3": "reject"}}))
+
+
+def test_files_inside_winmail_dat_are_scanned() -> None:
+    raw = samples.mime_message("x", [("winmail.dat", "application/ms-tnef",
+                                      samples.tnef({"hoadon.exe": samples.pe_exe()}))])
+    v = judge(Engine(Config()), raw)
+    assert any(f.rule == "HUE-11.5/exec" and f.fact("path") == "2/winmail.dat:hoadon.exe"
+               for f in v.findings)
+
+
+def test_uuencoded_files_in_text_are_scanned() -> None:
+    raw = (b"From: a@b.vn\r\nSubject: uu\r\nContent-Type: text/plain\r\n\r\n"
+           + samples.uuencoded_text("setup.exe", samples.pe_exe()))
+    v = judge(Engine(Config()), raw)
+    assert any(f.rule == "HUE-11.5/exec" and "setup.exe" in f.fact("path") for f in v.findings)
+
+
+def test_tag_action_prefixes_the_subject_when_configured(monkeypatch) -> None:
+    cfg = Config(scan=ScanConfig(subject_prefix="[NGHI NGO]"),
+                 policy={"inbound": {"medium": Action.TAG}, "outbound": {}})
+    engine = Engine(cfg)
+    monkeypatch.setattr(GuardMilter, "services", Services(engine, Metrics(), None, "mx"),
+                        raising=False)
+    monkeypatch.setattr(Milter, "factory", GuardMilter)
+    opts = [Milter.CURR_ACTS, 0x1FFFFF & ~(Milter.P_NR_CONN | Milter.P_NR_RCPT
+                                           | Milter.P_NR_HDR), 0, 0]
+    monkeypatch.setattr(MilterCtx, "default_opts", opts)
+    ctx = MilterCtx()
+    ctx._connect(ip="203.0.113.4")
+    changed: list[tuple[str, int, str]] = []
+    monkeypatch.setattr(ctx, "chgheader", lambda f, i, v: changed.append((f, i, v)))
+    raw = samples.macro_message("Bao cao thang")
+    assert ctx._feedFile(io.BytesIO(raw), "x@example.net", "bob@hue.gov.vn") == Milter.ACCEPT
+    assert ("Subject", 1, "[NGHI NGO] Bao cao thang") in changed
+
+
+def test_subject_prefix_must_be_ascii() -> None:
+    with pytest.raises(ConfigError, match="subject_prefix"):
+        from_mapping({"scan": {"subject_prefix": "[NGHI NGỜ]"}})
