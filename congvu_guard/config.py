@@ -248,9 +248,9 @@ class ScanConfig:
     # Messages larger than this are spooled to disk while they arrive, and at most
     # large_scan_concurrency of them are parsed and scanned at once (bounded memory).
     spool_threshold_bytes: int = field(
-        default=2 * MIB, metadata=_check(lambda v: v >= 64 * 1024, "must be >= 65536"))
+        default=512 * 1024, metadata=_check(lambda v: v >= 64 * 1024, "must be >= 65536"))
     large_scan_concurrency: int = field(
-        default=2, metadata=_check(lambda v: 1 <= v <= 64, "must be 1..64"))
+        default=1, metadata=_check(lambda v: 1 <= v <= 64, "must be 1..64"))
 
 
 @dataclass(frozen=True)

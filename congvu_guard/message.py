@@ -266,7 +266,7 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     headers = [(str(k), _safe_text(v)) for k, v in msg.items()]
     parsed = ParsedMessage(header_bytes=header_bytes, headers=headers, raw=raw)
     parsed.decoded_bytes = header_bytes
-    if not raw.strip():
+    if not raw or raw.isspace():
         parsed.defects.append("EmptyMessage")
     walker = _Walker(parsed, limits)
     if fallback:

@@ -3,6 +3,7 @@ an exception escape, and stay within a time bound, whatever bytes arrive."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,8 @@ from tests.helpers import EICAR
 
 ENGINE = Engine(Config())
 ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
-FUZZ = settings(max_examples=int(__import__("os").environ.get("CONGVU_FUZZ_EXAMPLES", "150")), deadline=3000,
+EXAMPLES = int(os.environ.get("CONGVU_FUZZ_EXAMPLES", "150"))  # more locally: 1500
+FUZZ = settings(max_examples=EXAMPLES, deadline=3000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SEEDS = [
     samples.zip_of({"a.exe": samples.pe_exe(), "b.txt": b"hello"}),

@@ -83,3 +83,20 @@ def test_internal_error_is_a_451_tempfail_and_is_counted(make_ctx) -> None:
     assert feed(ctx, simple_message("y"), "bob@hue.gov.vn") == Milter.TEMPFAIL
     ctx2, _ = make_ctx()
     assert feed(ctx2, simple_message("z"), "bob@hue.gov.vn") == Milter.ACCEPT
+
+
+def test_large_bodies_are_spooled_to_disk_and_still_judged(make_ctx) -> None:
+    from congvu_guard.milter.spool import BodySpool
+
+    spool = BodySpool(threshold=1000)
+    spool.write(b"a" * 600)
+    assert not spool.spooled
+    spool.write(b"b" * 600)
+    assert spool.spooled and spool.size == 1200
+    assert spool.read_all(b"H:") == b"H:" + b"a" * 600 + b"b" * 600
+    spool.close()
+    ctx, metrics = make_ctx()
+    GuardMilter.services.spool_threshold = 4096
+    big = macro_message("x") + b"\r\n" + b"x" * 20000
+    assert feed(ctx, big, "bob@hue.gov.vn") == Milter.ACCEPT
+    assert metrics.quarantined.labels("HUE-11.5/macro")._value.get() == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ..engine import Engine
 from ..metrics import Metrics
 from ..model import Action, Envelope, Verdict
 from ..store import Store
+from .spool import BodySpool
 
 log = logging.getLogger("congvu_guard.milter")
 decisions = logging.getLogger("congvu_guard.decision")
@@ -45,6 +47,10 @@ class Services:
     metrics: Metrics
     store: Store | None
     hostname: str
+    # At most this many spooled (large) messages are parsed and scanned at once.
+    large_scans: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(2))
+    spool_threshold: int = 1 << 21
 
 
 @dataclass
@@ -56,7 +62,7 @@ class MessageState:
     headers: list[bytes] = field(default_factory=list)
     header_counts: dict[str, int] = field(default_factory=dict)  # of headers we may strip
     subject: bytes | None = None  # the first Subject value as received
-    body: bytearray = field(default_factory=bytearray)
+    body: BodySpool = field(default_factory=lambda: BodySpool(1 << 21))
     counted: int = 0  # bytes on the wire so far (headers, blank line, body)
     over_limit: bool = False
     started: float = field(default_factory=time.perf_counter)
@@ -249,7 +255,9 @@ class GuardMilter(Milter.Base):
             queue_id=self.macro("i"),
             declared_size=_esmtp_size(params),
         )
-        self.msg = MessageState(envelope=env)
+        self.close_message()
+        self.msg = MessageState(envelope=env,
+                                body=BodySpool(self.services.spool_threshold))
         if self.failure:
             return self.failure_reply()
         verdict = self.services.engine.check_envelope(env)
@@ -298,17 +306,17 @@ class GuardMilter(Milter.Base):
             return Milter.CONTINUE
         if self.failure:
             return self.failure_reply()
-        if not m.body and not m.over_limit:
+        if not m.body.size and not m.over_limit:
             m.counted += 2  # the blank line between header and body
         m.counted += len(chunk)
         if m.counted > self.services.engine.buffer_ceiling:
             m.over_limit = True
             m.headers.clear()
-            m.body = bytearray()
+            m.body.close()
             m.envelope.queue_id = self.macro("i") or m.envelope.queue_id
             verdict = self.services.engine.size_verdict(m.counted, "counted")
             return self.finish(verdict, "body", m.counted)
-        m.body += chunk
+        m.body.write(chunk)
         return Milter.CONTINUE
 
     def failure_reply(self) -> Any:
@@ -330,22 +338,31 @@ class GuardMilter(Milter.Base):
         if self.failure:
             return self.failure_reply()
         t0 = time.perf_counter()
-        if not m.body:
+        if not m.body.size:
             m.counted += 2
         m.envelope.queue_id = self.macro("i") or m.envelope.queue_id
-        raw = b"".join(m.headers) + b"\r\n" + bytes(m.body)
-        if log.isEnabledFor(logging.DEBUG):
-            names = [h.split(b":", 1)[0] for h in m.headers]
-            log.debug("eom queue_id=%s headers=%d counted=%d names=%r",
-                      m.envelope.queue_id, len(m.headers), m.counted, names)
-        m.body = bytearray()
-        verdict = self.services.engine.check_message(m.envelope, raw, m.counted)
+        if m.body.spooled:
+            # Large messages wait their turn: memory stays bounded however many arrive.
+            with self.services.large_scans:
+                verdict = self.judge(m)
+        else:
+            verdict = self.judge(m)
         rc = self.finish(verdict, "eom", m.counted)
         self.services.metrics.stage_duration.labels("eom").observe(time.perf_counter() - t0)
         return rc
 
-    def abort(self) -> Any:
+    def judge(self, m: MessageState) -> Verdict:
+        raw = m.body.read_all(b"".join(m.headers) + b"\r\n")
+        m.body.close()
+        return self.services.engine.check_message(m.envelope, raw, m.counted)
+
+    def close_message(self) -> None:
+        if self.msg is not None:
+            self.msg.body.close()
         self.msg = None
+
+    def abort(self) -> Any:
+        self.close_message()
         if self.failure != "connect":
             self.failure = ""
         return Milter.CONTINUE
@@ -354,6 +371,6 @@ class GuardMilter(Milter.Base):
         if self.counted_connection:
             self.services.metrics.connections.dec()
             self.counted_connection = False
-        self.msg = None
+        self.close_message()
         return Milter.CONTINUE
 

@@ -26,6 +26,7 @@ from ..redis_client import connect
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from .adapter import GuardMilter, Services
+from .memory import tune_malloc
 
 log = logging.getLogger("congvu_guard.milter")
 
@@ -65,6 +66,7 @@ def prepare_socket_dir(path: Path, group: str) -> None:
 
 
 def run(config: Config) -> int:
+    tune_malloc()
     metrics = Metrics()
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
     embedded: EmbeddedRedis | None = None
@@ -97,7 +99,10 @@ def run(config: Config) -> int:
         if not config.report.address:
             log.warning("[report] address is empty: suspect mail will be rejected, not "
                         "routed to a report box (HUE-11.11)")
-        GuardMilter.services = Services(engine, metrics, store, hostname)
+        GuardMilter.services = Services(
+            engine, metrics, store, hostname,
+            threading.BoundedSemaphore(config.scan.large_scan_concurrency),
+            config.scan.spool_threshold_bytes)
         Milter.factory = GuardMilter
         return _serve(config, metrics, yara)
     finally:
