@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 def _describe(config: Config) -> str:
     lines = [f"configuration {config.source}: OK"]
     for section in ("milter", "redis", "limits", "domains", "report", "hops", "forwarding",
-                    "ratelimit", "metrics", "logging"):
+                    "ratelimit", "scan", "clamav", "metrics", "logging"):
         value = getattr(config, section)
         for key, v in vars(value).items():
             shown = list(v) if isinstance(v, tuple) else v
@@ -90,6 +90,9 @@ def _describe(config: Config) -> str:
         lines.append(f"  [actions] {rule} = {action.value!r}")
     for account, limit in config.bulk_senders.items():
         lines.append(f"  [bulk_senders] {account} = {limit}")
+    for direction, table in config.policy.items():
+        for key, action in table.items():
+            lines.append(f"  [policy.{direction}] {key} = {action.value!r}")
     return "\n".join(lines)
 
 
