@@ -41,3 +41,10 @@ def test_decision_line_escapes_hostile_values() -> None:
     env = Envelope(sender='x"y\n@evil', recipients=["b@hue.gov.vn"])
     line = explain.decision_line(env, verdict(), "eom")
     assert "\n" not in line and '\\"' in line
+
+
+def test_decision_line_carries_file_type_and_sha256() -> None:
+    f = Finding("HUE-11.5/exec", "pe executable in 2/a.zip:b.exe", Action.REJECT,
+                facts=(("path", "2/a.zip:b.exe"), ("type", "pe"), ("sha256", "ab" * 32)))
+    line = explain.decision_line(Envelope(), Verdict(Action.REJECT, (f,)), "eom")
+    assert "2/a.zip:b.exe" in line and "type=pe" in line and "sha256=" + "ab" * 32 in line
