@@ -54,10 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON object per file per line")
     s.add_argument("files", nargs="+", metavar="FILE", help=".eml file, or - for stdin")
     from .ioc_cli import add_parser as add_ioc_parser
+    from .monitor.cli import add_parsers as add_monitor_parsers
     from .ratelimit.admin import add_parsers
 
     add_parsers(sub)
     add_ioc_parser(sub)
+    add_monitor_parsers(sub)
 
     a = sub.add_parser("audit-forwarding",
                        help="list configured forwards that point outside the official domains")
@@ -81,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 def _describe(config: Config) -> str:
     lines = [f"configuration {config.source}: OK"]
     for section in ("milter", "redis", "limits", "domains", "report", "hops", "forwarding",
-                    "ratelimit", "scan", "clamav", "metrics", "logging"):
+                    "ratelimit", "scan", "clamav", "monitor", "metrics", "logging"):
         value = getattr(config, section)
         for key, v in vars(value).items():
             shown = list(v) if isinstance(v, tuple) else v
@@ -114,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user, args.hop,
                                              args.daemon_name, args.client_addr)
             return run_scan(scan_engine(config), args.files, envelope_args, args.json)
+        if args.command in ("monitor", "monitor-user", "inactivity"):
+            from .monitor import cli as monitor_cli
+
+            return monitor_cli.run(args, config)
         if args.command == "ioc":
             from . import ioc_cli
 

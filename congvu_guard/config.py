@@ -269,6 +269,47 @@ class ClamavConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    # The admin API, the security team's page and the Dovecot auth policy endpoint.
+    listen: str = field(default="127.0.0.1:9817",
+                        metadata=_check(lambda v: bool(v) and _is_listen(v), "expected HOST:PORT"))
+    # One line per person or API client: NAME ROLE SECRET-HASH (see `congvu-guard
+    # monitor-user add`); roles: viewer, operator, admin.
+    users_file: str = field(
+        default="/etc/congvu-guard/monitor-users",
+        metadata=_check(lambda v: v.startswith("/"), "expected an absolute path"))
+    # Session cookies carry the Secure flag (browsers accept it on https and on loopback).
+    cookie_secure: bool = True
+    session_ttl_seconds: int = field(
+        default=8 * 3600, metadata=_check(lambda v: 60 <= v <= 7 * 86400, "must be 60..604800"))
+    # Dovecot auth_policy_server_api_header must send "X-API-Key: <this>" when set.
+    dovecot_api_key: str = ""
+    # BP-6.2d: more than failed_login_limit failures within the window lock the account.
+    failed_login_limit: int = field(default=5, metadata=_check(lambda v: v >= 1, "must be >= 1"))
+    failed_login_window_seconds: int = field(
+        default=3600, metadata=_check(lambda v: v >= 60, "must be >= 60"))
+    # "lock": lock the account (the regulation); "tarpit": only slow down the (account,
+    # source IP) pair that guesses; "both".
+    failed_login_mode: Literal["lock", "tarpit", "both"] = "lock"
+    tarpit_seconds: int = field(default=15, metadata=_check(lambda v: 1 <= v <= 300,
+                                                            "must be 1..300"))
+    # Log files to follow for "authentication failed" lines (Postfix smtpd, Dovecot).
+    log_files: tuple[str, ...] = ()
+    # HUE-13.2a: lock after this many days without a login; BP-5.3c: list for revocation.
+    inactivity_days: int = field(default=180, metadata=_check(lambda v: v >= 1, "must be >= 1"))
+    revocation_days: int = field(default=365, metadata=_check(lambda v: v >= 1, "must be >= 1"))
+    inactivity_sweep_seconds: int = field(
+        default=86400, metadata=_check(lambda v: v >= 60, "must be >= 60"))
+    inactivity_dry_run: bool = False
+    # Where released quarantined mail and replies to reporters are submitted (SMTP).
+    smtp_relay: str = field(default="127.0.0.1:25",
+                            metadata=_check(lambda v: bool(v) and _is_listen(v),
+                                            "expected HOST:PORT"))
+    # Tell the reporter the outcome of the triage by mail.
+    reply_to_reporter: bool = False
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     listen: str = field(
         default="127.0.0.1:9816",
@@ -292,6 +333,7 @@ class Config:
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     scan: ScanConfig = field(default_factory=ScanConfig)
     clamav: ClamavConfig = field(default_factory=ClamavConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)

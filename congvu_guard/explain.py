@@ -17,7 +17,8 @@ HEADER_ORIGINAL_RCPT = "X-Congvu-Guard-Original-Recipients"
 HEADER_QUARANTINE = "X-Congvu-Guard-Quarantine"
 # Headers we add. Copies that arrive with a message are removed first, so that nobody can
 # forge a verdict or a list of "original recipients".
-OWN_HEADERS = (HEADER, HEADER_ORIGINAL_RCPT, HEADER_QUARANTINE)
+HEADER_RELEASE = "X-Congvu-Release"
+OWN_HEADERS = (HEADER, HEADER_ORIGINAL_RCPT, HEADER_QUARANTINE, HEADER_RELEASE)
 _MAX_HEADER = 900
 
 
@@ -46,7 +47,7 @@ def verdict_header(verdict: Verdict, hostname: str) -> str:
     """Value of X-Congvu-Guard: ``tag (HUE-11.5 ...; CG-MIME ...) host=mx1 v=0.1.0``."""
     parts = [verdict.action.value]
     if verdict.exempt:
-        parts.append("exempt=report-box")
+        parts.append("exempt=report-box" if not verdict.released else "exempt=released")
     if verdict.findings:
         parts.append(f"rules={','.join(verdict.rules)}")
         parts.append(f"reasons=\"{_reasons(verdict)}\"")

@@ -114,6 +114,33 @@ class Metrics:
             "Text in legacy Vietnamese encodings instead of Unicode (HUE-5.3).",
             ["encoding"], registry=r,
         )
+        self.auth_checks = Counter(
+            "congvu_guard_auth_checks_total",
+            "Login policy checks (Dovecot auth policy), by decision.", ["decision"], registry=r,
+        )
+        self.failed_logins = Counter(
+            "congvu_guard_failed_logins_total",
+            "Failed logins seen (BP-6.2d), by source (dovecot, log).", ["source"], registry=r,
+        )
+        self.reports = Counter(
+            "congvu_guard_reports_total",
+            "Reports ingested from the report box (HUE-11.11), by kind.", ["kind"], registry=r,
+        )
+        self.triage = Counter(
+            "congvu_guard_triage_total", "Triage decisions on reports.", ["verdict"], registry=r,
+        )
+        self.open_campaigns = Gauge(
+            "congvu_guard_open_campaigns", "Campaigns with untriaged reports.", registry=r,
+        )
+        self.inactivity = Counter(
+            "congvu_guard_inactivity_sweep_total",
+            "Inactivity sweep results (HUE-13.2a locks, BP-5.3c revocation candidates).",
+            ["result"], registry=r,
+        )
+        self.inactivity_last_success = Gauge(
+            "congvu_guard_inactivity_sweep_last_success_timestamp_seconds",
+            "When the inactivity sweep last completed.", registry=r,
+        )
         self.redis_up = Gauge(
             "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
         )

@@ -85,6 +85,7 @@ class Verdict:
     add_headers: tuple[tuple[str, str], ...] = ()  # e.g. the origin stamp at the inbound door
     strip_headers: tuple[str, ...] = ()  # header names whose arriving copies are removed
     subject_prefix: str = ""  # "tag" with [scan] subject_prefix: prepended to the Subject
+    released: bool = False  # released from quarantine by the security team
     parts_scanned: int = 0
     bytes_scanned: int = 0
     timings: tuple[tuple[str, float], ...] = ()  # (stage or detector, seconds)

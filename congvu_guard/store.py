@@ -18,15 +18,17 @@ from .model import Envelope, Verdict
 
 log = logging.getLogger("congvu_guard.store")
 
-QUARANTINE_STREAM = "congvu:quarantine"
-QUARANTINE_STREAM_MAXLEN = 100_000
+REPORT_STREAM = "congvu:reports"  # read by the monitor through a consumer group
+REPORT_STREAM_MAXLEN = 100_000
+REPORT_RAW_LIMIT = 10 * 1024 * 1024  # larger messages are recorded without their content
 STAMP_KEY = "congvu:stamp-key"
 
 
 class Store(Protocol):
     def ping(self) -> bool: ...
 
-    def record_quarantine(self, env: Envelope, verdict: Verdict) -> None: ...
+    def record_report(self, kind: str, env: Envelope, verdict: Verdict,
+                      raw: bytes | bytearray) -> None: ...
 
     def stamp_key(self) -> bytes | None: ...
 
@@ -52,13 +54,18 @@ class RedisStore:
         self._up(ok)
         return ok
 
-    def record_quarantine(self, env: Envelope, verdict: Verdict) -> None:
-        """Append the quarantine to a stream the monitor's triage reads (HUE-11.11).
+    def record_report(self, kind: str, env: Envelope, verdict: Verdict,
+                      raw: bytes | bytearray) -> None:
+        """Hand what reaches the report box to the monitor (HUE-11.11): ``quarantine`` (the
+        milter's own routing) or ``user-report`` (a user forwarded it there).
 
-        Best effort: the message itself is already safe in the report box, so a Redis
-        outage is logged and counted, not turned into a mail failure.
+        The stream keeps entries until the monitor's consumer group acknowledges them, so
+        reports survive restarts of either side. Best effort from the milter's side: the
+        message itself is safe in the report box, so a Redis outage is logged and counted,
+        not turned into a mail failure.
         """
         fields = {
+            "kind": kind,
             "ts": f"{time.time():.3f}",
             "queue_id": env.queue_id,
             "sender": env.sender,
@@ -67,13 +74,15 @@ class RedisStore:
             "rules": ",".join(verdict.rules),
             "reasons": "; ".join(f"{f.rule} {f.detail}" for f in verdict.findings),
             "report_box": verdict.quarantine_to,
+            "raw": bytes(raw) if len(raw) <= REPORT_RAW_LIMIT else b"",
+            "raw_size": str(len(raw)),
         }
         try:
-            self.client.xadd(QUARANTINE_STREAM, fields, maxlen=QUARANTINE_STREAM_MAXLEN,
+            self.client.xadd(REPORT_STREAM, fields, maxlen=REPORT_STREAM_MAXLEN,
                              approximate=True)
             self._up(True)
         except redis.RedisError as e:
-            log.warning("could not record quarantine of %s in redis: %s", env.queue_id, e)
+            log.warning("could not record the %s of %s in redis: %s", kind, env.queue_id, e)
             self._up(False)
 
     def stamp_key(self) -> bytes | None:

@@ -62,6 +62,7 @@ class MessageState:
     headers: list[bytes] = field(default_factory=list)
     header_counts: dict[str, int] = field(default_factory=dict)  # of headers we may strip
     subject: bytes | None = None  # the first Subject value as received
+    raw: bytearray = field(default_factory=bytearray)  # kept until the decision is carried out
     body: BodySpool = field(default_factory=lambda: BodySpool(1 << 21))
     counted: int = 0  # bytes on the wire so far (headers, blank line, body)
     over_limit: bool = False
@@ -183,8 +184,22 @@ class GuardMilter(Milter.Base):
             self.addheader(name, value)
         if verdict.subject_prefix:
             self.prefix_subject(verdict.subject_prefix)
+        self.record_report(verdict)
         self.addheader(explain.HEADER, explain.verdict_header(verdict, self.services.hostname))
         return Milter.ACCEPT
+
+    def record_report(self, verdict: Verdict) -> None:
+        """What reaches the report box becomes a report for the monitor (HUE-11.11)."""
+        m = self.msg
+        if m is None or self.services.store is None:
+            return
+        if verdict.action is Action.QUARANTINE:
+            kind = "quarantine"
+        elif self.services.engine.report.among(m.envelope.recipients):
+            kind = "user-report"
+        else:
+            return
+        self.services.store.record_report(kind, m.envelope, verdict, m.raw)
 
     def prefix_subject(self, prefix: str) -> None:
         assert self.msg is not None
@@ -225,8 +240,7 @@ class GuardMilter(Milter.Base):
         self.addheader(explain.HEADER_ORIGINAL_RCPT,
                        explain.original_recipients_header(env.recipients))
         self.addheader(explain.HEADER_QUARANTINE, explain.quarantine_header(env, verdict))
-        if self.services.store is not None:
-            self.services.store.record_quarantine(env, verdict)
+
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -354,7 +368,11 @@ class GuardMilter(Milter.Base):
     def judge(self, m: MessageState) -> Verdict:
         raw = m.body.read_all(b"".join(m.headers) + b"\r\n")
         m.body.close()
-        return self.services.engine.check_message(m.envelope, raw, m.counted)
+        verdict = self.services.engine.check_message(m.envelope, raw, m.counted)
+        if verdict.action is Action.QUARANTINE or verdict.exempt or \
+                self.services.engine.report.among(m.envelope.recipients):
+            m.raw = raw  # the report box gets it: the monitor needs the content
+        return verdict
 
     def close_message(self) -> None:
         if self.msg is not None:

@@ -6,7 +6,7 @@ import urllib.request
 
 import redis
 
-from congvu_guard.store import QUARANTINE_STREAM
+from congvu_guard.store import REPORT_STREAM
 from tests.helpers import eicar_message, message_of_size, simple_message, token
 from tests.samples import macro_message
 
@@ -80,9 +80,10 @@ def test_suspect_mail_is_quarantined_to_the_report_box_with_original_recipients(
     assert len(mail.sink.wait_for(t, count=2, timeout=2)) == 1
     # And the quarantine is on record in Redis for the security team's triage.
     client = redis.Redis.from_url(_redis_url(mail))
-    entries = client.xrange(QUARANTINE_STREAM)
+    entries = client.xrange(REPORT_STREAM)
     assert any(
-        e[b"report_box"] == REPORT_BOX.encode() and b"carol@gmail.com" in e[b"recipients"]
+        e[b"kind"] == b"quarantine" and e[b"report_box"] == REPORT_BOX.encode()
+        and b"carol@gmail.com" in e[b"recipients"] and t.encode() in e[b"raw"]
         for _, e in entries
     )
 

@@ -1,0 +1,265 @@
+"""The admin API (JSON, described in openapi.json): locks, audit trail, bulk senders, IOC
+blocklist, health. Bearer tokens, roles viewer < operator < admin; every write is audited
+with the caller's name. Bad payloads get 400 with a message, unknown accounts 404."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ..detectors.ioc import KINDS
+from ..ratelimit.audit import to_csv
+from ..ratelimit.locks import LockError, NotLocked
+from .auth import User
+from .state import MonitorState
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+STATE: web.AppKey[MonitorState] = web.AppKey("state", MonitorState)
+
+
+_ERRORS: dict[int, type[web.HTTPException]] = {
+    400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
+    404: web.HTTPNotFound, 409: web.HTTPConflict, 503: web.HTTPServiceUnavailable,
+}
+
+
+def ApiError(status: int, message: str) -> web.HTTPException:
+    """A JSON error response: {"error": "..."}."""
+    return _ERRORS[status](text=json.dumps({"error": message}), content_type="application/json")
+
+
+def bad(message: str) -> ApiError:
+    return ApiError(400, message)
+
+
+def state_of(request: web.Request) -> MonitorState:
+    return request.app[STATE]
+
+
+def caller(request: web.Request, role: str) -> User:
+    """The authenticated caller (bearer token, or the page's session) with at least role."""
+    user: User | None = request.get("user")
+    if user is None:
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            user = state_of(request).auth.by_token(auth[7:].strip())
+    if user is None:
+        raise ApiError(401, "authentication required (Authorization: Bearer TOKEN)")
+    if not user.may(role):
+        raise ApiError(403, f"{user.name} has role {user.role}; this needs {role}")
+    return user
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        raise bad("the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise bad("the body must be a JSON object")
+    return data
+
+
+def text_field(data: dict[str, Any], key: str, required: bool = True, limit: int = 500) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise bad(f"{key}: expected a string")
+    value = value.strip()
+    if required and not value:
+        raise bad(f"{key}: required")
+    if len(value) > limit:
+        raise bad(f"{key}: longer than {limit} characters")
+    return value
+
+
+def int_field(data: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise bad(f"{key}: expected an integer from {low} to {high}")
+    return value
+
+
+async def run(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """The shared stores are synchronous: keep them off the event loop."""
+    return await asyncio.to_thread(fn, *args, **kw)
+
+
+def account_param(request: web.Request) -> str:
+    account = request.match_info["account"].strip()
+    if not account or len(account) > 320:
+        raise bad("account: expected a login or mail address")
+    return account
+
+
+# -- handlers ------------------------------------------------------------------------------
+
+async def health(request: web.Request) -> web.Response:
+    ok = await run(state_of(request).redis_ok)
+    return web.json_response({"status": "ok" if ok else "degraded", "redis": ok},
+                             status=200 if ok else 503)
+
+
+async def list_locks(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    locks = await run(state_of(request).locks.list)
+    return web.json_response([lk.as_dict() for lk in locks])
+
+
+async def show_lock(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    account = account_param(request)
+    lock = await run(state_of(request).locks.get, account)
+    if lock is None:
+        raise ApiError(404, f"{account} is not locked")
+    return web.json_response(lock.as_dict())
+
+
+async def create_lock(request: web.Request) -> web.Response:
+    user = caller(request, "operator")
+    data = await body(request)
+    account = text_field(data, "account", limit=320)
+    reason = text_field(data, "reason", limit=40)
+    note = text_field(data, "note", required=False)
+    expires = int_field(data, "expires_seconds", 0, 0, 365 * 86400)
+    st = state_of(request)
+    try:
+        lock = await run(st.locks.lock, account, reason, by=user.name, note=note,
+                         expires_seconds=expires)
+    except LockError as e:
+        raise bad(str(e)) from None
+    await run(st.after_lock_change, "lock", lock.account, user.name)
+    return web.json_response(lock.as_dict(), status=201)
+
+
+async def unlock(request: web.Request) -> web.Response:
+    user = caller(request, "operator")
+    account = account_param(request)
+    data = await body(request)
+    reference = text_field(data, "reference", limit=200)
+    approver = text_field(data, "approver", limit=200)
+    st = state_of(request)
+    try:
+        lock = await run(st.locks.unlock, account, reference, approver, actor=user.name)
+    except NotLocked as e:
+        raise ApiError(404, str(e)) from None
+    except LockError as e:
+        raise bad(str(e)) from None
+    await run(st.after_lock_change, "unlock", lock.account, user.name)
+    return web.json_response({"unlocked": lock.as_dict(), "reference": reference,
+                              "approver": approver})
+
+
+def _since(value: str) -> float:
+    if not value:
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise bad("since: expected an ISO date/time or unix seconds") from None
+    return (when if when.tzinfo else when.astimezone()).timestamp()
+
+
+async def audit(request: web.Request) -> web.StreamResponse:
+    caller(request, "viewer")
+    q = request.query
+    fmt = q.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise bad("format: json or csv")
+    rows = await run(state_of(request).audit.entries, account=q.get("account", ""),
+                     since=_since(q.get("since", "")), event=q.get("event", ""))
+    if fmt == "csv":
+        return web.Response(text=to_csv(rows), content_type="text/csv")
+    return web.json_response(rows)
+
+
+async def list_bulk(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    entries = await run(state_of(request).bulk.list)
+    return web.json_response([{"account": a, **d} for a, d in entries.items()])
+
+
+async def add_bulk(request: web.Request) -> web.Response:
+    user = caller(request, "admin")
+    data = await body(request)
+    account = text_field(data, "account", limit=320)
+    limit = int_field(data, "limit", -1, -1, 10_000_000)
+    note = text_field(data, "note", required=False)
+    await run(state_of(request).bulk.add, account, limit, user.name, note)
+    return web.json_response({"account": account.lower(), "messages": limit, "note": note},
+                             status=201)
+
+
+async def remove_bulk(request: web.Request) -> web.Response:
+    user = caller(request, "admin")
+    account = account_param(request)
+    if not await run(state_of(request).bulk.remove, account, user.name):
+        raise ApiError(404, f"{account} is not a registered bulk sender")
+    return web.json_response({"removed": account})
+
+
+async def list_ioc(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    st = state_of(request)
+    out = []
+    for kind in KINDS:
+        for value, note in (await run(st.ioc.list, kind)).items():
+            out.append({"type": kind, "value": value, "note": note})
+    return web.json_response(out)
+
+
+async def add_ioc(request: web.Request) -> web.Response:
+    user = caller(request, "operator")
+    data = await body(request)
+    kind = text_field(data, "type", limit=10)
+    if kind not in KINDS:
+        raise bad(f"type: one of {', '.join(KINDS)}")
+    note = text_field(data, "note", required=False)
+    st = state_of(request)
+    try:
+        value = await run(st.ioc.add, kind, text_field(data, "value", limit=500), note)
+    except ValueError as e:
+        raise bad(str(e)) from None
+    await run(st.audit.append, "ioc-add", value, user.name, reason=kind, detail={"note": note})
+    return web.json_response({"type": kind, "value": value, "note": note}, status=201)
+
+
+async def remove_ioc(request: web.Request) -> web.Response:
+    user = caller(request, "admin")
+    kind = request.match_info["kind"]
+    if kind not in KINDS:
+        raise bad(f"type: one of {', '.join(KINDS)}")
+    value = request.match_info["value"]
+    st = state_of(request)
+    try:
+        removed = await run(st.ioc.remove, kind, value)
+    except ValueError as e:
+        raise bad(str(e)) from None
+    if not removed:
+        raise ApiError(404, f"{value} is not listed")
+    await run(st.audit.append, "ioc-remove", value, user.name, reason=kind)
+    return web.json_response({"removed": value, "type": kind})
+
+
+def routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/health", health)
+    r.add_get("/api/v1/locks", list_locks)
+    r.add_post("/api/v1/locks", create_lock)
+    r.add_get("/api/v1/locks/{account}", show_lock)
+    r.add_post("/api/v1/locks/{account}/unlock", unlock)
+    r.add_get("/api/v1/audit", audit)
+    r.add_get("/api/v1/bulk-senders", list_bulk)
+    r.add_post("/api/v1/bulk-senders", add_bulk)
+    r.add_delete("/api/v1/bulk-senders/{account}", remove_bulk)
+    r.add_get("/api/v1/ioc", list_ioc)
+    r.add_post("/api/v1/ioc", add_ioc)
+    r.add_delete("/api/v1/ioc/{kind}/{value}", remove_ioc)

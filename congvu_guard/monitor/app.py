@@ -1,0 +1,99 @@
+"""The monitor's aiohttp application and its start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ..config import Config
+from ..embedded_redis import EmbeddedRedis
+from ..metrics import Metrics
+from ..redis_client import connect
+from . import api
+from .state import MonitorState
+
+log = logging.getLogger("congvu_guard.monitor")
+OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+Background = Callable[[MonitorState], Awaitable[None]]
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    """No stack trace ever reaches a client: unexpected errors are logged and answered 500."""
+    try:
+        response = await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("internal error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error"}, status=500)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    registry = request.app[api.STATE].metrics.registry
+    return web.Response(body=generate_latest(registry),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi_handler(request: web.Request) -> web.Response:
+    return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
+
+
+def build_app(state: MonitorState, background: tuple[Background, ...] = ()) -> web.Application:
+    app = web.Application(middlewares=[errors], client_max_size=2 * 1024 * 1024)
+    app[api.STATE] = state
+    api.routes(app)
+    from . import dovecot, page, reports
+
+    dovecot.routes(app)
+    reports.routes(app)
+    page.routes(app)
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/api/v1/openapi.json", openapi_handler)
+
+    async def start_background(app: web.Application) -> Any:
+        tasks = [asyncio.create_task(job(state)) for job in background]
+        yield
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app.cleanup_ctx.append(start_background)
+    return app
+
+
+def run(config: Config) -> int:
+    embedded: EmbeddedRedis | None = None
+    url = config.redis.url
+    if not url:
+        embedded = EmbeddedRedis(config.redis.embedded_dir)
+        url = embedded.start()
+    try:
+        state = MonitorState(config, connect(config.redis, url), Metrics())
+        if not state.auth.users:
+            log.warning("no users in %s: only /api/v1/health answers; add one with "
+                        "congvu-guard monitor-user add", config.monitor.users_file)
+        from . import inactivity, logwatch, reports
+
+        jobs: list[Background] = [reports.consume_forever, inactivity.sweep_forever]
+        if config.monitor.log_files:
+            jobs.append(logwatch.watch_forever)
+        host, _, port = config.monitor.listen.rpartition(":")
+        log.info("congvu-guard monitor on http://%s:%s/", host, port)
+        web.run_app(build_app(state, tuple(jobs)), host=host.strip("[]"), port=int(port),
+                    print=None, access_log=None)
+        return 0
+    finally:
+        if embedded is not None:
+            embedded.stop()

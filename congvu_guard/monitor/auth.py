@@ -1,0 +1,121 @@
+"""Who may use the monitor: users and API clients from a file of hashed secrets, three
+roles, server-side sessions in Redis, CSRF tokens for the page's forms.
+
+The users file has one line per person or client: ``NAME ROLE HASH``. HASH is
+``sha256:HEX`` of an API token (for ``Authorization: Bearer TOKEN``) or
+``pbkdf2_sha256$ITERATIONS$SALT$HEX`` of a password (for the page's login). No secret is
+ever stored in clear; ``congvu-guard monitor-user add`` writes lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROLES = ("viewer", "operator", "admin")
+PBKDF2_ITERATIONS = 310_000
+
+
+class AuthError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    secret: str  # "sha256:..." or "pbkdf2_sha256$..."
+
+    def may(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def hash_token(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str, salt: str | None = None,
+                  iterations: int = PBKDF2_ITERATIONS) -> str:
+    salt = salt or secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${digest.hex()}"
+
+
+def verify(secret_hash: str, presented: str) -> bool:
+    if secret_hash.startswith("sha256:"):
+        return hmac.compare_digest(secret_hash, hash_token(presented))
+    if secret_hash.startswith("pbkdf2_sha256$"):
+        try:
+            _, iterations, salt, _digest = secret_hash.split("$")
+            expected = hash_password(presented, salt, int(iterations))
+        except ValueError:
+            return False
+        return hmac.compare_digest(secret_hash, expected)
+    return False
+
+
+def load_users(path: str) -> dict[str, User]:
+    """The users file; a missing file means no users (only /health answers)."""
+    p = Path(path)
+    if not p.exists():
+        return {}
+    users: dict[str, User] = {}
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 3 or parts[1] not in ROLES:
+            raise AuthError(f"{path}:{n}: expected NAME ROLE HASH with ROLE one of "
+                            f"{', '.join(ROLES)}")
+        users[parts[0]] = User(*parts)
+    return users
+
+
+class Authenticator:
+    def __init__(self, users: dict[str, User]) -> None:
+        self.users = users
+
+    def by_token(self, token: str) -> User | None:
+        for user in self.users.values():
+            if user.secret.startswith("sha256:") and verify(user.secret, token):
+                return user
+        return None
+
+    def by_password(self, name: str, password: str) -> User | None:
+        user = self.users.get(name)
+        if user is None or not user.secret.startswith("pbkdf2_sha256$"):
+            hash_password(password, "x" * 32, 1000)  # similar work for unknown names
+            return None
+        return user if verify(user.secret, password) else None
+
+
+class Sessions:
+    """Server-side sessions: the cookie holds a random ID, Redis holds who and the CSRF."""
+
+    def __init__(self, client: Any, ttl: int) -> None:
+        self.client = client
+        self.ttl = ttl
+
+    def create(self, user: User) -> tuple[str, str]:
+        sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        key = f"congvu:session:{sid}"
+        self.client.hset(key, mapping={"user": user.name, "csrf": csrf})
+        self.client.expire(key, self.ttl)
+        return sid, csrf
+
+    def get(self, sid: str) -> tuple[str, str] | None:
+        if not sid or len(sid) > 100:
+            return None
+        data = self.client.hgetall(f"congvu:session:{sid}")
+        if not data:
+            return None
+        text = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes)
+                                                               else v) for k, v in data.items()}
+        return text.get("user", ""), text.get("csrf", "")
+
+    def drop(self, sid: str) -> None:
+        self.client.delete(f"congvu:session:{sid}")

@@ -1,0 +1,101 @@
+"""Failed and successful logins (BP-6.2d, HUE-13.2a): one rule for the Dovecot policy
+endpoint and the log watcher.
+
+- More than ``failed_login_limit`` failures of one account within the window lock it
+  (BP-6.2d) in mode ``lock`` (the regulation) or ``both``.
+- Locking on failures lets anyone lock anyone out by guessing. Mode ``tarpit`` (or
+  ``both``) instead slows down only the (account, source address) pair that keeps failing;
+  other sources, including the owner, are not affected.
+- A success resets the account's failures and records the last login (for HUE-13.2a).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..ratelimit import keys
+from .state import MonitorState
+
+RULE = "BP-6.2d"
+LAST_LOGIN = "congvu:last-login"  # hash account -> unix time of the last successful login
+KNOWN = "congvu:accounts"  # hash account -> unix time it became known (import or login)
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: int  # Dovecot policy: < 0 refuse, 0 allow, > 0 delay this many seconds
+    message: str
+
+
+def _fails_key(account: str) -> str:
+    return f"congvu:{{{keys.normalize(account)}}}:fails"
+
+
+def _tarpit_key(account: str, remote: str) -> str:
+    return f"congvu:{{{keys.normalize(account)}}}:tarpit:{remote}"
+
+
+class LoginTracker:
+    def __init__(self, state: MonitorState) -> None:
+        self.state = state
+        self.cfg = state.config.monitor
+        self.client: Any = state.client
+
+    def check(self, account: str, remote: str) -> Decision:
+        acct = keys.normalize(account)
+        if not acct:
+            return Decision(0, "")
+        reason = self.state.locks.reason_of(acct)
+        if reason is not None:
+            self.state.metrics.auth_checks.labels("locked").inc()
+            return Decision(-1, f"account locked ({reason})")
+        if self.cfg.failed_login_mode in ("tarpit", "both") and remote:
+            n = int(self.client.get(_tarpit_key(acct, remote)) or 0)
+            if n > self.cfg.failed_login_limit:
+                self.state.metrics.auth_checks.labels("tarpit").inc()
+                return Decision(self.cfg.tarpit_seconds, "too many failures from this address")
+        self.state.metrics.auth_checks.labels("allow").inc()
+        return Decision(0, "")
+
+    def failed(self, account: str, remote: str, source: str) -> bool:
+        """Count a failure; returns True when it locked the account."""
+        acct = keys.normalize(account)
+        if not acct:
+            return False
+        self.state.metrics.failed_logins.labels(source).inc()
+        now = time.time()
+        window = self.cfg.failed_login_window_seconds
+        if remote:
+            tk = _tarpit_key(acct, remote)
+            self.client.incr(tk)
+            self.client.expire(tk, window)
+        if self.cfg.failed_login_mode == "tarpit":
+            return False
+        k = _fails_key(acct)
+        self.client.zremrangebyscore(k, "-inf", now - window)
+        self.client.zadd(k, {f"{now:.6f}:{remote}:{secrets.token_hex(3)}": now})
+        self.client.expire(k, window)
+        count = int(self.client.zcard(k))
+        if count <= self.cfg.failed_login_limit or self.state.locks.get(acct) is not None:
+            return False
+        self.state.locks.lock(acct, RULE, by=f"monitor ({source})",
+                              note=f"{count} failed logins within {window // 60} min",
+                              evidence={"count": str(count), "last_remote": remote})
+        self.client.delete(k)
+        self.state.metrics.locks.labels(RULE).inc()
+        self.state.after_lock_change("lock", acct, "monitor")
+        return True
+
+    def succeeded(self, account: str, remote: str) -> None:
+        acct = keys.normalize(account)
+        if not acct:
+            return
+        now = int(time.time())
+        self.client.delete(_fails_key(acct))
+        if remote:
+            self.client.delete(_tarpit_key(acct, remote))
+        self.client.hset(LAST_LOGIN, acct, now)
+        self.client.hsetnx(KNOWN, acct, now)

@@ -1,0 +1,365 @@
+"""The report box (HUE-11.11): ingestion, campaigns, triage, release.
+
+The milter appends everything that reaches the report box to the Redis stream
+``congvu:reports`` (users' forwards and its own quarantines, with the message). The monitor
+reads it through the consumer group ``monitor`` and acknowledges an entry only after the
+report is stored, so nothing is lost when either side restarts (pending entries are read
+again first).
+
+A user's report is understood in the forms mail clients produce: the suspect message
+attached (``message/rfc822`` or an ``.eml``), an inline forward ("---------- Forwarded
+message ----------"), or a report button's subject tag (``Phishing:``, ``Junk:``, ``Not
+junk:``) with the message attached. Reports that share an indicator (attachment SHA-256,
+link domain, sender address) form a campaign. Triage "malicious" puts the campaign's
+indicators on the IOC blocklist, so the milter stops the next copy within seconds;
+"benign" closes it. Quarantined mail can be released to its original recipients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import re
+import secrets
+import smtplib
+import time
+from typing import Any
+
+import redis
+from aiohttp import web
+
+from .. import stamp
+from ..detectors.content import expand
+from ..detectors.ioc import url_domains
+from ..message import ParsedMessage, parse_message
+from ..store import REPORT_STREAM
+from .api import STATE, ApiError, bad, body, caller, run, text_field
+from .state import MonitorState
+
+log = logging.getLogger("congvu_guard.monitor.reports")
+
+GROUP = "monitor"
+INDEX = "congvu:reports-index"  # zset report id -> time
+_TAG = re.compile(r"^\s*\[?(phishing|junk|spam|not junk|not spam)\]?\s*[:\-]", re.I)
+_INLINE = re.compile(rb"-{3,}\s*(?:forwarded message|original message|th\xc6\xb0 chuy\xe1"
+                     rb"\xbb\x83n ti\xe1\xba\xbfp|tin nh\xe1\xba\xafn chuy\xe1\xbb\x83n ti"
+                     rb"\xe1\xba\xbfp)\s*-{3,}", re.I)
+_INLINE_FROM = re.compile(rb"^\s*(?:From|T\xe1\xbb\xab):\s*(.+)$", re.I | re.M)
+_INLINE_SUBJECT = re.compile(rb"^\s*(?:Subject|Ch\xe1\xbb\xa7 \xc4\x91\xe1\xbb\x81):\s*(.+)$",
+                             re.I | re.M)
+
+
+def _t(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _address(value: str) -> str:
+    _, addr = email.utils.parseaddr(value)
+    return addr.lower() if "@" in addr else ""
+
+
+def reported_message(outer: ParsedMessage) -> tuple[ParsedMessage | None, str, str]:
+    """(the reported message when it is attached, its form, the report-button tag)."""
+    subject = outer.header("Subject") or ""
+    m = _TAG.match(subject)
+    tag = m.group(1).lower() if m else ""
+    for part in outer.parts:
+        if part.content_type == "message/rfc822" or part.filename.lower().endswith(".eml"):
+            return parse_message(part.payload), "attached", tag
+    return None, "inline" if any(_INLINE.search(p.payload) for p in outer.parts
+                                 if p.content_type.startswith("text/")) else "plain", tag
+
+
+def indicators(fields: dict[str, str], raw: bytes) -> dict[str, Any]:
+    """What a report tells: reporter, reported sender/subject, URLs' domains, hashes."""
+    outer = parse_message(raw)
+    kind = fields.get("kind", "")
+    if kind == "quarantine":
+        inner, form, tag = outer, "quarantine", ""
+    else:
+        inner, form, tag = reported_message(outer)
+    target = inner or outer
+    target.content = expand(target)
+    hashes = sorted({f.sha256 for f in target.content.files if f.data and (
+        f.name or f.depth)})
+    sender = _address(target.header("From") or "") if inner is not None else ""
+    subject = target.header("Subject") or ""
+    if inner is None and form == "inline":
+        text = b"\n".join(p.payload for p in outer.parts if p.content_type.startswith("text/"))
+        after = _INLINE.split(text, maxsplit=1)[-1]
+        if m := _INLINE_FROM.search(after):
+            sender = _address(m.group(1).decode("utf-8", "replace"))
+        if m := _INLINE_SUBJECT.search(after):
+            subject = m.group(1).decode("utf-8", "replace").strip()
+    if kind == "quarantine":
+        sender = fields.get("sender", "")
+    return {
+        "form": form, "tag": tag, "subject": subject[:300], "sender": sender,
+        "domains": sorted(url_domains(target))[:50], "sha256": hashes[:50],
+        "message_id": (outer.header("Message-ID") or "").strip(),
+    }
+
+
+class ReportStore:
+    def __init__(self, state: MonitorState) -> None:
+        self.state = state
+        self.client: Any = state.client
+
+    # -- ingestion ---------------------------------------------------------------------
+
+    def ensure_group(self) -> None:
+        try:
+            self.client.xgroup_create(REPORT_STREAM, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    def ingest(self, entry_id: str, raw_fields: dict[Any, Any]) -> str:
+        fields = {_t(k): v for k, v in raw_fields.items()}
+        raw = fields.pop("raw", b"")
+        raw = raw if isinstance(raw, bytes) else _t(raw).encode()
+        text = {k: _t(v) for k, v in fields.items()}
+        rid = "r" + entry_id.replace("-", "")
+        info = indicators(text, raw) if raw else {"form": "too-large", "tag": "", "subject": "",
+                                                   "sender": text.get("sender", ""),
+                                                   "domains": [], "sha256": [],
+                                                   "message_id": ""}
+        reporter = text.get("auth_user") or text.get("sender", "")
+        record = {
+            "id": rid, "kind": text.get("kind", ""), "ts": text.get("ts", str(time.time())),
+            "queue_id": text.get("queue_id", ""), "reporter": reporter if
+            text.get("kind") == "user-report" else "",
+            "original_recipients": text.get("recipients", ""), "rules": text.get("rules", ""),
+            "reasons": text.get("reasons", ""), "envelope_sender": text.get("sender", ""),
+            "status": "open", **{k: json.dumps(v) if isinstance(v, list) else v
+                                 for k, v in info.items()},
+        }
+        record["campaign"] = self._campaign_for(rid, info)
+        pipe = self.client.pipeline()
+        pipe.hset(f"congvu:report:{rid}", mapping=record)
+        if raw:
+            pipe.set(f"congvu:report-raw:{rid}", raw, ex=90 * 86400)
+        pipe.zadd(INDEX, {rid: float(record["ts"])})
+        pipe.execute()
+        self.state.metrics.reports.labels(record["kind"] or "unknown").inc()
+        return rid
+
+    def _campaign_for(self, rid: str, info: dict[str, Any]) -> str:
+        keys = [f"sha256:{h}" for h in info["sha256"]] + [f"domain:{d}" for d in
+                                                            info["domains"]]
+        if info["sender"]:
+            keys.append(f"sender:{info['sender']}")
+        found = [c for c in (self.client.hget("congvu:campaign-by", k) for k in keys) if c]
+        cid = _t(found[0]) if found else "c" + secrets.token_hex(5)
+        now = str(time.time())
+        ck = f"congvu:campaign:{cid}"
+        if not found:
+            self.client.hset(ck, mapping={"id": cid, "first_seen": now, "status": "open"})
+        self.client.hset(ck, "last_seen", now)
+        self.client.sadd(f"{ck}:reports", rid)
+        if keys:
+            self.client.sadd(f"{ck}:indicators", *keys)
+            self.client.hset("congvu:campaign-by", mapping=dict.fromkeys(keys, cid))
+        if self.client.hget(ck, "status") not in (b"open", "open"):
+            self.client.hset(ck, "status", "open")  # a new report reopens a closed campaign
+        self.client.sadd("congvu:campaigns-open", cid)
+        return cid
+
+    def consume_once(self, consumer: str, block_ms: int = 2000) -> int:
+        """Process pending entries first (after a restart), then new ones."""
+        done = 0
+        for start in ("0", ">"):
+            resp = self.client.xreadgroup(GROUP, consumer, {REPORT_STREAM: start}, count=50,
+                                          block=None if start == "0" else block_ms)
+            for _stream, entries in resp or []:
+                for entry_id, fields in entries:
+                    if not fields:
+                        self.client.xack(REPORT_STREAM, GROUP, entry_id)
+                        continue
+                    try:
+                        self.ingest(_t(entry_id), fields)
+                    except Exception:  # a malformed report must not block the stream
+                        log.exception("report %s could not be ingested", _t(entry_id))
+                    self.client.xack(REPORT_STREAM, GROUP, entry_id)
+                    done += 1
+        self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))
+        return done
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, rid: str) -> dict[str, Any] | None:
+        data = self.client.hgetall(f"congvu:report:{rid}")
+        if not data:
+            return None
+        rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
+        for k in ("domains", "sha256"):
+            rec[k] = json.loads(rec.get(k) or "[]")
+        return rec
+
+    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+        ids = [_t(i) for i in self.client.zrevrange(INDEX, 0, limit - 1)]
+        return [r for r in (self.get(i) for i in ids) if r]
+
+    def campaign(self, cid: str) -> dict[str, Any] | None:
+        data = self.client.hgetall(f"congvu:campaign:{cid}")
+        if not data:
+            return None
+        c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
+        c["reports"] = sorted(_t(r) for r in self.client.smembers(
+            f"congvu:campaign:{cid}:reports"))
+        c["indicators"] = sorted(_t(i) for i in self.client.smembers(
+            f"congvu:campaign:{cid}:indicators"))
+        return c
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        ids: set[str] = {_t(r["campaign"]) for r in self.recent(500)}
+        out = [c for c in (self.campaign(i) for i in sorted(ids)) if c]
+        return sorted(out, key=lambda c: c.get("last_seen", ""), reverse=True)
+
+    # -- triage and release --------------------------------------------------------------
+
+    def triage(self, rid: str, verdict: str, actor: str) -> dict[str, Any]:
+        rec = self.get(rid)
+        if rec is None:
+            raise KeyError(rid)
+        cid = rec["campaign"]
+        camp = self.campaign(cid) or {"indicators": [], "reports": [rid]}
+        added = []
+        if verdict == "malicious":
+            for ind in camp["indicators"]:
+                kind, _, value = ind.partition(":")
+                try:
+                    self.state.ioc.add(kind, value, f"campaign {cid} (report {rid}) by {actor}")
+                    added.append(ind)
+                except ValueError:
+                    continue
+        status = "malicious" if verdict == "malicious" else "benign"
+        self.client.hset(f"congvu:campaign:{cid}", "status", status)
+        self.client.srem("congvu:campaigns-open", cid)
+        for r in camp["reports"]:
+            self.client.hset(f"congvu:report:{r}", "status", status)
+        self.state.audit.append("triage", cid, actor, reason=status,
+                                detail={"report": rid, "ioc_added": added})
+        self.state.metrics.triage.labels(status).inc()
+        self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))
+        return {"report": rid, "campaign": cid, "status": status, "ioc_added": added}
+
+    def release(self, rid: str, actor: str) -> dict[str, Any]:
+        rec = self.get(rid)
+        if rec is None:
+            raise KeyError(rid)
+        if rec["kind"] != "quarantine":
+            raise ValueError("only quarantined mail can be released")
+        raw = self.client.get(f"congvu:report-raw:{rid}")
+        if not raw:
+            raise ValueError("the message content is no longer stored")
+        key = self.client.get("congvu:stamp-key")
+        recipients = [r for r in rec["original_recipients"].split(",") if r]
+        if not key or not recipients:
+            raise ValueError("release needs the shared stamp key and the original recipients")
+        token = stamp.release_token(key, rec.get("message_id", ""))
+        host, _, port = self.state.config.monitor.smtp_relay.rpartition(":")
+        data = f"{stamp.RELEASE_HEADER}: {token}\r\n".encode() + raw
+        with smtplib.SMTP(host, int(port), timeout=60) as smtp:
+            smtp.sendmail(rec["envelope_sender"] or "", recipients, data)
+        self.client.hset(f"congvu:report:{rid}", "status", "released")
+        self.state.audit.append("release", rid, actor, detail={"recipients": recipients})
+        return {"released": rid, "recipients": recipients}
+
+    def reply(self, rid: str, text: str) -> None:
+        rec = self.get(rid)
+        if rec is None or not rec.get("reporter") or "@" not in rec["reporter"]:
+            return
+        box = self.state.config.report.address or "postmaster@localhost"
+        msg = (f"From: {box}\r\nTo: {rec['reporter']}\r\nSubject: Ket qua xu ly thu bao cao / "
+               f"Outcome of your report\r\nAuto-Submitted: auto-replied\r\n"
+               f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+        host, _, port = self.state.config.monitor.smtp_relay.rpartition(":")
+        with smtplib.SMTP(host, int(port), timeout=60) as smtp:
+            smtp.sendmail(box, [rec["reporter"]], msg)
+
+
+async def consume_forever(state: MonitorState) -> None:
+    store = ReportStore(state)
+    consumer = f"monitor-{secrets.token_hex(3)}"
+    while True:
+        try:
+            await asyncio.to_thread(store.ensure_group)
+            while True:
+                await asyncio.to_thread(store.consume_once, consumer, 2000)
+        except asyncio.CancelledError:
+            raise
+        except redis.RedisError as e:
+            log.warning("report stream unavailable: %s; retrying", e)
+            await asyncio.sleep(5)
+
+
+# -- API ---------------------------------------------------------------------------------
+
+async def list_reports(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    return web.json_response(await run(ReportStore(request.app[STATE]).recent))
+
+
+async def show_report(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    rec = await run(ReportStore(request.app[STATE]).get, request.match_info["id"])
+    if rec is None:
+        raise ApiError(404, "no such report")
+    return web.json_response(rec)
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    caller(request, "viewer")
+    return web.json_response(await run(ReportStore(request.app[STATE]).campaigns))
+
+
+async def triage(request: web.Request) -> web.Response:
+    user = caller(request, "operator")
+    data = await body(request)
+    verdict = text_field(data, "verdict", limit=20)
+    if verdict not in ("malicious", "benign"):
+        raise bad("verdict: malicious or benign")
+    reply = data.get("reply", False)
+    if not isinstance(reply, bool):
+        raise bad("reply: expected true or false")
+    store = ReportStore(request.app[STATE])
+    try:
+        result = await run(store.triage, request.match_info["id"], verdict, user.name)
+    except KeyError:
+        raise ApiError(404, "no such report") from None
+    if reply and request.app[STATE].config.monitor.reply_to_reporter:
+        text = ("Thu ban bao cao la thu doc hai; he thong da chan cac thu tuong tu. / The "
+                "message you reported is malicious; similar mail is now blocked."
+                if verdict == "malicious" else
+                "Thu ban bao cao khong doc hai. / The message you reported is not harmful.")
+        try:
+            await run(store.reply, request.match_info["id"], text)
+        except (OSError, smtplib.SMTPException) as e:
+            log.warning("reply to the reporter failed: %s", e)
+    return web.json_response(result)
+
+
+async def release(request: web.Request) -> web.Response:
+    user = caller(request, "operator")
+    store = ReportStore(request.app[STATE])
+    try:
+        result = await run(store.release, request.match_info["id"], user.name)
+    except KeyError:
+        raise ApiError(404, "no such report") from None
+    except ValueError as e:
+        raise ApiError(409, str(e)) from None
+    except (OSError, smtplib.SMTPException) as e:
+        raise ApiError(503, f"could not submit the message: {e}") from None
+    return web.json_response(result)
+
+
+def routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/reports", list_reports)
+    r.add_get("/api/v1/reports/{id}", show_report)
+    r.add_post("/api/v1/reports/{id}/triage", triage)
+    r.add_post("/api/v1/reports/{id}/release", release)
+    r.add_get("/api/v1/campaigns", list_campaigns)
