@@ -25,6 +25,7 @@ class DovecotInstance:
     submission_host: str = ""  # where Sieve redirects are sent, "127.0.0.1:PORT"
     sendmail_path: str = "/usr/sbin/sendmail"
     mail_user: str = "mail"  # the system user owning the maildirs
+    imap_port: int = 0  # > 0: also serve IMAP (plain, loopback) on this port
     extra: str = ""
     proc_pid: int | None = field(default=None, init=False)
 
@@ -73,8 +74,11 @@ base_dir = {self.base}/run
 state_dir = {self.base}/state
 log_path = {self.log_file}
 info_log_path = {self.log_file}
-protocols = lmtp
+protocols = lmtp{" imap" if self.imap_port else ""}
 listen = 127.0.0.1
+disable_plaintext_auth = no
+auth_failure_delay = 0
+{self._imap_service()}
 ssl = no
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -103,6 +107,13 @@ plugin {{
 }}
 {self.extra}
 """)
+
+    def _imap_service(self) -> str:
+        if not self.imap_port:
+            return ""
+        return ("service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n"
+                f"    port = {self.imap_port}\n  }}\n  inet_listener imaps {{\n    port = 0\n"
+                "  }\n}\n")
 
     def start(self, timeout: float = 20.0) -> None:
         if shutil.which("dovecot") is None:
