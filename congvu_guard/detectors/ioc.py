@@ -52,15 +52,19 @@ def normalize(kind: str, value: str) -> str:
     raise ValueError(f"unknown indicator type {kind!r} (one of {', '.join(KINDS)})")
 
 
-def url_domains(msg: ParsedMessage, limit: int = 1_000_000) -> set[str]:
+def url_domains(msg: ParsedMessage, limit: int = 1_000_000, parents: bool = True) -> set[str]:
+    """Host names of the links in text parts; with ``parents`` also their parent domains
+    (for checking: listing evil.example blocks x.evil.example)."""
     found: set[str] = set()
     for part in msg.parts:
         if part.content_type.startswith("text/") or part.content_type.endswith("html"):
             for m in _URL.finditer(part.payload[:limit]):
                 d = normalize_domain(m.group(1).decode("ascii", "ignore").strip("[]"))
-                if d:
+                if d and parents:
                     labels = d.split(".")
                     found.update(".".join(labels[i:]) for i in range(len(labels) - 1))
+                elif d:
+                    found.add(d)
     return found
 
 

@@ -97,7 +97,7 @@ def indicators(fields: dict[str, str], raw: bytes) -> dict[str, Any]:
         sender = fields.get("sender", "")
     return {
         "form": form, "tag": tag, "subject": subject[:300], "sender": sender,
-        "domains": sorted(url_domains(target))[:50], "sha256": hashes[:50],
+        "domains": sorted(url_domains(target, parents=False))[:50], "sha256": hashes[:50],
         "message_id": (outer.header("Message-ID") or "").strip(),
     }
 
