@@ -18,6 +18,7 @@ indicators on the IOC blocklist, so the milter stops the next copy within second
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import email.utils
 import json
 import logging
@@ -60,13 +61,30 @@ def _address(value: str) -> str:
     return addr.lower() if "@" in addr else ""
 
 
+def _attached_message(raw: bytes) -> bytes | None:
+    """The first ``message/rfc822`` part of a message, as bytes."""
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in msg.walk():
+            if part.get_content_type() == "message/rfc822" and part is not msg:
+                inner = part.get_payload()
+                if isinstance(inner, list) and inner:
+                    return inner[0].as_bytes()
+    except (ValueError, TypeError, LookupError, IndexError, UnicodeError):
+        return None
+    return None
+
+
 def reported_message(outer: ParsedMessage) -> tuple[ParsedMessage | None, str, str]:
     """(the reported message when it is attached, its form, the report-button tag)."""
     subject = outer.header("Subject") or ""
     m = _TAG.match(subject)
     tag = m.group(1).lower() if m else ""
+    attached = _attached_message(bytes(outer.raw))
+    if attached is not None:
+        return parse_message(attached), "attached", tag
     for part in outer.parts:
-        if part.content_type == "message/rfc822" or part.filename.lower().endswith(".eml"):
+        if part.filename.lower().endswith(".eml"):
             return parse_message(part.payload), "attached", tag
     return None, "inline" if any(_INLINE.search(p.payload) for p in outer.parts
                                  if p.content_type.startswith("text/")) else "plain", tag
