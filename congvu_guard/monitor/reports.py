@@ -18,6 +18,7 @@ indicators on the IOC blocklist, so the milter stops the next copy within second
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.policy
 import email.utils
 import json
@@ -25,6 +26,7 @@ import logging
 import re
 import secrets
 import smtplib
+import socket
 import time
 from typing import Any
 
@@ -186,8 +188,12 @@ class ReportStore:
         return cid
 
     def consume_once(self, consumer: str, block_ms: int = 2000) -> int:
-        """Process pending entries first (after a restart), then new ones."""
+        """Process pending entries first (after a restart), then new ones. Entries another
+        consumer read but never acknowledged (it died) are claimed after five minutes."""
         done = 0
+        with contextlib.suppress(redis.ResponseError):  # Redis < 6.2 has no XAUTOCLAIM
+            self.client.xautoclaim(REPORT_STREAM, GROUP, consumer, min_idle_time=300_000,
+                                   start_id="0-0", count=50)
         for start in ("0", ">"):
             resp = self.client.xreadgroup(GROUP, consumer, {REPORT_STREAM: start}, count=50,
                                           block=None if start == "0" else block_ms)
@@ -273,10 +279,11 @@ class ReportStore:
         raw = self.client.get(f"congvu:report-raw:{rid}")
         if not raw:
             raise ValueError("the message content is no longer stored")
-        key = self.client.get("congvu:stamp-key")
+        key = self.state.stamp_key()
         recipients = [r for r in rec["original_recipients"].split(",") if r]
         if not key or not recipients:
-            raise ValueError("release needs the shared stamp key and the original recipients")
+            raise ValueError("release needs the stamp key (Redis or [forwarding] "
+                             "stamp_key_file) and the original recipients")
         token = stamp.release_token(key, rec.get("message_id", ""))
         host, _, port = self.state.config.monitor.smtp_relay.rpartition(":")
         data = f"{stamp.RELEASE_HEADER}: {token}\r\n".encode() + raw
@@ -301,7 +308,8 @@ class ReportStore:
 
 async def consume_forever(state: MonitorState) -> None:
     store = ReportStore(state)
-    consumer = f"monitor-{secrets.token_hex(3)}"
+    # A stable name: after a restart this consumer reads its own unacknowledged entries.
+    consumer = f"monitor@{socket.gethostname()}"
     while True:
         try:
             await asyncio.to_thread(store.ensure_group)

@@ -15,6 +15,8 @@ from ..ratelimit.bulk import BulkSenders
 from ..ratelimit.export import write_exports
 from ..ratelimit.hooks import HookRunner
 from ..ratelimit.locks import LockStore
+from ..stamp_key import StampKeySource
+from ..store import RedisStore
 from .auth import Authenticator, Sessions, load_users
 
 log = logging.getLogger("congvu_guard.monitor")
@@ -34,6 +36,9 @@ class MonitorState:
         self.sessions = Sessions(client, config.monitor.session_ttl_seconds)
         self.hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
                                 self._record_hook)
+        # The milter's key: a release token must verify there (key file or shared in Redis).
+        self.stamp_key = StampKeySource(config.forwarding, RedisStore(client, "monitor",
+                                                                      self.metrics))
 
     def _record_hook(self, name: str, account: str, outcome: dict[str, object]) -> None:
         self.audit.append("hook", account, "monitor", reason=name, detail=outcome)

@@ -21,7 +21,7 @@ from .harness import send, wait_until
 def monitor(lab_dir, redis_url: str, mail: MailSystem) -> Iterator[Monitor]:
     d = lab_dir / "monitor"
     d.mkdir()
-    m = start_monitor(d, redis_url)
+    m = start_monitor(d, redis_url, f'smtp_relay = "127.0.0.1:{mail.inbound_port}"\n')
     yield m
     m.proc.terminate()
     m.proc.wait(15)
@@ -83,3 +83,33 @@ def test_reported_phishing_becomes_a_report_and_triage_blocks_the_next_copy(
     [got] = mail.sink.wait_for(f"Nhac lai {t2}")
     assert got.rcpt_tos == (REPORT_BOX,)  # quarantined, per the default policy
     assert "HUE-11.11/ioc" in got.message["X-Congvu-Guard"]
+
+
+def test_quarantined_mail_is_released_to_its_original_recipients(
+    mail: MailSystem, monitor: Monitor,
+) -> None:
+    t = token()
+    rcpts = ["bob@thuathienhue.gov.vn", "carol@thuathienhue.gov.vn"]
+    r = send(mail.inbound_port, "partner@example.net", rcpts,
+             samples.macro_message(f"release {t}"), source="127.0.0.2")
+    assert r.code == 250
+    [held] = mail.sink.wait_for(f"release {t}")
+    assert held.rcpt_tos == (REPORT_BOX,)
+
+    def report() -> dict | None:
+        _, reports = monitor.call("GET", "/api/v1/reports", "viewer")
+        return next((x for x in reports if x["kind"] == "quarantine"
+                     and t in x.get("subject", "")), None)
+
+    assert wait_until(lambda: report() is not None, timeout=30), monitor.log.read_text()
+    rid = report()["id"]
+    assert monitor.call("POST", f"/api/v1/reports/{rid}/release", "viewer")[0] == 403
+    status, result = monitor.call("POST", f"/api/v1/reports/{rid}/release", "operator")
+    assert status == 200 and sorted(result["recipients"]) == rcpts
+    copies = mail.sink.wait_for(f"release {t}", count=2)
+    assert len(copies) == 2
+    released = copies[1]
+    assert sorted(released.rcpt_tos) == rcpts
+    assert "exempt=released" in released.message["X-Congvu-Guard"]
+    assert released.message["X-Congvu-Release"] is None  # our header is removed
+    assert monitor.call("POST", f"/api/v1/reports/{rid}/release", "operator")[0] in (200, 409)
