@@ -92,6 +92,18 @@ class Metrics:
         self.clamd_up = Gauge(
             "congvu_guard_clamd_up", "1 while clamd answers and recognises EICAR.", registry=r,
         )
+        self.clamd_enabled = Gauge(
+            "congvu_guard_clamd_enabled", "1 when [clamav] enabled = true.", registry=r,
+        )
+        self.window_messages = Gauge(
+            "congvu_guard_ratelimit_window_messages",
+            "Messages in the current 30-minute window of the busiest accounts seen by this "
+            "milter (HUE-13.2d; at most 20 accounts are exported).", ["account"], registry=r,
+        )
+        self.ratelimit_limit = Gauge(
+            "congvu_guard_ratelimit_limit_messages", "The configured HUE-13.2d limit.",
+            registry=r,
+        )
         self.clamd_errors = Counter(
             "congvu_guard_clamd_errors_total", "Failed clamd scans.", registry=r,
         )

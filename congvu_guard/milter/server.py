@@ -87,6 +87,7 @@ def run(config: Config) -> int:
         services = [IocDetector(IocStore(client), config.ratelimit.on_redis_down,
                                 metrics).detector()]
         if config.clamav.enabled:
+            metrics.clamd_enabled.set(1)
             clamd = Clamd(config.clamav, metrics)
             clamd.start_probing()
             services.insert(0, clamd.detector())

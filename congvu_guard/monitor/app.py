@@ -50,6 +50,14 @@ async def openapi_handler(request: web.Request) -> web.Response:
     return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
 
 
+async def health_forever(state: MonitorState) -> None:
+    """Keep congvu_guard_redis_up true to the monitor's own view of Redis."""
+    while True:
+        ok = await asyncio.to_thread(state.redis_ok)
+        state.metrics.redis_up.set(1 if ok else 0)
+        await asyncio.sleep(15)
+
+
 def build_app(state: MonitorState, background: tuple[Background, ...] = ()) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=2 * 1024 * 1024)
     app[api.STATE] = state
@@ -86,7 +94,8 @@ def run(config: Config) -> int:
                         "congvu-guard monitor-user add", config.monitor.users_file)
         from . import inactivity, logwatch, reports
 
-        jobs: list[Background] = [reports.consume_forever, inactivity.sweep_forever]
+        jobs: list[Background] = [health_forever, reports.consume_forever,
+                                  inactivity.sweep_forever]
         if config.monitor.log_files:
             jobs.append(logwatch.watch_forever)
         host, _, port = config.monitor.listen.rpartition(":")

@@ -4,6 +4,7 @@ few seconds at a time and recover by themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -50,6 +51,8 @@ class RateLimitService:
         self._fallback = False
         self._gauge_at = 0.0
         self._mutex = threading.Lock()
+        self._busiest: dict[str, int] = {}  # account -> messages in its window (exported)
+        metrics.ratelimit_limit.set(self.cfg.max_messages)
 
     # -- who is counted ------------------------------------------------------------------
 
@@ -118,6 +121,8 @@ class RateLimitService:
             else:
                 result = self.memory.record(account, member, nrcpt, self.actor)
         self.metrics.ratelimit_checks.labels(result.status.value).inc()
+        if result.status is Status.OK:
+            self._export_busiest(result.account, result.count)
         if result.status is Status.EXCEEDED and result.lock is not None:
             self.metrics.locks.labels(result.lock.reason).inc()
             log.warning("account %s locked (%s): %s messages in %s s, limit %s%s",
@@ -147,6 +152,21 @@ class RateLimitService:
             threading.Thread(target=lambda: (self.refresh_exports(),
                                              self.hooks.fire("lock", acct)),
                              name="after-lock", daemon=True).start()
+
+    def _export_busiest(self, account: str, count: int, keep: int = 20) -> None:
+        """Keep a gauge for the busiest accounts only: bounded label cardinality."""
+        with self._mutex:
+            self._busiest[account] = count
+            if len(self._busiest) <= keep:
+                self.metrics.window_messages.labels(account).set(count)
+                return
+            ranked = sorted(self._busiest.items(), key=lambda kv: kv[1], reverse=True)
+            for acct, _ in ranked[keep:]:
+                del self._busiest[acct]
+                with contextlib.suppress(KeyError):
+                    self.metrics.window_messages.remove(acct)
+            if account in self._busiest:
+                self.metrics.window_messages.labels(account).set(count)
 
     # -- side effects of a lock, off the mail path ---------------------------------------
 

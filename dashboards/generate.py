@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The congvu-guard Grafana dashboard, written as code (grafanalib).
+
+    .venv/bin/python dashboards/generate.py          # rewrite congvu-guard.json
+    .venv/bin/python dashboards/generate.py --check  # exit 1 when the JSON has drifted
+
+CI runs the check (tests/test_operations.py), so the committed JSON always matches this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from grafanalib._gen import DashboardEncoder
+from grafanalib.core import (
+    Dashboard,
+    GridPos,
+    Stat,
+    Target,
+    Template,
+    Templating,
+    Threshold,
+    TimeSeries,
+)
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "congvu-guard.json"
+DS = "${datasource}"
+I = 'instance=~"$instance"'  # noqa: E741 - short: it is in every expression
+
+
+def ts(title: str, exprs: list[tuple[str, str]], x: int, y: int, w: int = 12, h: int = 8,
+       unit: str = "short", thresholds: list[Threshold] | None = None) -> TimeSeries:
+    return TimeSeries(
+        title=title, dataSource=DS, gridPos=GridPos(h=h, w=w, x=x, y=y), unit=unit,
+        targets=[Target(expr=e, legendFormat=legend, refId=chr(65 + i), datasource=DS)
+                 for i, (e, legend) in enumerate(exprs)],
+        thresholds=thresholds or [], thresholdsStyleMode="line" if thresholds else "off",
+    )
+
+
+def stat(title: str, expr: str, x: int, y: int, w: int = 4, unit: str = "short",
+         thresholds: list[Threshold] | None = None) -> Stat:
+    return Stat(title=title, dataSource=DS, gridPos=GridPos(h=4, w=w, x=x, y=y), format=unit,
+                targets=[Target(expr=expr, refId="A", datasource=DS)],
+                thresholdType="absolute", thresholds=thresholds or [
+                    Threshold("green", 0, 0.0), Threshold("red", 1, 1.0)])
+
+
+def dashboard() -> Dashboard:
+    health_ok = [Threshold("red", 0, 0.0), Threshold("green", 1, 1.0)]
+    panels = [
+        stat("Redis up", f"min(congvu_guard_redis_up{{{I}}})", 0, 0, thresholds=health_ok),
+        stat("Rate-limit fallback active",
+             f"max(congvu_guard_ratelimit_fallback_active{{{I}}})", 4, 0),
+        stat("clamd up (when enabled)",
+             f"min(congvu_guard_clamd_up{{{I}}}) or on() (1 - max(congvu_guard_clamd_enabled"
+             f"{{{I}}}))", 8, 0, thresholds=health_ok),
+        stat("Accounts locked now", "max(congvu_guard_locked_accounts)", 12, 0,
+             thresholds=[Threshold("green", 0, 0.0), Threshold("orange", 1, 5.0)]),
+        stat("Open report campaigns", "max(congvu_guard_open_campaigns)", 16, 0,
+             thresholds=[Threshold("green", 0, 0.0), Threshold("orange", 1, 1.0)]),
+        stat("Milter errors (1h)",
+             f"sum(increase(congvu_guard_errors_total{{{I}}}[1h]))", 20, 0),
+        ts("Mail flow by action",
+           [(f"sum by (action) (rate(congvu_guard_messages_total{{{I}}}[5m]))", "{{action}}")],
+           0, 4, unit="ops"),
+        ts("Rejects by rule",
+           [(f'sum by (rule) (rate(congvu_guard_rule_hits_total{{action="reject",{I}}}[5m]))',
+             "{{rule}}")], 12, 4, unit="ops"),
+        ts("Automatic forwards blocked by destination (HUE-11.6)",
+           [(f'sum by (destination) (increase(congvu_guard_autoforward_total{{outcome='
+             f'"blocked",{I}}}[1h]))', "{{destination}}")], 0, 12),
+        ts("Top forwarding accounts (24h)",
+           [(f"topk(10, sum by (account) (increase(congvu_guard_autoforward_total{{{I}}}"
+             f"[24h])))", "{{account}}")], 12, 12),
+        ts("Busiest senders vs the HUE-13.2d limit (messages in 30 min)",
+           [(f"topk(10, max by (account) (congvu_guard_ratelimit_window_messages{{{I}}}))",
+             "{{account}}"),
+            ("max(congvu_guard_ratelimit_limit_messages)", "limit")], 0, 20,
+           thresholds=[Threshold("green", 0, 0.0), Threshold("red", 1, 100.0)]),
+        ts("Locks by reason",
+           [("sum by (reason) (increase(congvu_guard_locks_total[1h]))", "{{reason}}"),
+            ("max(congvu_guard_locked_accounts)", "locked now")], 12, 20),
+        ts("Malware and suspect findings by rule (HUE-11.5)",
+           [(f'sum by (rule) (increase(congvu_guard_rule_hits_total{{rule=~"HUE-11.5.*|'
+             f'HUE-11.11.*",{I}}}[1h]))', "{{rule}}")], 0, 28),
+        ts("YARA hits by rule",
+           [(f"sum by (rule) (increase(congvu_guard_yara_hits_total{{{I}}}[1h]))", "{{rule}}")],
+           12, 28),
+        ts("Report box: reports and open campaigns (HUE-11.11)",
+           [("sum by (kind) (increase(congvu_guard_reports_total[1h]))", "{{kind}}"),
+            ("max(congvu_guard_open_campaigns)", "open campaigns")], 0, 36),
+        ts("Scan latency (end of message)",
+           [(f'histogram_quantile(0.5, sum by (le) (rate(congvu_guard_stage_duration_seconds_'
+             f'bucket{{stage="eom",{I}}}[5m])))', "p50"),
+            (f'histogram_quantile(0.99, sum by (le) (rate(congvu_guard_stage_duration_seconds_'
+             f'bucket{{stage="eom",{I}}}[5m])))', "p99")], 12, 36, unit="s"),
+        ts("Redis, clamd and fallback",
+           [(f"min(congvu_guard_redis_up{{{I}}})", "redis up"),
+            (f"min(congvu_guard_clamd_up{{{I}}})", "clamd up"),
+            (f"max(congvu_guard_ratelimit_fallback_active{{{I}}})", "fallback active"),
+            (f"sum(rate(congvu_guard_redis_errors_total{{{I}}}[5m]))", "redis errors/s")],
+           0, 44),
+        ts("Logins and inactivity (BP-6.2d, HUE-13.2a)",
+           [("sum by (source) (rate(congvu_guard_failed_logins_total[5m]))",
+             "failed {{source}}"),
+            ("sum by (decision) (rate(congvu_guard_auth_checks_total[5m]))", "{{decision}}"),
+            ("sum by (result) (increase(congvu_guard_inactivity_sweep_total[1d]))",
+             "sweep {{result}}")], 12, 44),
+        ts("Public providers (HUE-11.7) and legacy encodings (HUE-5.3)",
+           [(f"sum by (provider, direction) (increase(congvu_guard_public_provider_mail_total"
+             f"{{{I}}}[1h]))", "{{direction}} {{provider}}"),
+            (f"sum by (encoding) (increase(congvu_guard_legacy_encoding_total{{{I}}}[1h]))",
+             "{{encoding}}")], 0, 52, w=24),
+    ]
+    return Dashboard(
+        title="congvu-guard", uid="congvu-guard", timezone="browser", refresh="1m",
+        description="Official mail filter and abuse monitor (HUE/BP rules)",
+        tags=["congvu-guard", "mail"],
+        templating=Templating(list=[
+            Template(name="datasource", type="datasource", query="prometheus",
+                     label="Data source", default="Prometheus"),
+            Template(name="instance", label="Instance", dataSource=DS,
+                     query="label_values(congvu_guard_build_info, instance)",
+                     includeAll=True, multi=True, default="$__all", allValue=".*"),
+        ]),
+        panels=panels,
+    ).auto_panel_ids()
+
+
+def render() -> str:
+    return json.dumps(dashboard().to_json_data(), cls=DashboardEncoder, indent=2,
+                      sort_keys=True) + "\n"
+
+
+def expressions(data: dict) -> list[str]:
+    """Every PromQL expression of the dashboard (for the metrics contract test)."""
+    return [t["expr"] for p in data["panels"] for t in p.get("targets", [])]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true", help="fail when the JSON has drifted")
+    args = ap.parse_args()
+    text = render()
+    if args.check:
+        if not OUT.exists() or OUT.read_text() != text:
+            print(f"{OUT} differs from dashboards/generate.py: run it and commit",
+                  file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text)
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
