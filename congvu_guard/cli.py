@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     add_ioc_parser(sub)
     add_monitor_parsers(sub)
 
+    dm = sub.add_parser("demo", help="every rule once on a throwaway mail system (root)")
+    dm.add_argument("--keep", action="store_true", help="keep it running until Ctrl-C")
+    dm.add_argument("--config", metavar="FILE", help=argparse.SUPPRESS)
+
     a = sub.add_parser("audit-forwarding",
                        help="list configured forwards that point outside the official domains")
     a.add_argument("--config", metavar="FILE")
@@ -116,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             envelope_args = ScanEnvelopeArgs(args.sender, args.rcpt, args.auth_user, args.hop,
                                              args.daemon_name, args.client_addr)
             return run_scan(scan_engine(config), args.files, envelope_args, args.json)
+        if args.command == "demo":
+            from .lab import demo
+
+            return demo.run(args.keep)
         if args.command in ("monitor", "monitor-user", "inactivity"):
             from .monitor import cli as monitor_cli
 

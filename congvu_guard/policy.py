@@ -48,9 +48,11 @@ def _override(findings: Iterable[Finding], actions: Mapping[str, Action],
 
 
 def _strongest(findings: Sequence[Finding]) -> Finding | None:
+    """The finding with the strongest action; among equals the most severe explains it."""
     best: Finding | None = None
     for f in findings:
-        if best is None or f.action.strength > best.action.strength:
+        if best is None or (f.action.strength, f.severity) > (best.action.strength,
+                                                              best.severity):
             best = f
     return best
 

@@ -53,8 +53,19 @@ _RULE_TEXT = {
 }
 
 
+# The wording for a whole family of rules ("HUE-11.5/exec", "HUE-11.5/yara", ...).
+_FAMILY_TEXT = {
+    "HUE-11.5": ("Thu chua tep nguy hiem hoac ma doc",
+                 "Message carries a dangerous file or malware"),
+    "HUE-11.11": ("Thu nghi ngo lua dao hoac doc hai",
+                  "Message matches a known phishing or malware indicator"),
+}
+
+
 def content_rejected(rule: str, detail: str) -> tuple[str, str, str]:
-    vn, en = _RULE_TEXT.get(rule, ("Thu bi tu choi theo quy dinh", "Message rejected by policy"))
+    family = _FAMILY_TEXT.get(rule.split("/", 1)[0],
+                              ("Thu bi tu choi theo quy dinh", "Message rejected by policy"))
+    vn, en = _RULE_TEXT.get(rule, family)
     return ("550", "5.7.1", f"{vn} ({rule}) / {en} ({rule}): " + ascii_only(detail, 120))
 
 
