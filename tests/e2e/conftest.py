@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +21,9 @@ from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests.helpers import free_port
 
 from .harness import MilterProcess, Sink
+
+if TYPE_CHECKING:
+    from tests.monitor.conftest import Monitor
 
 REPORT_BOX = "tiepnhan@thuathienhue.gov.vn"
 
@@ -138,3 +142,16 @@ def mail(lab_dir: Path, sink: Sink, milter: MilterUnderTest) -> Iterator[MailSys
     pf.start()
     yield MailSystem(pf, inbound, plain, milter, sink)
     pf.stop()
+
+
+@pytest.fixture(scope="session")
+def monitor(lab_dir: Path, redis_url: str, mail: MailSystem) -> Iterator[Monitor]:
+    """The real monitor on the same Redis as the milter; it releases mail through Postfix."""
+    from tests.monitor.conftest import start_monitor
+
+    d = lab_dir / "monitor"
+    d.mkdir()
+    m = start_monitor(d, redis_url, f'smtp_relay = "127.0.0.1:{mail.inbound_port}"\n')
+    yield m
+    m.proc.terminate()
+    m.proc.wait(15)

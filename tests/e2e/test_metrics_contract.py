@@ -12,13 +12,12 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import free_port, simple_message, token
-from tests.monitor.conftest import Monitor, start_monitor
+from tests.monitor.conftest import Monitor
 
 from .conftest import MailSystem
 from .harness import send
@@ -49,22 +48,12 @@ def scrape(url: str) -> set[str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def ops_monitor(lab_dir, redis_url: str, mail: MailSystem) -> Iterator[Monitor]:
-    d = lab_dir / "ops-monitor"
-    d.mkdir()
-    m = start_monitor(d, redis_url)
-    yield m
-    m.proc.terminate()
-    m.proc.wait(15)
-
-
 def test_every_metric_of_the_dashboard_and_alerts_exists(mail: MailSystem,
-                                                         ops_monitor: Monitor) -> None:
+                                                         monitor: Monitor) -> None:
     send(mail.inbound_port, "a@thuathienhue.gov.vn", ["b@thuathienhue.gov.vn"],
          simple_message(f"metrics {token()}"))
     exported = scrape(f"http://127.0.0.1:{mail.milter.metrics_port}/metrics")
-    exported |= scrape(ops_monitor.url + "/metrics")
+    exported |= scrape(monitor.url + "/metrics")
     used = used_metric_names()
     assert len(used) > 20
     missing = sorted(used - exported)
@@ -72,13 +61,13 @@ def test_every_metric_of_the_dashboard_and_alerts_exists(mail: MailSystem,
 
 
 def test_a_real_prometheus_scrapes_them_and_answers_a_dashboard_query(
-    mail: MailSystem, ops_monitor: Monitor,
+    mail: MailSystem, monitor: Monitor,
 ) -> None:
     if shutil.which("prometheus") is None:
         pytest.skip("prometheus is not installed")
     base = Path(tempfile.mkdtemp(prefix="cg-prom-"))
     port = free_port()
-    monitor_target = ops_monitor.url.removeprefix("http://")
+    monitor_target = monitor.url.removeprefix("http://")
     (base / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"

@@ -4,13 +4,12 @@ line. Screenshots are saved in tests/artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import simple_message, token
-from tests.monitor.conftest import PASSWORD, Monitor, start_monitor
+from tests.monitor.conftest import PASSWORD, Monitor
 
 from .conftest import MailSystem
 from .harness import send
@@ -21,18 +20,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def page_monitor(lab_dir, redis_url: str, mail: MailSystem) -> Iterator[Monitor]:
-    d = lab_dir / "page-monitor"
-    d.mkdir()
-    m = start_monitor(d, redis_url)
-    yield m
-    m.proc.terminate()
-    m.proc.wait(15)
-
-
 def test_log_in_see_the_milters_lock_unlock_it_and_see_the_audit(
-    mail: MailSystem, page_monitor: Monitor,
+    mail: MailSystem, monitor: Monitor,
 ) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
@@ -47,7 +36,7 @@ def test_log_in_see_the_milters_lock_unlock_it_and_see_the_audit(
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             page = browser.new_page()
-            page.goto(page_monitor.url + "/")
+            page.goto(monitor.url + "/")
             assert "/login" in page.url
             page.fill("input[name=user]", "an.nv")
             page.fill("input[name=password]", PASSWORD)
@@ -63,7 +52,7 @@ def test_log_in_see_the_milters_lock_unlock_it_and_see_the_audit(
             audit = page.locator("#audit").inner_text()
             assert "unlock" in audit and "45/UBND-VP" in audit and "Ho Van D" in audit
             page.screenshot(path=str(ARTIFACTS / "2-unlocked.png"), full_page=True)
-            page.goto(page_monitor.url + "/?lang=en")
+            page.goto(monitor.url + "/?lang=en")
             assert "Locked accounts" in page.content()
             cookies = {c["name"]: c for c in page.context.cookies()}
             assert cookies["cg_session"]["httpOnly"] and cookies["cg_session"]["secure"]
@@ -75,11 +64,11 @@ def test_log_in_see_the_milters_lock_unlock_it_and_see_the_audit(
                 simple_message("after unlock", sender=account)).code == 250
 
 
-def test_forms_without_the_csrf_token_are_refused(page_monitor: Monitor) -> None:
+def test_forms_without_the_csrf_token_are_refused(monitor: Monitor) -> None:
     import http.client
     import urllib.parse
 
-    host, port = urllib.parse.urlsplit(page_monitor.url).netloc.split(":")
+    host, port = urllib.parse.urlsplit(monitor.url).netloc.split(":")
 
     def post(path: str, form: str, cookie: str = "") -> http.client.HTTPResponse:
         c = http.client.HTTPConnection(host, int(port), timeout=10)

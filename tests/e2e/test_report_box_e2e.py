@@ -5,26 +5,13 @@ next copy of that attachment."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from tests import samples
 from tests.helpers import token
-from tests.monitor.conftest import Monitor, start_monitor
+from tests.monitor.conftest import Monitor
 
 from .conftest import REPORT_BOX, MailSystem
 from .harness import send, wait_until
-
-
-@pytest.fixture(scope="module")
-def monitor(lab_dir, redis_url: str, mail: MailSystem) -> Iterator[Monitor]:
-    d = lab_dir / "monitor"
-    d.mkdir()
-    m = start_monitor(d, redis_url, f'smtp_relay = "127.0.0.1:{mail.inbound_port}"\n')
-    yield m
-    m.proc.terminate()
-    m.proc.wait(15)
 
 
 def phishing(t: str) -> bytes:
