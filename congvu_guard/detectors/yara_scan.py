@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yara
@@ -51,11 +52,21 @@ def compile_rules(dirs: Sequence[str | Path]) -> tuple[yara.Rules, int]:
 
 
 class YaraScanner:
-    def __init__(self, dirs: Sequence[str], timeout_seconds: int) -> None:
+    """Matches run on threads of our own, never on libmilter's.
+
+    yara-python calls back into Python with PyGILState_Ensure() for every match, while
+    pymilter manages thread states by hand and libmilter moves a connection between its
+    worker threads; mixing the two crashed the milter (a segfault in take_gil, found by
+    `congvu-guard demo` after a burst of connections). Python-created threads have proper
+    thread states, and the hop costs microseconds; YARA releases the GIL while it scans.
+    """
+
+    def __init__(self, dirs: Sequence[str], timeout_seconds: int, workers: int = 2) -> None:
         self.dirs = tuple(dirs)
         self.timeout = timeout_seconds
         self._rules, self.files = compile_rules(self.dirs)
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yara")
         self.generation = 1
 
     def reload(self) -> bool:
@@ -74,7 +85,7 @@ class YaraScanner:
     def match(self, data: bytes) -> list[yara.Match]:
         rules = self._rules  # a reference: a concurrent reload swaps, never mutates
         try:
-            return rules.match(data=data, timeout=self.timeout)
+            return self._pool.submit(rules.match, data=data, timeout=self.timeout).result()
         except yara.TimeoutError:
             log.warning("YARA scan timed out after %s s", self.timeout)
             return []

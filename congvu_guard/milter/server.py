@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import grp
 import logging
 import os
@@ -66,6 +67,7 @@ def prepare_socket_dir(path: Path, group: str) -> None:
 
 
 def run(config: Config) -> int:
+    faulthandler.enable()  # a crash in C code (libmilter, yara, redis) leaves a traceback
     tune_malloc()
     metrics = Metrics()
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
