@@ -1,4 +1,8 @@
-"""`congvu-guard demo` runs every rule once and reports each outcome."""
+"""`congvu-guard demo` runs every rule once and reports each outcome.
+
+It is also the regression test of a milter crash it found: after a burst of connections
+and a lock, the next YARA match segfaulted (yara-python's PyGILState callback on a
+libmilter thread); before the fix 4 runs in 6 lost the milter at that point."""
 
 from __future__ import annotations
 
