@@ -77,7 +77,18 @@ def test_a_lock_survives_a_sentinel_failover(sentinel_lab: tuple[int, int, int])
     statuses = [svc.record("bob@hue.gov.vn", f"Q{i}", 1).status for i in range(101)]
     assert statuses[-1] is Status.EXCEEDED
     redis.Redis(port=primary).execute_command("WAIT", 1, 2000)
-    redis.Redis(port=sentinel).execute_command("SENTINEL", "FAILOVER", "mymaster")
+    def failover() -> bool:
+        # Right after start the sentinel may not yet rate the replica as promotable
+        # (NOGOODSLAVE): ask again until it accepts.
+        try:
+            redis.Redis(port=sentinel).execute_command("SENTINEL", "FAILOVER", "mymaster")
+        except redis.ResponseError as e:
+            if "NOGOODSLAVE" in str(e) or "INPROG" in str(e):
+                return False
+            raise
+        return True
+
+    _wait(failover, timeout=30)
     _wait(lambda: redis.Redis(port=sentinel).sentinel_get_master_addr_by_name("mymaster")[1]
           == replica)
     _wait(lambda: redis.Redis(port=replica).info("replication")["role"] == "master")

@@ -43,7 +43,8 @@ class FileNode:
 
     @cached_property
     def kind(self) -> str:
-        return filetypes.sniff(self.data, self.name)
+        # A message's own unnamed body text is not a file anyone runs.
+        return filetypes.sniff(self.data, self.name, scripts=bool(self.name) or self.depth > 0)
 
     @cached_property
     def sha256(self) -> str:

@@ -50,6 +50,8 @@ def classify(text: str, declared_charset: str = "") -> str:
     """"tcvn3", "vni", "viscii" or "" for Unicode and non-Vietnamese text."""
     if "viscii" in declared_charset.lower():
         return "viscii"
+    if text.isascii():
+        return ""  # both encodings put Vietnamese letters on non-ASCII code points
     words = max(len(_WORD.findall(text)), 1)
     tcvn = len(_TCVN3.findall(text))
     if tcvn >= 3 and tcvn / words >= 0.05:
