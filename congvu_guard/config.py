@@ -246,11 +246,21 @@ class ScanConfig:
     # HUE-13.2c: malware (a critical finding) sent by an authenticated user locks the account.
     malware_locks_sender: bool = True
     # Messages larger than this are spooled to disk while they arrive, and at most
-    # large_scan_concurrency of them are parsed and scanned at once (bounded memory).
+    # large_scan_concurrency of them, together at most large_scan_bytes, are parsed and
+    # scanned at once (bounded memory; a message larger than the budget goes alone).
     spool_threshold_bytes: int = field(
         default=512 * 1024, metadata=_check(lambda v: v >= 64 * 1024, "must be >= 65536"))
     large_scan_concurrency: int = field(
-        default=1, metadata=_check(lambda v: 1 <= v <= 64, "must be 1..64"))
+        default=2, metadata=_check(lambda v: 1 <= v <= 64, "must be 1..64"))
+    large_scan_bytes: int = field(
+        default=24 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1 MiB"))
+    # Where those spooled bodies go ("" = the system temporary directory, $TMPDIR or /tmp).
+    # Checked at start: it must exist and be writable. When it fills up, the message gets
+    # a 452 (try again later) and the milter goes on.
+    spool_dir: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"),
+                                    "expected an absolute path, or \"\" for the system "
+                                    "temporary directory"))
 
 
 @dataclass(frozen=True)

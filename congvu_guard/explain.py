@@ -67,7 +67,14 @@ def quarantine_header(env: Envelope, verdict: Verdict) -> str:
     )
 
 
+# A decision line names every recipient and finding; hostile input (a thousand 2 KB
+# addresses) made single lines of megabytes. Longer values are cut, saying how much.
+MAX_LOG_VALUE = 64 * 1024
+
+
 def _logfmt_value(value: str) -> str:
+    if len(value) > MAX_LOG_VALUE:
+        value = f"{value[:MAX_LOG_VALUE]}...(+{len(value) - MAX_LOG_VALUE} chars)"
     text = value.encode("utf-8", errors="backslashreplace").decode("utf-8")
     if text and not any(c in text for c in ' "=\\') and text.isprintable():
         return text

@@ -44,6 +44,16 @@ def tempfail() -> tuple[str, str, str]:
     )
 
 
+def spool_full() -> tuple[str, str, str]:
+    """The milter's spool disk is full: temporary, the sender's MTA tries again later."""
+    return (
+        "452",
+        "4.3.1",
+        "Bo loc thu tam het dung luong dia, vui long gui lai sau / "
+        "Mail filter disk full, please try again later",
+    )
+
+
 # Rule-specific wording of a rejection; other rules get the generic text.
 _RULE_TEXT = {
     "HUE-11.6": (

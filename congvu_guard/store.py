@@ -77,6 +77,9 @@ class RedisStore:
             "raw": bytes(raw) if len(raw) <= REPORT_RAW_LIMIT else b"",
             "raw_size": str(len(raw)),
         }
+        # Envelope strings keep undecodable bytes as surrogates, which Redis cannot take.
+        fields = {k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                  if isinstance(v, str) else v for k, v in fields.items()}
         try:
             self.client.xadd(REPORT_STREAM, fields, maxlen=REPORT_STREAM_MAXLEN,
                              approximate=True)

@@ -56,20 +56,26 @@ _RISKY_LAST_EXTS = set(_EXT_FAMILY) - {"pdf", "doc", "docx", "xls", "xlsx", "ppt
                                        "html", "shtml", "xhtml"}
 BIDI_CONTROLS = {"\u202e", "\u202d", "\u202a", "\u202b", "\u2066", "\u2067", "\u2068", "\u200f"}
 
-_SCRIPT_PATTERNS = (
-    ("hta", re.compile(rb"<\s*hta:application", re.I)),
-    ("wsf", re.compile(rb"<\s*job\b[^>]*>.*<\s*script\s+language", re.I | re.S)),
-    ("powershell", re.compile(
-        rb"(?:invoke-expression|\biex\b|new-object\s+net\.webclient|downloadstring|"
-        rb"-encodedcommand|start-process|\[system\.convert\]::frombase64string)", re.I)),
-    ("vbs", re.compile(
+# (kind, literal words one of which must appear, pattern): the patterns run on the
+# lower-cased head of the file and only when a word is there, which keeps the common case
+# (no script at all) to a few substring searches in C.
+_SCRIPT_PATTERNS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes]], ...] = (
+    ("hta", (b"hta:application",), re.compile(rb"<\s*hta:application")),
+    ("wsf", (b"job",), re.compile(rb"<\s*job\b[^>]*>.*<\s*script\s+language", re.S)),
+    ("powershell",
+     (b"invoke-expression", b"iex", b"new-object", b"downloadstring", b"-encodedcommand",
+      b"start-process", b"frombase64string"),
+     re.compile(
+         rb"(?:invoke-expression|\biex\b|new-object\s+net\.webclient|downloadstring|"
+         rb"-encodedcommand|start-process|\[system\.convert\]::frombase64string)")),
+    ("vbs", (b"createobject", b"wscript.shell"), re.compile(
         rb"(?:createobject\s*\(\s*\"(?:wscript|scripting|msxml2|adodb)|wscript\.shell|"
-        rb"^\s*(?:dim|set)\s+\w+\s*=\s*createobject)", re.I | re.M)),
-    ("js", re.compile(
-        rb"(?:new\s+activexobject|wscript\.createobject|\beval\s*\(|"
-        rb"string\.fromcharcode|\bunescape\s*\()", re.I)),
-    ("batch", re.compile(rb"^\s*@?echo\s+off\b|^\s*(?:powershell|cmd)(?:\.exe)?\s+/c\b",
-                         re.I | re.M)),
+        rb"^\s*(?:dim|set)\s+\w+\s*=\s*createobject)", re.M)),
+    ("js", (b"activexobject", b"createobject", b"eval", b"fromcharcode", b"unescape"),
+     re.compile(rb"(?:new\s+activexobject|wscript\.createobject|\beval\s*\(|"
+                rb"string\.fromcharcode|\bunescape\s*\()")),
+    ("batch", (b"echo", b"powershell", b"cmd"),
+     re.compile(rb"^\s*@?echo\s+off\b|^\s*(?:powershell|cmd)(?:\.exe)?\s+/c\b", re.M)),
 )
 
 
@@ -156,9 +162,11 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "tnef"
     if _is_text(head):
         lowered = head.lower()
-        for kind, pattern in _SCRIPT_PATTERNS if scripts else ():
-            if pattern.search(data[:65536]):
-                return kind
+        if scripts:
+            low = data[:65536].lower()
+            for kind, words, pattern in _SCRIPT_PATTERNS:
+                if any(w in low for w in words) and pattern.search(low):
+                    return kind
         if b"<html" in lowered or b"<!doctype html" in lowered or b"<script" in lowered:
             return "html"
         if re.match(rb"(?:[\w-]+:[^\r\n]*\r?\n)+", head) and b"\nfrom:" in b"\n" + lowered:

@@ -23,8 +23,14 @@ log = logging.getLogger("congvu_guard.ioc")
 RULE = "HUE-11.11/ioc"
 RULE_DOWN = "HUE-11.11/ioc-unavailable"
 KINDS = ("sha256", "domain", "sender")
-_URL = re.compile(rb"(?:https?|ftp)://(?:[^/\s\"'<>@]*@)?([A-Za-z0-9.\-\[\]_]+)", re.I)
+# What follows "scheme://": optional user info, then the host. Links are found by looking
+# for "://" (a search in C) and checking the scheme before it; a regex that tries every
+# position of the text for a scheme cost 0.15 ms on a plain 10 KB message.
+_URL_HOST = re.compile(rb"(?:[^/\s\"'<>@]*@)?([A-Za-z0-9.\-\[\]_]+)")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Starts only where a run of address characters starts: without the look-behind, a From
+# header of 85,000 letters and no "@" took 25 s (every start position scanned the run).
+_ADDRESS = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w.\-]+")
 
 
 def key(kind: str) -> str:
@@ -52,14 +58,26 @@ def normalize(kind: str, value: str) -> str:
     raise ValueError(f"unknown indicator type {kind!r} (one of {', '.join(KINDS)})")
 
 
+def _link_hosts(text: bytes) -> Iterator[bytes]:
+    """The host of every http://, https:// and ftp:// link (any case) in ``text``."""
+    i = text.find(b"://")
+    while i >= 0:
+        if text[max(0, i - 5):i].lower().endswith((b"http", b"https", b"ftp")):
+            m = _URL_HOST.match(text, i + 3)
+            if m:
+                yield m.group(1)
+                i = m.end()
+        i = text.find(b"://", i + 3)
+
+
 def url_domains(msg: ParsedMessage, limit: int = 1_000_000, parents: bool = True) -> set[str]:
     """Host names of the links in text parts; with ``parents`` also their parent domains
     (for checking: listing evil.example blocks x.evil.example)."""
     found: set[str] = set()
     for part in msg.parts:
         if part.content_type.startswith("text/") or part.content_type.endswith("html"):
-            for m in _URL.finditer(part.payload[:limit]):
-                d = normalize_domain(m.group(1).decode("ascii", "ignore").strip("[]"))
+            for host in _link_hosts(part.payload[:limit]):
+                d = normalize_domain(host.decode("ascii", "ignore").strip("[]"))
                 if d and parents:
                     labels = d.split(".")
                     found.update(".".join(labels[i:]) for i in range(len(labels) - 1))
@@ -93,7 +111,8 @@ class IocStore:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for kind, values in items.items():
-            pipe.hmget(key(kind), values)
+            # As received: an 8-bit sender that is not UTF-8 must not make the lookup fail.
+            pipe.hmget(key(kind), [v.encode("utf-8", "surrogateescape") for v in values])
         out: dict[str, list[str]] = {}
         for (kind, values), found in zip(items.items(), pipe.execute(), strict=True):
             out[kind] = [v for v, f in zip(values, found, strict=True) if f is not None]
@@ -109,7 +128,7 @@ class IocDetector:
     def detect(self, env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         senders = {strip_brackets(env.sender).lower()}
         for v in msg.header_all("From")[:1]:
-            m = re.search(r"[\w.+\-]+@[\w.\-]+", v)
+            m = _ADDRESS.search(v)
             if m:
                 senders.add(m.group(0).lower())
         wanted = {"sha256": [f.sha256 for f in msg.content.files if f.data],

@@ -83,19 +83,31 @@ class YaraScanner:
         return True
 
     def match(self, data: bytes) -> list[yara.Match]:
+        return self.match_all([data])[0]
+
+    def match_all(self, datas: Sequence[bytes]) -> list[list[yara.Match]]:
+        """Every file of a message in one trip to a scanning thread (fewer GIL hand-offs
+        than one trip per file); a file that times out has no matches."""
         rules = self._rules  # a reference: a concurrent reload swaps, never mutates
-        try:
-            return self._pool.submit(rules.match, data=data, timeout=self.timeout).result()
-        except yara.TimeoutError:
-            log.warning("YARA scan timed out after %s s", self.timeout)
-            return []
+
+        def scan() -> list[list[yara.Match]]:
+            out: list[list[yara.Match]] = []
+            for data in datas:
+                try:
+                    out.append(rules.match(data=data, timeout=self.timeout))
+                except yara.TimeoutError:
+                    log.warning("YARA scan timed out after %s s", self.timeout)
+                    out.append([])
+            return out
+
+        return self._pool.submit(scan).result()
 
     def detector(self) -> Detector:
         def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
-            for node in msg.content.files:
-                if not node.data:
-                    continue
-                for m in self.match(node.data):
+            nodes = [node for node in msg.content.files if node.data]
+            for node, matches in zip(nodes, self.match_all([n.data for n in nodes]),
+                                     strict=True):
+                for m in matches:
                     meta = m.meta or {}
                     severity = _SEVERITIES.get(str(meta.get("severity", "medium")).lower(),
                                                Severity.MEDIUM)

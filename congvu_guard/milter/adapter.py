@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,8 @@ from ..engine import Engine
 from ..metrics import Metrics
 from ..model import Action, Envelope, Verdict
 from ..store import Store
-from .spool import BodySpool
+from .gate import ScanGate
+from .spool import BodySpool, SpoolFullError
 
 log = logging.getLogger("congvu_guard.milter")
 decisions = logging.getLogger("congvu_guard.decision")
@@ -47,10 +47,10 @@ class Services:
     metrics: Metrics
     store: Store | None
     hostname: str
-    # At most this many spooled (large) messages are parsed and scanned at once.
-    large_scans: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(2))
+    # Admission of spooled (large) messages to parsing and scanning (bounded memory).
+    large_scans: ScanGate = field(default_factory=lambda: ScanGate(2, 24 << 20))
     spool_threshold: int = 1 << 21
+    spool_dir: str = ""  # "" = the system temporary directory
 
 
 @dataclass
@@ -271,7 +271,8 @@ class GuardMilter(Milter.Base):
         )
         self.close_message()
         self.msg = MessageState(envelope=env,
-                                body=BodySpool(self.services.spool_threshold))
+                                body=BodySpool(self.services.spool_threshold,
+                                               self.services.spool_dir))
         if self.failure:
             return self.failure_reply()
         verdict = self.services.engine.check_envelope(env)
@@ -330,8 +331,19 @@ class GuardMilter(Milter.Base):
             m.envelope.queue_id = self.macro("i") or m.envelope.queue_id
             verdict = self.services.engine.size_verdict(m.counted, "counted")
             return self.finish(verdict, "body", m.counted)
-        m.body.write(chunk)
+        try:
+            m.body.write(chunk)
+        except SpoolFullError as e:
+            return self.spool_full(e, "body")
         return Milter.CONTINUE
+
+    def spool_full(self, e: SpoolFullError, stage: str) -> Any:
+        """No room left to spool the body: 452 for this message (the spool is already
+        freed), and the milter goes on with the next one."""
+        log.error("cannot spool the message body (queue_id=%s): %s", self._queue_id(), e)
+        self.services.metrics.errors.labels(stage).inc()
+        verdict = Verdict(Action.TEMPFAIL, (), *replies.spool_full())
+        return self.finish(verdict, stage, self.msg.counted if self.msg else None)
 
     def failure_reply(self) -> Any:
         """Answer the tempfail for an error that happened in a no-reply stage."""
@@ -355,12 +367,15 @@ class GuardMilter(Milter.Base):
         if not m.body.size:
             m.counted += 2
         m.envelope.queue_id = self.macro("i") or m.envelope.queue_id
-        if m.body.spooled:
-            # Large messages wait their turn: memory stays bounded however many arrive.
-            with self.services.large_scans:
+        try:
+            if m.body.spooled:
+                # Large messages wait their turn: memory stays bounded however many arrive.
+                with self.services.large_scans.admit(m.counted):
+                    verdict = self.judge(m)
+            else:
                 verdict = self.judge(m)
-        else:
-            verdict = self.judge(m)
+        except SpoolFullError as e:
+            return self.spool_full(e, "eom")
         rc = self.finish(verdict, "eom", m.counted)
         self.services.metrics.stage_duration.labels("eom").observe(time.perf_counter() - t0)
         return rc

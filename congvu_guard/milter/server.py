@@ -27,7 +27,10 @@ from ..redis_client import connect
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from .adapter import GuardMilter, Services
+from .gate import ScanGate
+from .limits import raise_packet_limit
 from .memory import tune_malloc
+from .spool import check_spool_dir
 
 log = logging.getLogger("congvu_guard.milter")
 
@@ -69,6 +72,9 @@ def prepare_socket_dir(path: Path, group: str) -> None:
 def run(config: Config) -> int:
     faulthandler.enable()  # a crash in C code (libmilter, yara, redis) leaves a traceback
     tune_malloc()
+    problem = check_spool_dir(config.scan.spool_dir)
+    if problem:
+        raise ConfigError(f"[scan] spool_dir: {problem}")
     metrics = Metrics()
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
     embedded: EmbeddedRedis | None = None
@@ -104,9 +110,10 @@ def run(config: Config) -> int:
                         "routed to a report box (HUE-11.11)")
         GuardMilter.services = Services(
             engine, metrics, store, hostname,
-            threading.BoundedSemaphore(config.scan.large_scan_concurrency),
-            config.scan.spool_threshold_bytes)
+            ScanGate(config.scan.large_scan_concurrency, config.scan.large_scan_bytes),
+            config.scan.spool_threshold_bytes, config.scan.spool_dir)
         Milter.factory = GuardMilter
+        raise_packet_limit()
         return _serve(config, metrics, yara)
     finally:
         if clamd is not None:

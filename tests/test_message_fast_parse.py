@@ -1,0 +1,120 @@
+"""The fast parse of large base64 bodies (message._skeleton) must give exactly what the
+standard library's line-by-line parse gives: same parts, payloads, names and defects."""
+
+from __future__ import annotations
+
+import base64
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from congvu_guard import message
+from congvu_guard.message import ParsedMessage, parse_message
+from tests import samples
+from tests.helpers import CORPUS, eicar_message, simple_message
+
+
+def _view(p: ParsedMessage) -> tuple[object, ...]:
+    return (p.header_bytes, p.headers, p.parts, sorted(p.defects), p.decoded_bytes)
+
+
+def _both(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[object, ...], ...]:
+    with monkeypatch.context() as m:
+        m.setattr(message, "_BLOB_MIN", 10**12)  # the standard library's way only
+        slow = _view(parse_message(raw))
+    with monkeypatch.context() as m:
+        m.setattr(message, "_BLOB_MIN", 8)  # every run of base64 lines takes the fast way
+        fast = _view(parse_message(raw))
+    return slow, fast
+
+
+def _b64(data: bytes, line: int = 76, eol: bytes = b"\r\n") -> bytes:
+    enc = base64.b64encode(data)
+    return eol.join(enc[i:i + line] for i in range(0, len(enc), line))
+
+
+def _crafted() -> list[bytes]:
+    rng = random.Random(7)
+    blob = rng.randbytes(3000)
+    b = _b64(blob)
+    hdr = b"From: a@hue.gov.vn\r\nTo: b@hue.gov.vn\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+    multi = hdr + b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+    att = (b"--B\r\nContent-Type: application/pdf; name=a.pdf\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n")
+    return [
+        simple_message("plain"),
+        eicar_message("eicar"),
+        samples.macro_message("macro"),
+        samples.mime_message("zip", [("a.zip", "application/zip",
+                                      samples.zip_of({"x.txt": blob}))]),
+        samples.mime_message("fwd", [("m.eml", "message/rfc822", eicar_message("in"))]),
+        # single-part base64 message, with and without a trailing newline, LF line ends
+        hdr + b"Content-Transfer-Encoding: base64\r\n\r\n" + b + b"\r\n",
+        hdr + b"Content-Transfer-Encoding: base64\r\n\r\n" + b,
+        (hdr + b"Content-Transfer-Encoding: base64\r\n\r\n").replace(b"\r\n", b"\n")
+        + _b64(blob, eol=b"\n") + b"\n",
+        # bad padding, '=' in the middle, invalid characters: defects must be the same
+        multi + att + b[:-3] + b"\r\n--B--\r\n",
+        multi + att + b[:100] + b"=" + b[100:] + b"\r\n--B--\r\n",
+        multi + att + b[:200] + b"\r\n!!\r\n" + b[200:] + b"\r\n--B--\r\n",
+        # missing close boundary, no start boundary, epilogue and preamble of base64 lines
+        multi + att + b + b"\r\n",
+        hdr + b'Content-Type: multipart/mixed; boundary="NOPE"\r\n\r\n' + b + b"\r\n",
+        multi + b + b"\r\n" + att + b + b"\r\n--B--\r\n" + b + b"\r\n",
+        # base64 lines where headers are expected (attached message without headers)
+        multi + b"--B\r\nContent-Type: message/rfc822\r\n\r\n" + b + b"\r\n--B--\r\n",
+        # a text part that is not declared base64 but looks like it
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\n" + b + b"\r\n--B--\r\n",
+        # undecodable bytes before a run (the parser keeps them as surrogate escapes)
+        hdr + b"Content-Transfer-Encoding: base64\r\n\xff\xfe\r\nQQ==\r\n\r\n" + b + b"\r\n",
+        # a forged token must stay text
+        simple_message("CGBLOB0123456789abcdefN0"),
+    ]
+
+
+@pytest.mark.parametrize("raw", _crafted(), ids=lambda r: str(len(r)))
+def test_fast_parse_matches_the_standard_library_on_crafted_messages(
+        raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    slow, fast = _both(raw, monkeypatch)
+    assert fast == slow
+
+
+def _corpus() -> list[Path]:
+    return sorted(p for p in CORPUS.rglob("*") if p.is_file()) if CORPUS.is_dir() else []
+
+
+@pytest.mark.skipif(not _corpus(), reason=f"peer corpus not found at {CORPUS}")
+def test_fast_parse_matches_the_standard_library_on_the_peer_corpus(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    differ = []
+    for path in _corpus():
+        raw = path.read_bytes()
+        slow, fast = _both(raw, monkeypatch)
+        if fast != slow:
+            differ.append(path.name)
+    assert not differ
+
+
+_LINES = st.sampled_from([
+    b"--B", b"--B--", b"--C", b"", b"QUJD", b"QUJDRA==", b"QQ==", b"=", b"AAAA=AAA",
+    b"Content-Type: multipart/mixed; boundary=C", b"Content-Type: message/rfc822",
+    b"Content-Transfer-Encoding: base64", b"Content-Type: text/plain", b"From x",
+    b" folded", b"!!", b"\x00", b"\xff\xfe",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, max_size=60), st.sampled_from([b"\r\n", b"\n", b"\r"]))
+def test_fast_parse_matches_the_standard_library_on_random_line_soup(
+        lines: list[bytes], eol: bytes) -> None:
+    hdr = b'Content-Type: multipart/mixed; boundary="B"\r\nContent-Transfer-Encoding: base64'
+    raw = eol.join([hdr, *lines])
+    mp = pytest.MonkeyPatch()
+    try:
+        slow, fast = _both(raw, mp)
+    finally:
+        mp.undo()
+    assert fast == slow
