@@ -6,6 +6,8 @@ The metric names are a contract with the Grafana dashboards and alert rules in
 
 from __future__ import annotations
 
+import threading
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from . import __version__
@@ -19,7 +21,14 @@ TIME_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 
 class Metrics:
+    # The forwarding account comes from headers of mail from anywhere: only this many
+    # distinct accounts get a label of their own, the rest count as "other" (bounded
+    # memory here and bounded series in Prometheus, whatever a sender makes up).
+    MAX_ACCOUNT_LABELS = 500
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self._accounts: set[str] = set()
+        self._accounts_lock = threading.Lock()
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.messages = Counter(
@@ -168,6 +177,15 @@ class Metrics:
             self.ratelimit_checks.labels(result)
         self.ratelimit_fallback.set(0)
 
+    def _account_label(self, account: str) -> str:
+        with self._accounts_lock:
+            if account in self._accounts:
+                return account
+            if len(self._accounts) < self.MAX_ACCOUNT_LABELS:
+                self._accounts.add(account)
+                return account
+        return "other"
+
     def record_verdict(self, verdict: Verdict, size: int | None) -> None:
         action = verdict.action.value
         self.messages.labels(action).inc()
@@ -181,7 +199,8 @@ class Metrics:
                 # override may have let it through.
                 refused = any(r in verdict.removed_recipients for r in f.recipients)
                 outcome = "blocked" if refused else "allowed"
-                self.autoforward.labels(outcome, f.fact("destination"), f.fact("account")).inc()
+                self.autoforward.labels(outcome, f.fact("destination"),
+                                        self._account_label(f.fact("account"))).inc()
             elif f.fact("provider"):
                 self.public_provider_mail.labels(f.fact("direction"), f.fact("provider")).inc()
             if f.fact("yara_rule"):

@@ -118,3 +118,4 @@ def test_fast_parse_matches_the_standard_library_on_random_line_soup(
     finally:
         mp.undo()
     assert fast == slow
+

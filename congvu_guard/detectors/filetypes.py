@@ -59,9 +59,23 @@ BIDI_CONTROLS = {"\u202e", "\u202d", "\u202a", "\u202b", "\u2066", "\u2067", "\u
 # (kind, literal words one of which must appear, pattern): the patterns run on the
 # lower-cased head of the file and only when a word is there, which keeps the common case
 # (no script at all) to a few substring searches in C.
-_SCRIPT_PATTERNS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes]], ...] = (
+class _Then:
+    """``first`` and, somewhere after it, ``then``: two linear searches, where one regex
+    ``first.*then`` is quadratic in the number of ``first`` matches when ``then`` is absent
+    (a file of many "<job>" tags)."""
+
+    def __init__(self, first: bytes, then: bytes) -> None:
+        self.first = re.compile(first)
+        self.then = re.compile(then)
+
+    def search(self, data: bytes) -> bool:
+        m = self.first.search(data)
+        return m is not None and self.then.search(data, m.end()) is not None
+
+
+_SCRIPT_PATTERNS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes] | _Then], ...] = (
     ("hta", (b"hta:application",), re.compile(rb"<\s*hta:application")),
-    ("wsf", (b"job",), re.compile(rb"<\s*job\b[^>]*>.*<\s*script\s+language", re.S)),
+    ("wsf", (b"job",), _Then(rb"<\s*job\b[^>]*>", rb"<\s*script\s+language")),
     ("powershell",
      (b"invoke-expression", b"iex", b"new-object", b"downloadstring", b"-encodedcommand",
       b"start-process", b"frombase64string"),
