@@ -168,12 +168,13 @@ def _fast_base64(part: Message) -> bytes | None:
         return None
     if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
         return None
-    body = run.rstrip(b"=\r\n")
-    if b"=" in body or run[len(body):].count(b"=") > 2:
+    data = run.translate(None, b"\r\n")
+    if len(data) % 4:
         return None
-    if (len(run) - run.count(b"\r") - run.count(b"\n")) % 4:
+    eq = data.find(b"=")
+    if eq >= 0 and (eq < len(data) - 2 or data[eq:].strip(b"=")):
         return None
-    return binascii.a2b_base64(run)
+    return binascii.a2b_base64(data)
 
 
 def _decoded_payload(part: Message) -> bytes:
@@ -316,6 +317,10 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
             elif first >= 0:
                 start = first + 3
             if first >= 0:
+                # The run starts at a line with content: a blank line may end a header
+                # section (an attached message without headers) and must stay one.
+                while start < seg_end and raw[start] in b"\r\n":
+                    start += 1
                 stop = seg_end
                 while stop > start and raw[stop - 1] in b"\r\n":
                     stop -= 1

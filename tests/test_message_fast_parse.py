@@ -70,6 +70,10 @@ def _crafted() -> list[bytes]:
         multi + b"--B\r\nContent-Type: text/plain\r\n\r\n" + b + b"\r\n--B--\r\n",
         # undecodable bytes before a run (the parser keeps them as surrogate escapes)
         hdr + b"Content-Transfer-Encoding: base64\r\n\xff\xfe\r\nQQ==\r\n\r\n" + b + b"\r\n",
+        # an attached message whose header section is empty (a blank line first)
+        multi + b"--B\r\nContent-Type: message/rfc822\r\n\r\n\r\n" + b + b"\r\n--B--\r\n",
+        # padding in the middle, odd quanta
+        hdr + b"Content-Transfer-Encoding: base64\r\n\r\nQU\r\n" + b + b"\r\nQUJDRA=\r\n",
         # a forged token must stay text
         simple_message("CGBLOB0123456789abcdefN0"),
     ]
@@ -100,17 +104,20 @@ def test_fast_parse_matches_the_standard_library_on_the_peer_corpus(
 
 _LINES = st.sampled_from([
     b"--B", b"--B--", b"--C", b"", b"QUJD", b"QUJDRA==", b"QQ==", b"=", b"AAAA=AAA",
+    b"==", b"Q", b"QU", b"QUJ", b"QUJDRA=",
     b"Content-Type: multipart/mixed; boundary=C", b"Content-Type: message/rfc822",
     b"Content-Transfer-Encoding: base64", b"Content-Type: text/plain", b"From x",
     b" folded", b"!!", b"\x00", b"\xff\xfe",
 ])
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(_LINES, max_size=60), st.sampled_from([b"\r\n", b"\n", b"\r"]))
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_LINES, max_size=60), st.sampled_from([b"\r\n", b"\n", b"\r"]),
+       st.sampled_from([b'Content-Type: multipart/mixed; boundary="B"',
+                        b"Content-Type: application/pdf"]))
 def test_fast_parse_matches_the_standard_library_on_random_line_soup(
-        lines: list[bytes], eol: bytes) -> None:
-    hdr = b'Content-Type: multipart/mixed; boundary="B"\r\nContent-Transfer-Encoding: base64'
+        lines: list[bytes], eol: bytes, ctype: bytes) -> None:
+    hdr = ctype + b"\r\nContent-Transfer-Encoding: base64"
     raw = eol.join([hdr, *lines])
     mp = pytest.MonkeyPatch()
     try:
