@@ -357,7 +357,7 @@ def _put_back(text: str, blobs: dict[str, bytes]) -> tuple[str, bytes | None]:
             done = j
             if not text[:i].strip("\r\n") and not text[j:].strip("\r\n"):
                 only = blob
-        i = text.find("CGBLOB", j if j > i else i + 1)
+        i = text.find("CGBLOB", j)
     out.append(text[done:])
     return "".join(out), only
 

@@ -281,3 +281,22 @@ def uuencoded_text(name: str, data: bytes) -> bytes:
     lines = [binascii.b2a_uu(data[i:i + 45]).rstrip(b"\n") for i in range(0, len(data), 45)]
     return (b"Xin gui tep.\r\n\r\nbegin 644 " + name.encode() + b"\r\n"
             + b"\r\n".join(lines) + b"\r\n`\r\nend\r\n")
+
+
+# Realistic bulk for benchmarks: content that neither compresses nor matches any rule.
+def office_doc_with_image(image: bytes) -> bytes:
+    """A .docx-shaped zip: some prose and one (random) JPEG."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("word/document.xml",
+                   "<w:document>" + "Bao cao tong hop. " * 2000 + "</w:document>")
+        z.writestr("word/media/image1.jpeg", b"\xff\xd8\xff\xe0" + image)
+    return buf.getvalue()
+
+
+def pdf_with_stream(stream: bytes) -> bytes:
+    """A minimal PDF whose one stream is ``stream`` (no active content)."""
+    return (b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            + f"2 0 obj << /Length {len(stream)} >>\nstream\n".encode() + stream
+            + b"\nendstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
