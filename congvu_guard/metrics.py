@@ -165,6 +165,11 @@ class Metrics:
         self.redis_up = Gauge(
             "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
         )
+        self.local_copy_fresh = Gauge(
+            "congvu_guard_local_copy_fresh",
+            "1 while the local copy of a shared set (locks, ioc) answers lookups; 0 while "
+            "it is stale and every message asks Redis.", ["copy"], registry=r,
+        )
         self.build_info = Gauge(
             "congvu_guard_build_info", "Version of congvu-guard.", ["version"], registry=r,
         )

@@ -1,6 +1,8 @@
 """HUE-11.11 IOC blocklist: attachment SHA-256, URL domains and sender addresses the
-security team has marked, kept in Redis (shared by every server) and checked on every
-message in one round trip. Fed with ``congvu-guard ioc add`` (and the monitor later)."""
+security team has marked, kept in Redis (shared by every server). The milter checks every
+message against a local copy of the lists (``local_copy``: refreshed within milliseconds of
+a change, asked of Redis in one round trip while the copy is stale). Fed with
+``congvu-guard ioc add``, the monitor's API and triage."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import redis
 
 from ..addresses import normalize_domain, parse_address, strip_brackets
+from ..local_copy import LocalCopy, bump
 from ..message import ParsedMessage
 from ..metrics import Metrics
 from ..model import Action, Envelope, Finding, Severity
@@ -86,17 +89,32 @@ def url_domains(msg: ParsedMessage, limit: int = 1_000_000, parents: bool = True
     return found
 
 
+COPY_NAME = "ioc"
+Listed = dict[str, frozenset[bytes]]  # kind -> the listed values, as stored
+
+
+def load_listed(client: Any) -> Listed:
+    """Every listed value of every kind (for a local copy)."""
+    return {kind: frozenset(client.hkeys(key(kind))) for kind in KINDS}
+
+
 class IocStore:
-    def __init__(self, client: Any) -> None:
+    """``copy`` (the milter's) answers lookups locally while it is fresh."""
+
+    def __init__(self, client: Any, copy: LocalCopy[Listed] | None = None) -> None:
         self.client = client
+        self.copy = copy
 
     def add(self, kind: str, value: str, note: str = "") -> str:
         v = normalize(kind, value)
         self.client.hset(key(kind), v, note or "-")
+        bump(self.client, COPY_NAME)
         return v
 
     def remove(self, kind: str, value: str) -> bool:
-        return bool(self.client.hdel(key(kind), normalize(kind, value)))
+        removed = bool(self.client.hdel(key(kind), normalize(kind, value)))
+        bump(self.client, COPY_NAME)
+        return removed
 
     def list(self, kind: str) -> dict[str, str]:
         def text(b: Any) -> str:
@@ -105,10 +123,16 @@ class IocStore:
         return {text(k): text(v) for k, v in sorted(self.client.hgetall(key(kind)).items())}
 
     def hits(self, wanted: dict[str, Iterable[str]]) -> dict[str, list[str]]:
-        """Which of the given values are listed, per kind, in one pipelined round trip."""
+        """Which of the given values are listed, per kind: from the local copy when it is
+        fresh, else in one pipelined round trip."""
         items = {k: sorted(set(v)) for k, v in wanted.items() if v}
         if not items:
             return {}
+        listed = self.copy.get() if self.copy is not None else None
+        if listed is not None:
+            return {kind: [v for v in values
+                           if v.encode("utf-8", "surrogateescape") in listed.get(kind, ())]
+                    for kind, values in items.items()}
         pipe = self.client.pipeline(transaction=False)
         for kind, values in items.items():
             # As received: an 8-bit sender that is not UTF-8 must not make the lookup fail.

@@ -10,18 +10,24 @@ import signal
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import Milter
 import milter as libmilter
 
 from ..config import Config, ConfigError
+from ..detectors import ioc
 from ..detectors.clamav import Clamd
-from ..detectors.ioc import IocDetector, IocStore
+from ..detectors.ioc import IocDetector, IocStore, Listed
 from ..detectors.yara_scan import YaraScanner
 from ..embedded_redis import EmbeddedRedis
 from ..engine import Engine
+from ..local_copy import LocalCopy
 from ..metrics import Metrics
+from ..ratelimit import locks
+from ..ratelimit.locks import Locked
 from ..ratelimit.service import RateLimitService
 from ..redis_client import connect
 from ..stamp_key import StampKeySource
@@ -69,6 +75,18 @@ def prepare_socket_dir(path: Path, group: str) -> None:
         os.chmod(parent, 0o2750)
 
 
+def _local_copies(client: object, metrics: Metrics,
+                  ) -> tuple[LocalCopy[Locked], LocalCopy[Listed]]:
+    """The locks and the IOC blocklist, read locally instead of once per message."""
+
+    def made(name: str, load: Callable[[Any], Any]) -> LocalCopy[Any]:
+        gauge = metrics.local_copy_fresh.labels(name)
+        return LocalCopy(client, name, load,
+                         on_fresh=lambda fresh: gauge.set(1 if fresh else 0)).start()
+
+    return made(locks.COPY_NAME, locks.load_locked), made(ioc.COPY_NAME, ioc.load_listed)
+
+
 def run(config: Config) -> int:
     faulthandler.enable()  # a crash in C code (libmilter, yara, redis) leaves a traceback
     tune_malloc()
@@ -79,6 +97,7 @@ def run(config: Config) -> int:
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
     embedded: EmbeddedRedis | None = None
     clamd: Clamd | None = None
+    copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
     url = config.redis.url
     if not url and config.redis.mode != "standalone":
         raise ConfigError(f"[redis] url: required with mode = \"{config.redis.mode}\"")
@@ -91,8 +110,10 @@ def run(config: Config) -> int:
         if not store.ping():
             log.warning("redis at %s is down; starting anyway, shared state is unavailable", url)
         hostname = socket.getfqdn()
-        limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}")
-        services = [IocDetector(IocStore(client), config.ratelimit.on_redis_down,
+        copies = _local_copies(client, metrics)
+        limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}",
+                                   lock_copy=copies[0])
+        services = [IocDetector(IocStore(client, copies[1]), config.ratelimit.on_redis_down,
                                 metrics).detector()]
         if config.clamav.enabled:
             metrics.clamd_enabled.set(1)
@@ -116,6 +137,8 @@ def run(config: Config) -> int:
         raise_packet_limit()
         return _serve(config, metrics, yara)
     finally:
+        for copy in copies:
+            copy.stop()
         if clamd is not None:
             clamd.stop()
         if embedded is not None:

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from ..local_copy import bump
 from . import keys
 from .audit import AuditTrail
 from .model import Lock
@@ -42,6 +43,33 @@ def lock_from_hash(account: str, data: dict[Any, Any]) -> Lock | None:
     )
 
 
+COPY_NAME = "locks"
+Locked = dict[str, tuple[str, float | None]]  # account -> (reason, expiry in epoch s)
+
+
+def load_locked(client: Any) -> Locked:
+    """Every locked account with its reason and expiry (for a local copy)."""
+    accounts = sorted(_text(a) for a in client.smembers(keys.LOCK_INDEX))
+    if not accounts:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for acct in accounts:
+        pipe.hmget(keys.lock(acct), ["reason", "expires"])
+    out: Locked = {}
+    for acct, (reason, expires) in zip(accounts, pipe.execute(), strict=True):
+        if reason is not None:
+            out[acct] = (_text(reason), float(expires) / 1000 if expires else None)
+    return out
+
+
+def reason_in(locked: Locked, account: str, now: float) -> str | None:
+    """The lock reason of ``account`` in a copy (None when absent or expired)."""
+    entry = locked.get(keys.normalize(account))
+    if entry is None or (entry[1] is not None and entry[1] <= now):
+        return None
+    return entry[0]
+
+
 class LockStore:
     def __init__(self, client: Any, audit: AuditTrail) -> None:
         self.client = client
@@ -73,14 +101,20 @@ class LockStore:
         if expires_seconds:
             self.client.pexpire(k, expires_seconds * 1000)
         self.client.sadd(keys.LOCK_INDEX, acct)
+        bump(self.client, COPY_NAME)
         lock = self.get(acct)
         assert lock is not None
         self.audit.append("lock", acct, by, reason=reason, detail={"note": note, **fields})
         return lock
 
-    def record_automatic(self, lock: Lock) -> None:
-        """Index and audit a lock that the limiter's script has already written."""
+    def announce(self, lock: Lock) -> None:
+        """Index a lock that the limiter's script has already written and tell every
+        server's local copy (before the message that caused it is answered)."""
         self.client.sadd(keys.LOCK_INDEX, lock.account)
+        bump(self.client, COPY_NAME)
+
+    def record_automatic(self, lock: Lock) -> None:
+        """Audit a lock that the limiter's script has written (after :meth:`announce`)."""
         self.audit.append("lock", lock.account, lock.by, reason=lock.reason,
                           detail=lock.evidence)
 
@@ -95,10 +129,12 @@ class LockStore:
         lock = self.get(acct)
         if lock is None:
             self.client.srem(keys.LOCK_INDEX, acct)
+            bump(self.client, COPY_NAME)
             raise NotLocked(f"{acct} is not locked")
         # The window goes too: otherwise the next message would lock the account again.
         self.client.delete(keys.lock(acct), keys.messages(acct), keys.recipients(acct))
         self.client.srem(keys.LOCK_INDEX, acct)
+        bump(self.client, COPY_NAME)
         self.audit.append("unlock", acct, actor, reason=lock.reason, reference=reference,
                           approver=approver, detail=lock.as_dict())
         return lock

@@ -17,13 +17,14 @@ import redis
 from ..addresses import DomainSet
 from ..config import Config
 from ..hops import Hop
+from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..model import Envelope
 from . import keys
 from .audit import AuditTrail
 from .export import write_exports
 from .hooks import HookRunner
-from .locks import LockStore
+from .locks import Locked, LockStore, reason_in
 from .model import Lock, RateResult, Status
 from .window import ClockMs, MemoryWindow, RedisWindow
 
@@ -35,8 +36,13 @@ GAUGE_REFRESH_SECONDS = 30.0
 
 class RateLimitService:
     def __init__(self, config: Config, client: Any, metrics: Metrics, actor: str,
-                 clock_ms: ClockMs = lambda: None) -> None:
+                 clock_ms: ClockMs = lambda: None,
+                 lock_copy: LocalCopy[Locked] | None = None) -> None:
+        """``lock_copy`` (the milter's) answers the MAIL FROM lock check locally while it
+        is fresh; the count at end of message always asks Redis, which also refuses a
+        locked account, so a lock made elsewhere a moment ago is never missed."""
         self.cfg = config.ratelimit
+        self.lock_copy = lock_copy
         self.official = DomainSet(config.domains.official)
         self.client = client
         self.metrics = metrics
@@ -102,6 +108,10 @@ class RateLimitService:
 
     def lock_reason(self, account: str) -> tuple[str | None, Status]:
         """At MAIL FROM: the reason the account is locked (None when it is not)."""
+        locked = self.lock_copy.get() if self.lock_copy is not None else None
+        if locked is not None:
+            reason = reason_in(locked, account, time.time())
+            return reason, Status.LOCKED if reason else Status.OK
         ok, reason = self._redis("lock_check", lambda: self.locks.reason_of(account))
         if ok:
             return reason, Status.LOCKED if reason else Status.OK
@@ -130,7 +140,12 @@ class RateLimitService:
                         result.window_seconds, result.limit,
                         " [in-memory fallback]" if result.fallback else "")
             if not result.fallback:
-                self._after_lock(result.lock)
+                lock = result.lock
+                ok, _ = self._redis("announce", lambda: self.locks.announce(lock))
+                if not ok:
+                    log.error("lock of %s could not be announced to the other servers "
+                              "(their end-of-message check still refuses it)", lock.account)
+                self._after_lock(lock)
         self._refresh_gauge()
         return result
 
