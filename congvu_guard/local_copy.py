@@ -57,7 +57,6 @@ class LocalCopy(Generic[T]):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pubsub: Any = None
-        self.reloads = 0
 
     # -- what callers see -------------------------------------------------------------------
 
@@ -87,7 +86,6 @@ class LocalCopy(Generic[T]):
                     or now - self._loaded_at > self.full_reload):
                 data = self.load(self.client)
                 self._data, self._version, self._loaded_at = data, version, now
-                self.reloads += 1
         except (redis.RedisError, OSError) as e:
             log.debug("local copy of %s: %s", self.name, e)
             return False

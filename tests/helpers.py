@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 # The EICAR anti-virus test file, assembled so that this source file is not flagged itself.
@@ -77,3 +79,12 @@ def message_of_size(total: int, subject: str) -> bytes:
     msg = head + body
     assert len(msg) == total, (len(msg), total)
     return msg
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 30.0, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()

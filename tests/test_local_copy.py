@@ -24,17 +24,13 @@ from congvu_guard.ratelimit.audit import AuditTrail
 from congvu_guard.ratelimit.locks import LockStore, reason_in
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
+from tests.helpers import wait_until
 
 SLOW = 60.0  # poll interval of the copies under test: only the announcement can be seen
 
 
 def eventually(check: Callable[[], bool], within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return check()
+    return wait_until(check, timeout=within, step=0.01)
 
 
 @pytest.fixture

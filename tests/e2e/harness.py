@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,10 +175,3 @@ def send(port: int, sender: str, recipients: list[str], data: bytes,
         return SmtpResult(code, text.decode(errors="replace"), "done" if code < 400 else "data")
 
 
-def wait_until(pred: Callable[[], bool], timeout: float = 30.0, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from congvu_guard.lab.postfix import Listener, PostfixInstance
-from tests.helpers import free_port, simple_message, token
+from tests.helpers import free_port, simple_message, token, wait_until
 
 from .conftest import MilterUnderTest, start_milter
-from .harness import Sink, send, wait_until
+from .harness import Sink, send
 
 TIMEOUT_OPTIONS = {
     "milter_connect_timeout": "3s",

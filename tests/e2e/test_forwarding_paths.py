@@ -23,10 +23,10 @@ import pytest
 
 from congvu_guard.lab.dovecot import DovecotInstance
 from congvu_guard.lab.postfix import Listener, PostfixInstance
-from tests.helpers import free_port, simple_message, token
+from tests.helpers import free_port, simple_message, token, wait_until
 
 from .conftest import REPORT_BOX, MilterUnderTest, write_milter_config
-from .harness import MilterProcess, Sink, send, wait_until
+from .harness import MilterProcess, Sink, send
 
 OUTSIDE = "127.0.0.2"  # the test client's address: not in the milter's internal networks
 FWD_USER = "cgfwd"

@@ -13,7 +13,6 @@ are printed (run pytest with -s to see them).
 
 from __future__ import annotations
 
-import io
 import random
 import threading
 import time
@@ -27,7 +26,13 @@ import pytest
 
 from tests.helpers import EICAR, message_with_attachment, simple_message
 from tests.milter_client import MAX_BODY_CHUNK, ReplyKind, TransactionResult, open_session
-from tests.samples import macro_message, mime_message, zip_of
+from tests.samples import (
+    macro_message,
+    mime_message,
+    office_doc_with_image,
+    pdf_with_stream,
+    zip_of,
+)
 
 from .conftest import MilterUnderTest, start_milter
 
@@ -46,23 +51,12 @@ def noise(n: int) -> bytes:
     return RNG.randbytes(n)
 
 
-def office_doc(image_bytes: int) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        z.writestr("word/document.xml",
-                   "<w:document>" + "Bao cao tong hop. " * 2000 + "</w:document>")
-        z.writestr("word/media/image1.jpeg", b"\xff\xd8\xff\xe0" + noise(image_bytes))
-    return buf.getvalue()
-
-
 def pdf(size: int) -> bytes:
-    return (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\nstream\n" + noise(size)
-            + b"\nendstream\n%%EOF\n")
+    return pdf_with_stream(noise(size))
 
 
 def office_zip(total: int) -> bytes:
-    return zip_of({f"bao-cao-{i}.docx": office_doc(total // 8) for i in range(8)},
+    return zip_of({f"bao-cao-{i}.docx": office_doc_with_image(noise(total // 8)) for i in range(8)},
                   zipfile.ZIP_STORED)
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 from tests import samples
-from tests.helpers import token
+from tests.helpers import token, wait_until
 from tests.monitor.conftest import Monitor
 
 from .conftest import REPORT_BOX, MailSystem
-from .harness import send, wait_until
+from .harness import send
 
 
 def phishing(t: str) -> bytes:

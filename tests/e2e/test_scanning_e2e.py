@@ -12,10 +12,10 @@ import pytest
 
 from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests import samples
-from tests.helpers import EICAR, free_port, token
+from tests.helpers import EICAR, free_port, token, wait_until
 
 from .conftest import REPORT_BOX, MailSystem, MilterUnderTest, start_milter
-from .harness import Sink, send, wait_until
+from .harness import Sink, send
 
 OUTSIDE = "127.0.0.2"
 
