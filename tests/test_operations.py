@@ -35,7 +35,7 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     units = []
     for unit in (ROOT / "systemd").glob("*.service"):
         # As shipped, ExecStart names /opt/congvu-guard; verify checks it exists.
-        text = unit.read_text().replace("/opt/congvu-guard/.venv/bin/congvu-guard", exe)
+        text = unit.read_text().replace("/opt/congvu-guard/venv/bin/congvu-guard", exe)
         (tmp_path / unit.name).write_text(text)
         units.append(str(tmp_path / unit.name))
     assert len(units) == 2
