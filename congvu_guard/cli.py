@@ -21,6 +21,11 @@ def _setup_logging(level: str) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from .journal import PriorityFormatter, stderr_is_journal
+
+    if stderr_is_journal():  # under systemd: <N> prefixes, so journalctl -p err works
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(PriorityFormatter("%(levelname)s %(name)s: %(message)s"))
 
 
 def _parser() -> argparse.ArgumentParser:

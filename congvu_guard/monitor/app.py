@@ -101,6 +101,10 @@ def run(config: Config) -> int:
                                   inactivity.sweep_forever]
         if config.monitor.log_files:
             jobs.append(logwatch.watch_forever)
+        if config.monitor.journal_units:
+            from .journalwatch import watch_journal_forever
+
+            jobs.append(watch_journal_forever)
         host, _, port = config.monitor.listen.rpartition(":")
         log.info("congvu-guard monitor on http://%s:%s/", host, port)
         asyncio.run(serve(build_app(state, tuple(jobs)), host.strip("[]"), int(port), state))
