@@ -74,14 +74,14 @@ def dashboard() -> Dashboard:
         ts("Automatic forwards blocked by destination (HUE-11.6)",
            [(f'sum by (destination) (increase(congvu_guard_autoforward_total{{outcome='
              f'"blocked",{I}}}[1h]))', "{{destination}}")], 0, 12),
-        ts("Top forwarding accounts (24h)",
-           [(f"topk(10, sum by (account) (increase(congvu_guard_autoforward_total{{{I}}}"
-             f"[24h])))", "{{account}}")], 12, 12),
-        ts("Busiest senders vs the HUE-13.2d limit (messages in 30 min)",
-           [(f"topk(10, max by (account) (congvu_guard_ratelimit_window_messages{{{I}}}))",
-             "{{account}}"),
-            ("max(congvu_guard_ratelimit_limit_messages)", "limit")], 0, 20,
-           thresholds=[Threshold("green", 0, 0.0), Threshold("red", 1, 100.0)]),
+        # Per-account views are not in Prometheus (personal data): the monitor's API
+        # serves them (GET /api/v1/top/forwarders, /api/v1/top/senders).
+        ts("Automatic forwards by outcome (per account: monitor /api/v1/top/forwarders)",
+           [(f"sum by (outcome) (increase(congvu_guard_autoforward_total{{{I}}}[1h]))",
+             "{{outcome}}")], 12, 12),
+        ts("Send-rate checks, HUE-13.2d (busiest senders: monitor /api/v1/top/senders)",
+           [(f"sum by (result) (rate(congvu_guard_ratelimit_checks_total{{{I}}}[5m]))",
+             "{{result}}")], 0, 20, unit="ops"),
         ts("Locks by reason",
            [("sum by (reason) (increase(congvu_guard_locks_total[1h]))", "{{reason}}"),
             ("max(congvu_guard_locked_accounts)", "locked now")], 12, 20),

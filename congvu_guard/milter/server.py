@@ -33,6 +33,7 @@ from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
+from ..top import Publisher
 from .adapter import GuardMilter, Services
 from .gate import ScanGate
 from .limits import raise_packet_limit
@@ -99,6 +100,7 @@ def run(config: Config) -> int:
     embedded: EmbeddedRedis | None = None
     clamd: Clamd | None = None
     copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
+    publisher: Publisher | None = None
     url = config.redis.url
     if not url and config.redis.mode != "standalone":
         raise ConfigError(f"[redis] url: required with mode = \"{config.redis.mode}\"")
@@ -114,6 +116,8 @@ def run(config: Config) -> int:
             redis_status = "redis DOWN (fallback limits)"
         hostname = socket.getfqdn()
         copies = _local_copies(client, metrics)
+        publisher = Publisher(client, hostname, metrics.top_senders,
+                              metrics.top_forwarders).start()
         limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}",
                                    lock_copy=copies[0])
         services = [IocDetector(IocStore(client, copies[1]), config.ratelimit.on_redis_down,
@@ -140,6 +144,8 @@ def run(config: Config) -> int:
         raise_packet_limit()
         return _serve(config, metrics, yara, redis_status)
     finally:
+        if publisher is not None:
+            publisher.stop()
         for copy in copies:
             copy.stop()
         if clamd is not None:

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..config import Config
 from ..embedded_redis import EmbeddedRedis
-from ..metrics import Metrics
+from ..metrics import MonitorMetrics
 from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
 from . import api
@@ -91,7 +91,7 @@ def run(config: Config) -> int:
         embedded = EmbeddedRedis(config.redis.embedded_dir)
         url = embedded.start()
     try:
-        state = MonitorState(config, connect(config.redis, url), Metrics())
+        state = MonitorState(config, connect(config.redis, url), MonitorMetrics())
         if not state.auth.users:
             log.warning("no users in %s: only /api/v1/health answers; add one with "
                         "congvu-guard monitor-user add", config.monitor.users_file)

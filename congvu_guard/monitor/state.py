@@ -9,7 +9,7 @@ import redis
 
 from ..config import Config
 from ..detectors.ioc import IocStore
-from ..metrics import Metrics
+from ..metrics import MonitorMetrics
 from ..ratelimit.audit import AuditTrail
 from ..ratelimit.bulk import BulkSenders
 from ..ratelimit.export import write_exports
@@ -23,10 +23,11 @@ log = logging.getLogger("congvu_guard.monitor")
 
 
 class MonitorState:
-    def __init__(self, config: Config, client: Any, metrics: Metrics | None = None) -> None:
+    def __init__(self, config: Config, client: Any, metrics: MonitorMetrics | None = None,
+                 ) -> None:
         self.config = config
         self.client = client
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or MonitorMetrics()
         rl = config.ratelimit
         self.audit = AuditTrail(client, rl.audit_retention_days)
         self.locks = LockStore(client, self.audit)
