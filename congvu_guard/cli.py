@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     add_ioc_parser(sub)
     add_monitor_parsers(sub)
+    from .zimbra_hooks import add_parser as add_zimbra_hooks_parser
+
+    add_zimbra_hooks_parser(sub)
 
     dm = sub.add_parser("demo", help="every rule once on a throwaway mail system (root)")
     dm.add_argument("--keep", action="store_true", help="keep it running until Ctrl-C")
@@ -109,6 +112,10 @@ def _describe(config: Config) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "zimbra-hooks":  # no configuration: it runs as user zimbra
+        from . import zimbra_hooks
+
+        return zimbra_hooks.run(args)
     try:
         if args.command == "check-config":
             from .engine import Engine

@@ -128,6 +128,11 @@ class RateLimitConfig:
     hook_timeout_seconds: int = field(
         default=30, metadata=_check(lambda v: 1 <= v <= 3600, "must be 1..3600")
     )
+    # A spool directory: every lock/unlock is also written there as a request, which a
+    # separate privileged unit applies (congvu-guard zimbra-hooks); "" = none.
+    hook_queue: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"), "absolute path")
+    )
     # Files refreshed (write + rename) after every lock and unlock; "" = not written.
     export_postfix: str = field(
         default="", metadata=_check(lambda v: v == "" or v.startswith("/"), "absolute path")

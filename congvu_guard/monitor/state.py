@@ -36,7 +36,7 @@ class MonitorState:
         self.auth = Authenticator(load_users(config.monitor.users_file))
         self.sessions = Sessions(client, config.monitor.session_ttl_seconds)
         self.hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
-                                self._record_hook)
+                                self._record_hook, queue=rl.hook_queue)
         # The milter's key: a release token must verify there (key file or shared in Redis).
         self.stamp_key = StampKeySource(config.forwarding, RedisStore(client, "monitor",
                                                                       self.metrics))

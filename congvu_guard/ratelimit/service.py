@@ -51,7 +51,8 @@ class RateLimitService:
         self.window = RedisWindow(client, self.cfg, config.bulk_senders, clock_ms)
         self.memory = MemoryWindow(self.cfg, config.bulk_senders)
         self.hooks = HookRunner(self.cfg.lock_hook, self.cfg.unlock_hook,
-                                self.cfg.hook_timeout_seconds, self._record_hook)
+                                self.cfg.hook_timeout_seconds, self._record_hook,
+                                queue=self.cfg.hook_queue)
         self._breaker_until = 0.0
         self._fallback = False
         self._gauge_at = 0.0
