@@ -3,6 +3,7 @@ and unit tests, the systemd units pass systemd-analyze verify."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,19 @@ def test_dashboard_json_matches_the_code_that_generates_it() -> None:
     proc = subprocess.run([sys.executable, str(DASHBOARDS / "generate.py"), "--check"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_dashboard_has_a_current_schema_and_does_not_force_a_data_source() -> None:
+    data = json.loads((DASHBOARDS / "congvu-guard.json").read_text())
+    assert data["schemaVersion"] >= 41  # Grafana 11.6 (grafana-foundation-sdk 11.6)
+    variables = {v["name"]: v for v in data["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert "current" not in variables["datasource"]
+    for panel in data["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+    provisioning = (DASHBOARDS / "provisioning" / "datasources" / "congvu-guard.yml").read_text()
+    assert "isDefault: false" in provisioning
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (prometheus) missing")
