@@ -28,6 +28,13 @@ def _setup_logging(level: str) -> None:
             handler.setFormatter(PriorityFormatter("%(levelname)s %(name)s: %(message)s"))
 
 
+def _err() -> str:
+    """``<3>`` (error) before a fatal message when stderr is the journal (journal.py)."""
+    from .journal import stderr_is_journal
+
+    return "<3>" if stderr_is_journal() else ""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="congvu-guard",
@@ -168,12 +175,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(config)
     except ConfigError as e:
-        print(f"congvu-guard: configuration error: {e}", file=sys.stderr)
+        print(f"{_err()}congvu-guard: configuration error: {e}", file=sys.stderr)
         return 2
     except YaraError as e:
-        print(f"congvu-guard: {e}", file=sys.stderr)
+        print(f"{_err()}congvu-guard: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:
-        print(f"congvu-guard: {e}", file=sys.stderr)
+        print(f"{_err()}congvu-guard: {e}", file=sys.stderr)
         return 1
     return 2
