@@ -106,7 +106,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from .cli import _setup_logging
+
+    _setup_logging("info")  # <N> priorities under journald, as the services
     applied, failures = drain(Path(args.queue), Path(args.failed), args.zmprov, args.timeout)
     log.info("%d request(s) applied, %d failed", applied, failures)
     return 0  # failures are in the failed directory and the journal; no restart loop
