@@ -269,7 +269,7 @@ async def top_forwarders(request: web.Request) -> web.Response:
     caller(request, "viewer")
     from ..top import top_forwarders as read
 
-    day = request.query.get("day") or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    day = request.query.get("day", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
     try:
         dt.date.fromisoformat(day)
     except ValueError:

@@ -26,6 +26,7 @@ def test_top_senders_and_forwarders_are_served_to_authenticated_users(monitor: M
     assert status == 200 and {"account": "fw@hue.gov.vn", "forwards": 2} in rows
     assert monitor.call("GET", "/api/v1/top/senders", role=None)[0] == 401
     assert monitor.call("GET", "/api/v1/top/forwarders?day=2026-13-40")[0] == 400
+    assert monitor.call("GET", "/api/v1/top/forwarders?day=")[0] == 400
     assert monitor.call("GET", "/api/v1/top/senders?limit=0")[0] == 400
     status, text = monitor.call("GET", "/metrics", role=None)
     assert "busy@hue.gov.vn" not in text and "fw@hue.gov.vn" not in text
