@@ -2,7 +2,9 @@
 boots in systemd-nspawn with the shipped units; scripts/setup installs the wheelhouse there
 as on a server (guide, section 1); then, inside, the probe (nspawn/probe.py) checks what
 systemd says (Type=notify READY with its status line, no restart), sends a clean message and
-an oversize one through the real Postfix to the milter, and reads the journal's priorities.
+an oversize one through the real Postfix to the milter, reads the journal's priorities, and
+locks an account in the monitor's API: the Zimbra hook units (path-activated, user zimbra)
+must run a stand-in zmprov with it while the milter and monitor keep their hardening.
 
 The Debian root is built once and kept in /var/tmp/congvu-guard-nspawn (about 70 s and
 360 MB the first time); each run works on a copy."""
@@ -98,6 +100,10 @@ def test_the_units_boot_under_systemd_and_mail_passes_the_milter() -> None:
         assert not any(str(e["MESSAGE"]).startswith("<") for e in journal), report
         decisions = [e for e in ours if "event=decision" in str(e["MESSAGE"])]
         assert decisions and all(e["PRIORITY"] == "6" for e in decisions), report
+        assert result["lock"] == 201, report
+        assert result["zmprov"] == ["zimbra ma zim@hue.gov.vn zimbraAccountStatus locked"], report
+        assert result["queue_left"] == [] and result["zimbra_hooks"]["Result"] == "success", \
+            report
         assert result["failed"].strip() == "", report
     finally:
         shutil.rmtree(work, ignore_errors=True)

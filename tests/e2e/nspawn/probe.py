@@ -3,9 +3,11 @@ units, one clean message and one oversize MAIL FROM through the real Postfix, th
 priorities; writes /out/result.json for tests/e2e/test_systemd_boot.py."""
 
 import json
+import os
 import smtplib
 import subprocess
 import time
+import urllib.request
 
 
 def sh(*cmd: str) -> str:
@@ -37,13 +39,32 @@ try:
         s.rset()
         code, reply = s.mail("a@hue.gov.vn", ["SIZE=30000000"])
         result["oversize"] = [code, reply.decode()]
+    # A lock in the monitor (hardened, user congvu-guard) reaches Zimbra's zmprov through the
+    # spool and the path-activated unit (user zimbra).
+    request = urllib.request.Request(
+        "http://127.0.0.1:9817/api/v1/locks", method="POST",
+        data=json.dumps({"account": "zim@hue.gov.vn", "reason": "BP-6.2d"}).encode(),
+        headers={"Authorization": "Bearer probe-token-1234567890",
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        result["lock"] = r.status
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not os.path.exists("/opt/zimbra/log/calls"):
+        time.sleep(0.5)
     time.sleep(1)
+    with open("/opt/zimbra/log/calls") as f:
+        result["zmprov"] = f.read().splitlines()
 except Exception as e:  # noqa: BLE001 - reported to the test on the host
     result["error"] = repr(e)
 entries = [json.loads(line) for line in sh(
     "journalctl", "-u", "congvu-guard-milter", "-o", "json", "--no-pager").splitlines()]
 result["journal"] = [{"PRIORITY": e.get("PRIORITY"), "MESSAGE": e.get("MESSAGE")}
                      for e in entries]
+result["queue_left"] = sorted(os.listdir("/var/spool/congvu-guard/hooks"))
+result["zimbra_hooks"] = show("congvu-guard-zimbra-hooks")
+result["hooks_log"] = sh("journalctl", "-u", "congvu-guard-zimbra-hooks", "-u",
+                         "congvu-guard-zimbra-hooks.path", "-u", "congvu-guard-monitor",
+                         "--no-pager", "-n", "40").splitlines()
 result["failed"] = sh("systemctl", "list-units", "--failed", "--no-legend", "--plain")
 with open("/out/result.json", "w") as f:
     json.dump(result, f, indent=1)

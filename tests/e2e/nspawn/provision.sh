@@ -16,12 +16,34 @@ address = "tiepnhan@hue.gov.vn"
 [monitor]
 listen = "127.0.0.1:9817"
 users_file = "/var/lib/congvu-guard/monitor-users"
+[ratelimit]
+hook_queue = "/var/spool/congvu-guard/hooks"
 TOML
+# The probe's API client: token "probe-token-1234567890" (sha256, as monitor-user add writes).
+install -D -m 644 /dev/stdin /var/lib/congvu-guard/monitor-users <<'USERS'
+probe operator sha256:SHA
+USERS
+sed -i "s/SHA/$(printf %s probe-token-1234567890 | sha256sum | cut -d' ' -f1)/" \
+  /var/lib/congvu-guard/monitor-users
+# Zimbra stand-in: the zimbra account and a zmprov that records its calls.
+useradd --system --user-group --home-dir /opt/zimbra zimbra
+# As in Zimbra: /opt/zimbra belongs to root, its log directory to zimbra.
+install -d /opt/zimbra/bin
+install -d -o zimbra -g zimbra /opt/zimbra/log
+install -m 755 /dev/stdin /opt/zimbra/bin/zmprov <<'ZMPROV'
+#!/bin/sh
+echo "$(id -un) $*" >> /opt/zimbra/log/calls
+ZMPROV
 cp systemd/congvu-guard.sysusers.conf /usr/lib/sysusers.d/congvu-guard.conf
 systemd-sysusers
 chgrp congvu-guard /etc/congvu-guard/congvu-guard.toml
 cp systemd/congvu-guard-milter.service systemd/congvu-guard-monitor.service /etc/systemd/system/
 systemctl enable congvu-guard-milter congvu-guard-monitor redis-server postfix
+cp systemd/congvu-guard-zimbra.tmpfiles.conf /etc/tmpfiles.d/congvu-guard-zimbra.conf
+systemd-tmpfiles --create /etc/tmpfiles.d/congvu-guard-zimbra.conf
+cp systemd/congvu-guard-zimbra-hooks.path systemd/congvu-guard-zimbra-hooks.service \
+  /etc/systemd/system/
+systemctl enable congvu-guard-zimbra-hooks.path
 postconf -e "smtpd_milters = unix:/run/congvu-guard/milter.sock" \
   "non_smtpd_milters = unix:/run/congvu-guard/milter.sock" "milter_protocol = 6" \
   "milter_default_action = tempfail" "message_size_limit = 31457280" \
@@ -33,6 +55,7 @@ cat > /etc/systemd/system/congvu-probe.service <<'UNIT'
 [Unit]
 Description=congvu-guard boot test probe
 After=multi-user.target postfix.service congvu-guard-milter.service congvu-guard-monitor.service
+After=congvu-guard-zimbra-hooks.path
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/python3 /out/probe.py
