@@ -107,3 +107,35 @@ def test_the_units_boot_under_systemd_and_mail_passes_the_milter() -> None:
         assert result["failed"].strip() == "", report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_scripts_setup_on_a_fresh_debian_installs_the_runtime_and_removes_the_compiler(
+) -> None:
+    """The README's install, online, as root on a fresh Debian 12: scripts/setup builds
+    pymilter with a compiler it installs, then removes exactly what it added."""
+    base = _base_root()
+    work = Path(tempfile.mkdtemp(prefix="cg-nspawn-", dir="/var/tmp"))
+    try:
+        root = work / "root"
+        subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(root)], check=True,
+                       timeout=300)
+        # The host's CA bundle: where the network passes a TLS-inspecting proxy, the
+        # container must trust what the host trusts.
+        ca = "/etc/ssl/certs/ca-certificates.crt"
+        proc = subprocess.run(
+            [*NSPAWN, "-D", str(root), f"--bind-ro={ROOT}:/src", f"--bind-ro={ca}:{ca}",
+             "-E", f"PIP_CERT={ca}", "/bin/bash", "-c",
+             "cd /src && bash scripts/setup && "
+             "/opt/congvu-guard/venv/bin/congvu-guard --version && "
+             "! /opt/congvu-guard/venv/bin/python -c 'import pytest' 2>/dev/null && "
+             "test -f /usr/local/share/man/man8/congvu-guard.8 && "
+             "dpkg-query -W -f='${Status} ${Package}\\n' gcc python3-dev libmilter-dev "
+             "2>/dev/null | grep 'install ok installed' || echo no-build-tools-left"],
+            capture_output=True, text=True, timeout=900)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        assert "congvu-guard 0." in proc.stdout, out[-3000:]
+        assert "setup: removing the build tools again:" in proc.stdout, out[-3000:]
+        assert proc.stdout.rstrip().endswith("no-build-tools-left"), out[-3000:]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
