@@ -247,3 +247,16 @@ def test_docx_text_box_and_header_parts_are_read_separately() -> None:
         header = z.read("word/header1.xml")
     [b] = doctext.xml_part_blocks("word/header1.xml", header) or []
     assert b.header and b.text == "TỐI MẬT"
+
+
+def test_notice_goes_to_our_users_only() -> None:
+    from types import SimpleNamespace
+
+    from congvu_guard.monitor.secret_notice import notice_recipient
+
+    state = SimpleNamespace(config=cfgmod.Config())
+    assert notice_recipient(state, {"auth_user": "nva@hue.gov.vn", "sender": "x@y.z"}) == \
+        "nva@hue.gov.vn"
+    assert notice_recipient(state, {"sender": "vt@snv.thuathienhue.gov.vn"}) == \
+        "vt@snv.thuathienhue.gov.vn"
+    assert notice_recipient(state, {"sender": "someone@gmail.com"}) == ""  # no backscatter
