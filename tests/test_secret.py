@@ -111,6 +111,8 @@ def test_marked_document_inside_a_zip_is_held() -> None:
     "T U Y Ệ T   M Ậ T\nKế hoạch",
     "mËt\nKÕ ho¹ch triÓn khai",  # TCVN3 (.VnTimeH shows it upper case)
     "TOÁI MAÄT\nKeá hoaïch",  # VNI
+    "TUYET MAT\nKe hoach trien khai",  # typed without diacritics
+    "Kinh gui anh,\nDo mat: Mat\nKe hoach",
 ])
 def test_mark_in_the_message_text_is_held(body: str) -> None:
     v = judge(text_mail(body))
@@ -140,6 +142,7 @@ def test_benign_document_is_not_held(path: Path) -> None:
     "Mẫu dấu:\nTUYỆT MẬT\nTỐI MẬT\nMẬT",  # a training text showing the three stamps
     "Kính gửi anh,\n" + "Nội dung.\n" * 10 + "Mật\n",  # mixed case, not near the start
     "Lá thư bí mật của mẹ",
+    "MAT\nMaterial list for the workshop",  # a bare ASCII "MAT" is an English word
 ])
 def test_text_that_is_not_a_mark_is_not_held(body: str) -> None:
     v = judge(text_mail(body, subject="Mat khau moi"))
@@ -237,6 +240,10 @@ def test_pathological_text_is_read_in_bounded_blocks() -> None:
     blocks = doctext.xml_part_blocks("word/document.xml", xml)
     assert blocks is not None and len(blocks) <= doctext.MAX_BLOCKS
     assert all(len(b.text) <= doctext.MAX_BLOCK_CHARS for b in blocks)
+    # "<" and a long name with nothing closing it was quadratic (53 s for 80,000 letters).
+    for doc in (b"<w:p><w:t><" + b"a" * 2_000_000, b"<w:p " + b"a" * 2_000_000):
+        assert len(doctext.xml_part_blocks("word/document.xml", doc) or []) <= 1
+    assert len(doctext.html_blocks("<p><" + "a" * 2_000_000)) == 1
     rtf = b"{\\rtf1" + b"{\\*\\x" * 100_000 + b"\\u7852?" * 100_000
     assert len(doctext.rtf_blocks(rtf)) <= doctext.MAX_BLOCKS
     assert marks.candidate("M" + " " * 100_000 + "ẬT") is None

@@ -30,6 +30,10 @@ LEVELS = {"mật": "mat", "tốimật": "toi-mat", "tuyệtmật": "tuyet-mat"}
 LEVEL_NAMES = {"mat": "MẬT", "toi-mat": "TỐI MẬT", "tuyet-mat": "TUYỆT MẬT"}
 ORDER = {"mat": 1, "toi-mat": 2, "tuyet-mat": 3}
 _DO_MAT = "độmật"
+# Vietnamese typed without diacritics (common in mail): only the unambiguous forms, the
+# two-word levels in upper case and the "Do mat: ..." line; a bare "MAT" is an English word.
+_ASCII_LEVELS = {"toimat": "toi-mat", "tuyetmat": "tuyet-mat"}
+_ASCII_EXPLICIT = {"mat": "mat", **_ASCII_LEVELS}
 MAX_MARK_CHARS = 40  # "ĐỘ MẬT: TUYỆT MẬT" spaced out letter by letter is 33 characters
 NEAR = 40  # a standalone upper-case level counts within the first NEAR blocks of a source
 FIRST = 5  # mixed case ("Tối mật") only as one of the first FIRST blocks, or in a header
@@ -91,10 +95,10 @@ def candidate(text: str) -> Candidate | None:
     base = _clean(text)
     if not base or len(base) > MAX_MARK_CHARS:
         return None
-    variants = [("unicode", base)]
-    if not base.isascii():
-        variants += [("tcvn3", _clean(tcvn3_to_unicode(base))),
-                     ("vni", _clean(vni_to_unicode(base)))]
+    if base.isascii():
+        return _ascii_candidate(base)
+    variants = [("unicode", base), ("tcvn3", _clean(tcvn3_to_unicode(base))),
+                ("vni", _clean(vni_to_unicode(base)))]
     for encoding, s in variants:
         key = "".join(s.split())
         low = key.lower()
@@ -106,6 +110,16 @@ def candidate(text: str) -> Candidate | None:
             rest = low[len(_DO_MAT):].lstrip(":").strip(_EDGE)
             if low[len(_DO_MAT):len(_DO_MAT) + 1] == ":" and rest in LEVELS:
                 return Candidate(LEVELS[rest], True, True, encoding)
+    return None
+
+
+def _ascii_candidate(text: str) -> Candidate | None:
+    key = "".join(text.split())
+    low = key.lower()
+    if low in _ASCII_LEVELS and key.isupper():
+        return Candidate(_ASCII_LEVELS[low], False, True, "ascii")
+    if low.startswith("domat:") and low[6:].strip(_EDGE) in _ASCII_EXPLICIT:
+        return Candidate(_ASCII_EXPLICIT[low[6:].strip(_EDGE)], True, True, "ascii")
     return None
 
 
