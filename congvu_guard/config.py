@@ -347,6 +347,11 @@ class SecretConfig:
     inbound: SecretAction = "hold"
     # The monitor tells the sender (our users only) that the message was held.
     notify_sender: bool = True
+    # OCR of the top of page 1 of image-only PDFs in outbound mail (tesseract-ocr and
+    # tesseract-ocr-vie must be installed; checked at start), within ocr_seconds a message.
+    ocr: bool = False
+    ocr_seconds: float = field(default=1.0, metadata=_check(
+        lambda v: 0 < v <= 30, "expected seconds between 0 and 30"))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 
 from congvu_guard import config as cfgmod
 from congvu_guard.config import ConfigError, ReportConfig, SecretConfig
-from congvu_guard.detectors import doctext, marks
+from congvu_guard.detectors import doctext, marks, ocr
 from congvu_guard.detectors.content import expand
 from congvu_guard.detectors.secret import find_marks
 from congvu_guard.engine import Engine
@@ -32,7 +32,9 @@ DATA = Path(__file__).parent / "data" / "secret"
 SHARED = Path("/work/shared/corpus")
 BOX = "tiepnhan@thuathienhue.gov.vn"
 OFFICER = "baomat@thuathienhue.gov.vn"
-MARKED = sorted((DATA / "marked").iterdir())
+# Image-only PDFs ("scan-*") carry their mark only as pixels: held only with OCR.
+MARKED = sorted(p for p in (DATA / "marked").iterdir() if not p.name.startswith("scan-"))
+SCANNED = sorted((DATA / "marked").glob("scan-*.pdf"))
 BENIGN = sorted((DATA / "benign").iterdir())
 
 
@@ -267,3 +269,49 @@ def test_notice_goes_to_our_users_only() -> None:
     assert notice_recipient(state, {"sender": "vt@snv.thuathienhue.gov.vn"}) == \
         "vt@snv.thuathienhue.gov.vn"
     assert notice_recipient(state, {"sender": "someone@gmail.com"}) == ""  # no backscatter
+
+
+# -- optional OCR of scanned PDFs ---------------------------------------------------------
+
+needs_ocr = pytest.mark.skipif(ocr.available() != "", reason="tesseract-ocr-vie missing")
+
+
+def test_scanned_marks_pass_without_ocr_the_documented_limit() -> None:
+    for path in SCANNED:
+        assert "HUE-11.2" not in judge(attach(path)).rules
+
+
+@needs_ocr
+@pytest.mark.parametrize("path", SCANNED, ids=lambda p: p.name)
+def test_with_ocr_a_scanned_stamp_in_outbound_mail_is_held(path: Path) -> None:
+    e = engine(ocr=True)
+    v = judge(attach(path), e=e)
+    assert v.action is Action.QUARANTINE and v.quarantine_to == OFFICER
+    [f] = [f for f in v.findings if f.rule == "HUE-11.2"]
+    assert "OCR line" in f.detail
+    # Inbound mail is not read by OCR.
+    inbound = judge(attach(path), Envelope(sender="x@partner.vn", recipients=["vp@hue.gov.vn"],
+                                           hop="inbound"), e)
+    assert "HUE-11.2" not in inbound.rules
+
+
+@needs_ocr
+@pytest.mark.parametrize("path", sorted((DATA / "benign").glob("scan-*.pdf")),
+                         ids=lambda p: p.name)
+def test_with_ocr_scanned_benign_letters_are_not_held(path: Path) -> None:
+    assert "HUE-11.2" not in judge(attach(path), e=engine(ocr=True)).rules
+
+
+def test_ocr_without_tesseract_is_a_config_error_naming_the_key(monkeypatch) -> None:
+    monkeypatch.setattr(ocr.shutil, "which", lambda _name: None)
+    with pytest.raises(ConfigError, match=r"\[secret\] ocr: tesseract is not installed"):
+        engine(ocr=True)
+
+
+@needs_ocr
+def test_ocr_over_its_budget_is_a_finding_not_a_delay() -> None:
+    raw = attach(SCANNED[0])
+    msg = parse_message(raw)
+    msg.content = expand(msg)
+    found, problems = find_marks(msg, ocr_budget=0.001)
+    assert found == [] and "OCR" in problems[0][1]

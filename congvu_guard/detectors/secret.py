@@ -15,10 +15,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..message import ParsedMessage
 from ..model import Action, Envelope, Finding, Severity
-from . import Detector, doctext, marks
+from . import Detector, doctext, marks, ocr
 from .content import FileNode
 
 RULE = "HUE-11.2"
@@ -68,9 +68,10 @@ def node_blocks(node: FileNode, charset: str = "",
     return None
 
 
-def find_marks(msg: ParsedMessage, budget: float = TIME_BUDGET,
+def find_marks(msg: ParsedMessage, budget: float = TIME_BUDGET, ocr_budget: float = 0.0,
                ) -> tuple[list[tuple[str, list[marks.Mark]]], list[tuple[str, str]]]:
-    """([(document path, its marks)], [(path, why its text could not be read)])."""
+    """([(document path, its marks)], [(path, why its text could not be read)]).
+    ``ocr_budget`` > 0: image-only PDFs get the top of page 1 read by OCR, within it."""
     found: list[tuple[str, list[marks.Mark]]] = []
     problems: list[tuple[str, str]] = []
     subject = msg.header("Subject") or ""
@@ -91,6 +92,14 @@ def find_marks(msg: ParsedMessage, budget: float = TIME_BUDGET,
             continue
         if got is not None:
             docs.setdefault(got[0], []).extend(got[1])
+        if ocr_budget > 0 and node.kind == "pdf" and got is not None and not any(
+                b.where.startswith("page 1 ") for b in got[1]):
+            t0 = time.monotonic()
+            try:
+                docs[node.path].extend(ocr.ocr_blocks(node.data, ocr_budget))
+            except Exception as e:  # noqa: BLE001 - timeout, pdfium or tesseract failure
+                problems.append((node.path, f"OCR: {e}"))
+            ocr_budget -= time.monotonic() - t0
     for path, blocks in docs.items():
         found_here = marks.judge(blocks)
         if found_here:
@@ -100,13 +109,20 @@ def find_marks(msg: ParsedMessage, budget: float = TIME_BUDGET,
 
 def build(config: Config) -> Detector:
     cfg = config.secret
+    if cfg.ocr:
+        why = ocr.available()
+        if why:
+            raise ConfigError(f"[secret] ocr: {why}")
 
     def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         if env.hop == "gate":
             return
         way = direction(env)
         action = ACTIONS[getattr(cfg, way)]
-        found, problems = find_marks(msg)
+        # OCR only for what leaves: scanned mail from outside is not ours to stop, and the
+        # cost (about 0.4 s a page) is spent where it protects something.
+        found, problems = find_marks(
+            msg, ocr_budget=cfg.ocr_seconds if cfg.ocr and way == "outbound" else 0.0)
         for path, marks_here in found[:MAX_FINDINGS]:
             level = marks.highest(marks_here)
             first = next(m for m in marks_here if m.level == level)

@@ -153,6 +153,31 @@ def convert(src: Path, fmt: str, out: Path, infilter: str = "") -> None:
                    capture_output=True, timeout=600)
 
 
+SCANS = {"marked/scan-tuyet-mat": "marked/first-tuyet-mat.pdf",
+         "marked/scan-header-toi-mat": "marked/header-toi-mat.pdf",
+         "benign/scan-letter": "benign/letter.pdf",
+         "benign/scan-password-notice": "benign/password-notice.pdf",
+         "benign/scan-training-levels": "benign/training-levels.pdf"}
+
+
+def scans() -> None:
+    """Image-only PDFs (what a scanner makes): page 1 of a text PDF rendered at 150 dpi in
+    grey and put back as one image per page by pdfium. Only OCR can read their marks."""
+    import pypdfium2 as pdfium
+
+    for out, src in SCANS.items():
+        page = pdfium.PdfDocument(HERE / src)[0]
+        w, h = page.get_size()
+        new = pdfium.PdfDocument.new()
+        target = new.new_page(w, h)
+        image = pdfium.PdfImage.new(new)
+        image.set_bitmap(page.render(scale=150 / 72, grayscale=True))
+        image.set_matrix(pdfium.PdfMatrix().scale(w, h))
+        target.insert_obj(image)
+        target.gen_content()
+        new.save(HERE / f"{out}.pdf")
+
+
 def main() -> None:
     for sub in ("marked", "benign"):
         shutil.rmtree(HERE / sub, ignore_errors=True)
@@ -173,6 +198,7 @@ def main() -> None:
         for sub in ("marked", "benign"):
             for fmt in ("xlsx", "xls", "ods"):
                 convert(csvdir / sub, fmt, HERE / sub, infilter="CSV:44,34,76")
+    scans()
 
 
 if __name__ == "__main__":
