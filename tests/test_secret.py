@@ -315,3 +315,18 @@ def test_ocr_over_its_budget_is_a_finding_not_a_delay() -> None:
     msg.content = expand(msg)
     found, problems = find_marks(msg, ocr_budget=0.001)
     assert found == [] and "OCR" in problems[0][1]
+
+
+def test_header_mark_counts_even_when_the_text_lists_other_levels() -> None:
+    blocks = [doctext.Block("header1 paragraph 1", "TỐI MẬT", 0, header=True),
+              doctext.Block("document paragraph 1", "Danh mục tài liệu", 0),
+              doctext.Block("document paragraph 2", "MẬT", 1)]
+    assert [m.level for m in marks.judge(blocks)] == ["toi-mat"]
+    assert marks.judge(blocks[1:]) != [] and marks.judge(
+        [*blocks[1:], doctext.Block("document paragraph 3", "TUYỆT MẬT", 2)]) == []
+
+
+def test_without_a_report_box_held_mail_still_goes_to_the_officer() -> None:
+    e = Engine(cfgmod.Config(secret=SecretConfig(officer=OFFICER)))
+    v = judge(attach(DATA / "marked" / "first-tuyet-mat.docx"), e=e)
+    assert v.action is Action.QUARANTINE and v.quarantine_to == OFFICER

@@ -158,10 +158,12 @@ def judge(blocks: Sequence[Block]) -> list[Mark]:
       blocks) or in a page header/footer; mixed case ("Tối mật") only in the first FIRST
       blocks or a header;
     - a document that shows two or more different levels as standalone blocks is *about* the
-      levels (a training table of the three stamps), not classified: those do not count.
+      levels (a training table of the three stamps), not classified: those do not count,
+      except in a page header.
     """
     explicit: list[Mark] = []
     standalone: list[Mark] = []
+    headers: list[Mark] = []  # no training text puts a level in its page header
     shown: set[str] = set()  # levels standing alone anywhere in the document
     for b in blocks:
         c = candidate(b.text)
@@ -172,11 +174,13 @@ def judge(blocks: Sequence[Block]) -> list[Mark]:
             explicit.append(mark)
             continue
         shown.add(c.level)
-        if b.header or b.rank < (NEAR if c.upper else FIRST):
+        if b.header:
+            headers.append(mark)
+        elif b.rank < (NEAR if c.upper else FIRST):
             standalone.append(mark)
     if len(shown) > 1:
         standalone = []
-    return explicit + standalone
+    return explicit + headers + standalone
 
 
 def highest(marks: Iterable[Mark]) -> str:
