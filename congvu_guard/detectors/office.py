@@ -23,11 +23,13 @@ almost nothing (measured in README "What the attachment scanner checks").
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import re
 import struct
 import sys
+import types
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -54,6 +56,20 @@ def quiet_loggers() -> None:
         lg.disabled = True
 
 
+@functools.cache
+def _libs() -> types.SimpleNamespace:
+    """oletools, imported once, with its loggers silenced after the import (each module
+    makes its logger then); ``setLevel`` costs ~0.5 ms, so it is not done per document."""
+    with warnings.catch_warnings():  # pyparsing 3 deprecation warnings at import
+        warnings.simplefilter("ignore")
+        from oletools import msodde, oleobj, olevba, ooxml, rtfobj
+        from pcodedmp import pcodedmp
+    pcodedmp.sys = _QuietSys()
+    quiet_loggers()
+    return types.SimpleNamespace(olevba=olevba, msodde=msodde, oleobj=oleobj, ooxml=ooxml,
+                                 rtfobj=rtfobj, pcodedmp=pcodedmp)
+
+
 @dataclass
 class VbaReport:
     vba: bool = False
@@ -63,15 +79,6 @@ class VbaReport:
     stomping: bool = False
     xlm: bool = False
     errors: list[str] = field(default_factory=list)
-
-
-def _olevba():  # -> the olevba module
-    quiet_loggers()
-    with warnings.catch_warnings():  # pyparsing 3 deprecation warnings at import
-        warnings.simplefilter("ignore")
-        from oletools import olevba
-    quiet_loggers()
-    return olevba
 
 
 class _NullWriter:
@@ -96,7 +103,7 @@ class _QuietSys:
 def vba(data: bytes, name: str) -> VbaReport:
     """VBA (and SYLK XLM) in one OLE2 file or SYLK sheet, with olevba."""
     rep = VbaReport()
-    olevba = _olevba()
+    olevba = _libs().olevba
     try:
         parser = olevba.VBA_Parser(name or "document", data=data, relaxed=True,
                                    disable_pcode=True)
@@ -137,9 +144,7 @@ def _stomping(parser) -> bool:
     olevba's own ``extract_pcode`` only works on files on disk and swaps ``sys.stderr``;
     pcodedmp's ``processProject`` takes the in-memory parser, and olevba's comparison then
     runs on its output."""
-    from pcodedmp import pcodedmp
-
-    pcodedmp.sys = _QuietSys()
+    pcodedmp = _libs().pcodedmp
 
     class Args:
         disasmOnly = True
@@ -147,7 +152,6 @@ def _stomping(parser) -> bool:
 
     out = io.StringIO()
     pcodedmp.processProject(parser, Args, output_file=out)
-    quiet_loggers()
     parser.pcodedmp_output = out.getvalue()
     if "\t" not in parser.pcodedmp_output:
         return False  # no p-code disassembled (e.g. a VBA project of another version)
@@ -189,18 +193,10 @@ _DDE_WORD = re.compile(rb"d\x00?d\x00?e", re.I)  # "DDE" in 8-bit or UTF-16 fiel
 _CSV_DDE_HINT = re.compile(rb"[=+\-@][^\r\n|]{0,200}\|", re.S)
 
 
-def _msodde():
-    quiet_loggers()
-    from oletools import msodde
-
-    quiet_loggers()
-    return msodde
-
-
 def dde_in_doc_streams(streams: list[bytes]) -> list[str]:
     """DDE fields in the streams of a Word 97-2003 document (msodde's field parser reads
     byte by byte, so it only runs on streams that spell "dde" somewhere)."""
-    msodde = _msodde()
+    msodde = _libs().msodde
     found: list[str] = []
     for s in streams:
         if _DDE_WORD.search(s):
@@ -212,8 +208,8 @@ def dde_in_ooxml(parts: dict[str, bytes]) -> list[str]:
     """DDE in the Word field codes or Excel DDE links of OOXML parts (given already
     decompressed and admitted by the scan limits; msodde reads a package, so the parts that
     can hold DDE are repacked uncompressed)."""
-    msodde = _msodde()
-    word = {n: d for n, d in parts.items() if n.endswith(".xml")
+    msodde = _libs().msodde
+    word = {n: d for n, d in parts.items() if n.startswith("word/") and n.endswith(".xml")
             and (b"instrText" in d or b"fldSimple" in d)}
     excel = {n: d for n, d in parts.items() if "externallink" in n.lower()}
     found: list[str] = []
@@ -231,7 +227,7 @@ def dde_in_csv(data: bytes) -> list[str]:
     """``=cmd|' /C calc'!A0`` in a CSV file, with msodde's cell pattern."""
     if b"|" not in data or not _CSV_DDE_HINT.search(data):
         return []
-    msodde = _msodde()
+    msodde = _libs().msodde
     text = data.decode("utf-8", "replace")
     try:
         found, _ = msodde.process_csv_dialect(io.StringIO(text, newline=""),
@@ -248,7 +244,7 @@ def dde_in_csv(data: bytes) -> list[str]:
 def dde_in_rtf(data: bytes) -> list[str]:
     if b"\\fldinst" not in data or not _DDE_WORD.search(data):
         return []
-    msodde = _msodde()
+    msodde = _libs().msodde
     fields = msodde.process_rtf(io.BytesIO(data), msodde.FIELD_FILTER_DDE)
     return [f for f in fields.splitlines() if f.strip()]
 
@@ -273,9 +269,7 @@ def external_relationships(rels: dict[str, bytes]) -> list[tuple[str, str]]:
     hits = {n: d for n, d in rels.items() if b"External" in d}
     if not hits:
         return []
-    quiet_loggers()
-    from oletools import oleobj, ooxml
-
+    oleobj, ooxml = _libs().oleobj, _libs().ooxml
     parser = ooxml.XmlParser(io.BytesIO(_pack(hits)))
     found = []
     for rtype, target in oleobj.find_external_relationships(parser):
@@ -289,9 +283,7 @@ def external_relationships(rels: dict[str, bytes]) -> list[tuple[str, str]]:
 def ole_package_files(data: bytes) -> Iterator[tuple[str, bytes]]:
     """The files embedded as OLE Package objects (``\\x01Ole10Native``) in an OLE2 file or
     the embedded OLE streams of a PowerPoint 97-2003 file, read with oleobj."""
-    quiet_loggers()
-    from oletools import oleobj
-
+    oleobj = _libs().oleobj
     for ole in oleobj.find_ole("document", data):
         if ole is None:
             continue
@@ -334,9 +326,7 @@ def rtf_objects(data: bytes) -> list[RtfObject]:
     """Objects (``\\objdata``) of an RTF document, with rtfobj."""
     if b"\\objdata" not in data:
         return []
-    quiet_loggers()
-    from oletools import rtfobj
-
+    rtfobj = _libs().rtfobj
     parser = rtfobj.RtfObjParser(data)
     parser.parse()
     out = []
@@ -367,7 +357,7 @@ def decrypt(data: bytes) -> Encryption:
     import msoffcrypto
     from msoffcrypto import exceptions as mexc
 
-    quiet_loggers()
+    _libs()
     try:
         office = msoffcrypto.OfficeFile(io.BytesIO(data))
         if not office.is_encrypted():
