@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zipfile
+import zlib
 
 SECTOR, MINI, CUTOFF = 512, 64, 4096
 FREE, END, FATSECT = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
@@ -420,3 +422,46 @@ def encrypt_ooxml(plain: bytes, password: str) -> bytes:
     out = io.BytesIO()
     OOXMLFile(io.BytesIO(plain)).encrypt(password, out)
     return out.getvalue()
+
+
+# Office documents saved as text ------------------------------------------------------------
+def active_mime(data: bytes) -> bytes:
+    """An ActiveMime (editdata.mso) blob: header, data offset field, zlib stream at 0x32."""
+    head = bytearray(0x32)
+    head[:10] = b"ActiveMime"
+    struct.pack_into("<H", head, 0x1E, 0x32 - 46)
+    return bytes(head) + zlib.compress(data)
+
+
+def _b64(data: bytes) -> str:
+    text = base64.b64encode(data).decode()
+    return "\n".join(text[i:i + 76] for i in range(0, len(text), 76))
+
+
+def word2003_xml(modules: dict[str, str]) -> bytes:
+    """Word 2003 XML (WordprocessingML) with its macros in w:binData editdata.mso."""
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<?mso-application progid="Word.Document"?>\n<w:wordDocument xmlns:w="http://'
+            'schemas.microsoft.com/office/word/2003/wordml"><w:binData w:name="editdata.mso">'
+            + _b64(active_mime(vba_project_bin(modules))) + '</w:binData><w:body><w:p><w:r>'
+            '<w:t>Bao cao</w:t></w:r></w:p></w:body></w:wordDocument>').encode()
+
+
+def flat_opc(modules: dict[str, str]) -> bytes:
+    """Word's Flat OPC XML: every part of the package inline, vbaProject.bin in base64."""
+    return ('<?xml version="1.0" standalone="yes"?>\n<?mso-application progid="Word.Document"'
+            '?>\n<pkg:package xmlns:pkg="http://schemas.microsoft.com/office/2006/xmlPackage">'
+            '<pkg:part pkg:name="/word/vbaProject.bin" pkg:contentType="application/vnd.ms-'
+            'office.vbaProject"><pkg:binaryData>' + _b64(vba_project_bin(modules))
+            + '</pkg:binaryData></pkg:part></pkg:package>').encode()
+
+
+def mht(modules: dict[str, str]) -> bytes:
+    """A Word "single file web page" (MHT, often sent named .doc) with editdata.mso."""
+    return ('MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="----=_NextPart"'
+            '\r\n\r\n------=_NextPart\r\nContent-Location: file:///C:/bao-cao.htm\r\n'
+            'Content-Type: text/html; charset="utf-8"\r\n\r\n<html><body>Bao cao</body></html>'
+            '\r\n------=_NextPart\r\nContent-Location: file:///C:/bao-cao_files/editdata.mso'
+            '\r\nContent-Transfer-Encoding: base64\r\nContent-Type: application/x-mso\r\n\r\n'
+            + _b64(active_mime(vba_project_bin(modules))).replace("\n", "\r\n")
+            + '\r\n------=_NextPart--\r\n').encode()

@@ -68,6 +68,9 @@ RISKY = {
     "ho-so.rtf": (lambda: S.rtf_with_package("calc.exe", samples.pe_exe()), "HUE-11.5/exec",
                   Action.REJECT),
     "cong-thuc.rtf": (S.rtf_with_equation, "HUE-11.5/rtf-object", Action.REJECT),
+    "bao-cao-2003.xml": (lambda: S.word2003_xml(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
+    "bao-cao-opc.xml": (lambda: S.flat_opc(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
+    "bao-cao-web.doc": (lambda: S.mht(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
     "bao-mat.docx": (lambda: S.encrypt_ooxml(_big_docx(), "Bi-mat-2026"),
                      "HUE-11.5/encrypted-document", Action.QUARANTINE),
     "mo-san.docm": (lambda: S.encrypt_ooxml(_big_docx(S.AUTO_OPEN), "VelvetSweatshop"),
@@ -194,3 +197,14 @@ def test_oletools_logs_nothing_on_a_damaged_file(engine: Engine, caplog, capsys)
     assert not [r for r in caplog.records if not r.name.startswith("congvu")]
     out = capsys.readouterr()
     assert out.err == "" and out.out == ""
+
+
+def test_activemime_zlib_bomb_is_inflated_within_limits() -> None:
+    from congvu_guard.detectors import office
+
+    bomb = S.active_mime(b"\xd0\xcf\x11\xe0" + b"\0" * (200 * 1024 * 1024))
+    out = office.active_mime(bomb, 64 * 1024 * 1024)
+    assert 0 < len(out) <= 100 * len(bomb) + (1 << 20)
+    text = f"<w:binData>{S._b64(bomb)}</w:binData>".encode()
+    assert all(len(b) <= 100 * len(bomb) + (1 << 20) for b in office.embedded_ole(
+        text, 64 * 1024 * 1024))

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector, filetypes, office
-from .content import FileNode, password_in_body
+from .content import FileNode, ScanLimits, password_in_body
 from .scanning import finding
 
 MACRO = "HUE-11.5/macro"
@@ -33,6 +33,7 @@ UNREADABLE = "HUE-11.5/office-unreadable"
 # reported as not inspected (a finding, never a silent accept). Each library call is
 # bounded by the caps in office.py; ordinary documents take 1-5 ms each.
 TIME_BUDGET_SECONDS = 10.0
+MAX_EMBEDDED_BYTES = ScanLimits().max_member_bytes  # an OLE file inflated from ActiveMime
 
 
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
@@ -40,7 +41,7 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
     for node in files:
         kind = node.kind if node.data else ""
-        if kind not in ("ole", "ooxml", "rtf", "text"):
+        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary", "email"):
             continue
         if time.monotonic() > deadline:
             yield finding(UNREADABLE, Severity.MEDIUM, "Office analysis time budget spent; "
@@ -53,6 +54,14 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                 yield from _ooxml(node, files)
             elif kind == "rtf":
                 yield from _dde(node, office.dde_in_rtf(node.data))
+            elif node.data.startswith(b"ActiveMime"):  # editdata.mso: a compressed .doc
+                ole = office.active_mime(node.data, MAX_EMBEDDED_BYTES)
+                if ole.startswith(b"\xd0\xcf\x11\xe0"):
+                    yield from _ole(office_node(node, ole, 1), node)
+            elif kind != "binary" and (blobs := office.embedded_ole(node.data,
+                                                                    MAX_EMBEDDED_BYTES)):
+                for i, ole in enumerate(blobs, 1):  # Word 2003 XML, Flat OPC, MHT
+                    yield from _ole(office_node(node, ole, i), node)
             elif node.data.startswith(b"ID;"):  # SYLK (.slk, often named .xls or .csv)
                 rep = office.vba(node.data, node.name)
                 if rep.xlm:
@@ -65,6 +74,11 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             yield finding(UNREADABLE, Severity.LOW, f"Office document could not be analysed "
                           f"({type(e).__name__})", "office", node)
     yield from _events(msg)
+
+
+def office_node(node: FileNode, data: bytes, i: int) -> FileNode:
+    """An OLE file a text Office document carries, as a part of that document."""
+    return FileNode(f"{node.path}:ole{i}", f"ole{i}.bin", "", data, node.depth + 1, "ooxml")
 
 
 def _owner(node: FileNode, files: list[FileNode]) -> FileNode:
@@ -81,6 +95,21 @@ def _ole(node: FileNode, owner: FileNode) -> Iterator[Finding]:
 
     rep = office.vba(node.data, node.name)
     part = f" (part {node.name})" if owner is not node else ""
+    yield from _macros(rep, owner, part)
+    with olefile.OleFileIO(io.BytesIO(node.data)) as ole:
+        names = {"/".join(p): p for p in ole.listdir()}
+        for book in ("Workbook", "Book"):
+            if book in names and not rep.xlm:
+                sheets = office.xls_macro_sheets(ole.openstream(book).read())
+                if sheets:
+                    yield finding(XLM, Severity.HIGH, f"Excel 4.0 macro sheet(s): {sheets}",
+                                  "office", node)
+        if "WordDocument" in names:
+            yield from _dde(node, office.dde_in_doc_streams(
+                [ole.openstream("WordDocument").read()]))
+
+
+def _macros(rep: office.VbaReport, owner: FileNode, part: str) -> Iterator[Finding]:
     if rep.vba:
         if rep.autoexec:
             yield finding(MACRO, Severity.HIGH, "VBA macros with auto-exec entry point(s) "
@@ -96,21 +125,10 @@ def _ole(node: FileNode, owner: FileNode) -> Iterator[Finding]:
             yield finding(STOMPING, Severity.HIGH, "VBA stomping: the compiled p-code does "
                           "not match the macro source" + part, "office", owner)
     if rep.xlm:
-        yield finding(XLM, Severity.HIGH, "Excel 4.0 macros", "office", node)
+        yield finding(XLM, Severity.HIGH, "Excel 4.0 macros" + part, "office", owner)
     for err in rep.errors:
         yield finding(UNREADABLE, Severity.LOW, f"Office document could not be analysed "
-                      f"({err})", "office", node)
-    with olefile.OleFileIO(io.BytesIO(node.data)) as ole:
-        names = {"/".join(p): p for p in ole.listdir()}
-        for book in ("Workbook", "Book"):
-            if book in names and not rep.xlm:
-                sheets = office.xls_macro_sheets(ole.openstream(book).read())
-                if sheets:
-                    yield finding(XLM, Severity.HIGH, f"Excel 4.0 macro sheet(s): {sheets}",
-                                  "office", node)
-        if "WordDocument" in names:
-            yield from _dde(node, office.dde_in_doc_streams(
-                [ole.openstream("WordDocument").read()]))
+                      f"({err})", "office", owner)
 
 
 def _ooxml(node: FileNode, files: list[FileNode]) -> Iterator[Finding]:
