@@ -37,6 +37,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import olefile
+
 # Excel's built-in password: a workbook "encrypted" with it opens without asking.
 DEFAULT_PASSWORDS = ("VelvetSweatshop",)
 MAX_SPIN_COUNT = 100_000  # Office's own; a hostile file may ask for 10 million rounds (~5 s)
@@ -323,11 +325,19 @@ def external_relationships(rels: dict[str, bytes]) -> list[tuple[str, str]]:
 
 
 # OLE objects -------------------------------------------------------------------------------
-def ole_package_files(data: bytes) -> Iterator[tuple[str, bytes]]:
-    """The files embedded as OLE Package objects (``\\x01Ole10Native``) in an OLE2 file or
-    the embedded OLE streams of a PowerPoint 97-2003 file, read with oleobj."""
+def ole_package_files(data: bytes, names: list[list[str]]) -> Iterator[tuple[str, bytes]]:
+    """The files embedded as OLE Package objects (``\\x01Ole10Native``) in an OLE2 file
+    (``names``: its stream paths) or in the embedded OLE objects of a PowerPoint 97-2003
+    file, read with oleobj. oleobj's own entry point first tests every file for PowerPoint
+    by reading all its streams (70 ms for a 7.6 MB workbook); only a .ppt goes there."""
     oleobj = _libs().oleobj
-    for ole in oleobj.find_ole("document", data):
+    if ["PowerPoint Document"] in names:
+        sources = oleobj.find_ole("document", data)
+    elif any(p[-1].lower() == "\x01ole10native" for p in names):
+        sources = iter([olefile.OleFileIO(io.BytesIO(data))])
+    else:
+        return
+    for ole in sources:
         if ole is None:
             continue
         for parts in ole.listdir():
@@ -435,12 +445,19 @@ def ole_children(data: bytes) -> Children:
     """What an OLE2 file holds that must be judged on its own: the document decrypted with
     a default password, else the files of its OLE Package objects. An encrypted document no
     default password opens is an ``encrypted-document`` event."""
-    enc = decrypt(data)
-    if enc.encrypted:
-        if enc.decrypted:
-            return [("decrypted", enc.decrypted)], []
-        return [], [("encrypted-document", enc.detail)]
-    return list(ole_package_files(data)), []
+    with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        names = ole.listdir()
+    if any([n] in names for n in _MAIN_STREAMS):  # only these formats can be encrypted
+        enc = decrypt(data)
+        if enc.encrypted:
+            if enc.decrypted:
+                return [("decrypted", enc.decrypted)], []
+            return [], [("encrypted-document", enc.detail)]
+    return list(ole_package_files(data, names)), []
+
+
+# The main stream of each Office format msoffcrypto-tool knows (and of encrypted OOXML).
+_MAIN_STREAMS = ("WordDocument", "Workbook", "Book", "PowerPoint Document", "EncryptedPackage")
 
 
 def rtf_children(data: bytes) -> Children:
