@@ -56,6 +56,9 @@ RISKY = {
     "thu-moi.docx": (S.docx_with_dde, "HUE-11.5/dde", Action.REJECT),
     "thu-moi.doc": (lambda: S.word_doc(fields=(DDE_CMD,)), "HUE-11.5/dde", Action.REJECT),
     "thu-moi.rtf": (S.rtf_with_dde, "HUE-11.5/dde", Action.REJECT),
+    "thu-moi-tach.rtf": (lambda: b"{\\rtf1{\\field{\\*\\fldinst {D}{\\b DE}AUTO c:\\\\windows"
+                                 b"\\\\system32\\\\cmd.exe \"/k calc.exe\"}{\\fldrslt x}}\\par}",
+                         "HUE-11.5/dde", Action.REJECT),
     "bang-ke.csv": (lambda: b"STT,Ten\r\n1,=cmd|' /C calc.exe'!A0\r\n", "HUE-11.5/dde",
                     Action.REJECT),
     "hop-dong.docx": (S.docx_with_remote_template, "HUE-11.5/external-ref", Action.REJECT),

@@ -286,12 +286,30 @@ def dde_in_csv(data: bytes) -> list[str]:
     return found
 
 
+# Control words and group braces, removed before looking for "dde" in an RTF: Word joins
+# the text of a field's instruction across groups ({\\*\\fldinst {D}{\\b DE}AUTO ...}).
+_RTF_NOISE = re.compile(rb"\\[a-zA-Z]{1,32}-?\d{0,10} ?|[{}\r\n]")
+
+
 def dde_in_rtf(data: bytes) -> list[str]:
-    if b"\\fldinst" not in data or not _DDE_WORD.search(data):
+    """DDE fields of an RTF, with msodde's field parser (slow on dense control words: it
+    only runs when the field text could spell "dde")."""
+    if b"\\fldinst" not in data or not _DDE_WORD.search(_RTF_NOISE.sub(b"", data)):
         return []
     msodde = _libs().msodde
     fields = msodde.process_rtf(io.BytesIO(data), msodde.FIELD_FILTER_DDE)
-    return [f for f in fields.splitlines() if f.strip()]
+    found = [f for f in fields.splitlines() if f.strip()]
+    if found:
+        return found
+    # msodde reads only the first group's text: a field instruction split over groups
+    # ({D}{DE}AUTO) is read here, 4 KB after each \fldinst (at most 1,000 of them).
+    for i, m in enumerate(re.finditer(rb"\\fldinst", data)):
+        text = _RTF_NOISE.sub(b"", data[m.end():m.end() + 4096]).decode("latin-1")
+        if msodde.FIELD_DDE_REGEX.match(text):
+            return [" ".join(text.split())[:200]]
+        if i >= 1000:
+            break
+    return []
 
 
 def _pack(parts: dict[str, bytes]) -> bytes:
