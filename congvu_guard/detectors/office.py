@@ -60,15 +60,79 @@ def quiet_loggers() -> None:
         lg.disabled = True
 
 
+MAX_INFLATE = 64 * 1024 * 1024  # ScanLimits.max_member_bytes: one inflated object
+MAX_INFLATE_RATIO = 100  # ScanLimits.max_ratio
+
+
+class _BoundedInflate:
+    """zlib.decompressobj with the scan limits: at most MAX_INFLATE bytes out and 100 times
+    the bytes in (plus 1 MiB); beyond, zlib.error, which oletools handles as a broken
+    record. oletools inflates .ppt objects and VBA with no limit (a zlib bomb in a .ppt
+    would take gigabytes)."""
+
+    def __init__(self, *args: int) -> None:
+        self._d = zlib.decompressobj(*args)
+        self._in = self._out = 0
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._d.unconsumed_tail
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+    def _room(self) -> int:
+        return min(MAX_INFLATE, MAX_INFLATE_RATIO * self._in + (1 << 20)) - self._out
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        self._in += len(data) - len(self._d.unconsumed_tail)
+        room = self._room()
+        out = self._d.decompress(data, min(max_length, room + 1) if max_length else room + 1)
+        return self._take(out)
+
+    def flush(self, *args: int) -> bytes:
+        out = self._d.decompress(self._d.unconsumed_tail, self._room() + 1)
+        return self._take(out + (b"" if self._d.unconsumed_tail else self._d.flush(*args)))
+
+    def _take(self, out: bytes) -> bytes:
+        self._out += len(out)
+        if self._room() < 0:
+            raise zlib.error("expansion beyond the scan limits")
+        return out
+
+
+class _BoundedZlib:
+    """What oletools' modules see as ``zlib``."""
+
+    error = zlib.error
+    MAX_WBITS = zlib.MAX_WBITS
+    decompressobj = _BoundedInflate
+
+    @staticmethod
+    def decompress(data: bytes, *args: int) -> bytes:
+        d = _BoundedInflate(*args[1:2])
+        return d.decompress(data) + d.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(zlib, name)
+
+
 @functools.cache
 def _libs() -> types.SimpleNamespace:
     """oletools, imported once, with its loggers silenced after the import (each module
     makes its logger then); ``setLevel`` costs ~0.5 ms, so it is not done per document."""
     with warnings.catch_warnings():  # pyparsing 3 deprecation warnings at import
         warnings.simplefilter("ignore")
-        from oletools import msodde, oleobj, olevba, ooxml, rtfobj
+        from oletools import msodde, oleobj, olevba, ooxml, ppt_parser, ppt_record_parser, rtfobj
         from pcodedmp import pcodedmp
     pcodedmp.sys = _QuietSys()
+    for module in (olevba, ppt_parser, ppt_record_parser):
+        module.zlib = _BoundedZlib()
     quiet_loggers()
     return types.SimpleNamespace(olevba=olevba, msodde=msodde, oleobj=oleobj, ooxml=ooxml,
                                  rtfobj=rtfobj, pcodedmp=pcodedmp)
