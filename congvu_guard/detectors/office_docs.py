@@ -162,12 +162,15 @@ def _events(msg: ParsedMessage) -> Iterator[Finding]:
         paths = ", ".join(sorted({e.path for e in encrypted})[:5])
         yield finding(ENCRYPTED, Severity.MEDIUM, f"encrypted Office document hides its "
                       f"content ({paths}: {encrypted[0].detail}){lure}", "office")
+    objects: dict[str, list[str]] = {}
     for e in events:
         if e.event == "rtf-object":
-            risky = office.rtf_risky_class(e.detail)
-            yield finding(RTF_OBJECT, Severity.HIGH if risky else Severity.MEDIUM,
-                          f"RTF embeds an object ({e.detail or 'not OLE'}) ({e.path})",
-                          "office")
+            objects.setdefault(e.path, []).append(e.detail or "not OLE")
+    for path, classes in objects.items():  # one finding per RTF, however many objects
+        risky = any(office.rtf_risky_class(c) for c in classes)
+        shown = ", ".join(sorted(set(classes))[:5])
+        yield finding(RTF_OBJECT, Severity.HIGH if risky else Severity.MEDIUM,
+                      f"RTF embeds {len(classes)} object(s) ({shown}) ({path})", "office")
 
 
 DETECTOR = Detector("office", (MACRO, STOMPING, XLM, DDE, EXTERNAL, RTF_OBJECT, ENCRYPTED,
