@@ -465,3 +465,42 @@ def mht(modules: dict[str, str]) -> bytes:
             '\r\nContent-Transfer-Encoding: base64\r\nContent-Type: application/x-mso\r\n\r\n'
             + _b64(active_mime(vba_project_bin(modules))).replace("\n", "\r\n")
             + '\r\n------=_NextPart--\r\n').encode()
+
+
+def sylk_with_macros() -> bytes:
+    """A SYLK sheet (what Excel opens from .slk, even named .xls or .csv) whose options make
+    it a macro sheet (O;E) with Auto_Open pointing at an EXEC formula."""
+    return (b"ID;P\r\nO;E\r\nNN;NAuto_open;ER101C1\r\nC;X1;Y101;K0;EEXEC(\"calc.exe\")\r\n"
+            b"C;X1;Y102;K0;EHALT()\r\nE\r\n")
+
+
+def xlsb_with_macro_sheet() -> bytes:
+    """An .xlsb whose second sheet is an Excel 4.0 macro sheet (binary part, BIFF12)."""
+    ct = _CT.format(
+        '<Default Extension="bin" ContentType="application/vnd.ms-excel.sheet.binary.macro'
+        'Enabled.main"/><Override PartName="/xl/worksheets/sheet1.bin" ContentType="'
+        'application/vnd.ms-excel.worksheet"/><Override PartName="/xl/macrosheets/sheet1.bin"'
+        ' ContentType="application/vnd.ms-excel.macrosheet"/>')
+    return _zip({"[Content_Types].xml": ct,
+                 "_rels/.rels": _RELS.format(f'<Relationship Id="rId1" Type="{_R}office'
+                                             'Document" Target="xl/workbook.bin"/>'),
+                 "xl/workbook.bin": b"\x83\x01\x00\x84\x01\x00",  # BrtBeginBook, BrtEndBook
+                 "xl/worksheets/sheet1.bin": b"\x81\x01\x00\x82\x01\x00",
+                 "xl/macrosheets/sheet1.bin": b"\x81\x01\x00\x82\x01\x00"})
+
+
+def xlsx_with_dde_link() -> bytes:
+    """A workbook with an external DDE link (xl/externalLinks/externalLink1.xml)."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    ct = _CT.format('<Override PartName="/xl/workbook.xml" ContentType="application/vnd.'
+                    'openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+                    'PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/>')
+    return _zip({"[Content_Types].xml": ct,
+                 "_rels/.rels": _RELS.format(f'<Relationship Id="rId1" Type="{_R}office'
+                                             'Document" Target="xl/workbook.xml"/>'),
+                 "xl/workbook.xml": f'<workbook {ns}><sheets/></workbook>',
+                 "xl/externalLinks/externalLink1.xml":
+                     f'<externalLink {ns}><ddeLink ddeService="cmd" ddeTopic="/c calc.exe">'
+                     '<ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink>'
+                     '</externalLink>'})

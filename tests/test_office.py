@@ -53,6 +53,9 @@ RISKY = {
                                               "End Sub\n"}), "HUE-11.5/macro", Action.REJECT),
     "so-lieu.xls": (lambda: S.xls(macro_sheet=True), "HUE-11.5/xlm", Action.REJECT),
     "so-lieu.xlsm": (S.xlsm_with_macro_sheet, "HUE-11.5/xlm", Action.REJECT),
+    "bang.slk": (S.sylk_with_macros, "HUE-11.5/xlm", Action.REJECT),
+    "so-lieu.xlsb": (S.xlsb_with_macro_sheet, "HUE-11.5/xlm", Action.REJECT),
+    "lien-ket.xlsx": (S.xlsx_with_dde_link, "HUE-11.5/dde", Action.REJECT),
     "thu-moi.docx": (S.docx_with_dde, "HUE-11.5/dde", Action.REJECT),
     "thu-moi.doc": (lambda: S.word_doc(fields=(DDE_CMD,)), "HUE-11.5/dde", Action.REJECT),
     "thu-moi.rtf": (S.rtf_with_dde, "HUE-11.5/dde", Action.REJECT),
@@ -211,3 +214,11 @@ def test_activemime_zlib_bomb_is_inflated_within_limits() -> None:
     text = f"<w:binData>{S._b64(bomb)}</w:binData>".encode()
     assert all(len(b) <= 100 * len(bomb) + (1 << 20) for b in office.embedded_ole(
         text, 64 * 1024 * 1024))
+
+
+def test_forwarded_message_with_a_doc_is_judged_once(engine: Engine) -> None:
+    inner = samples.mime_message("goc", [("cong-van.doc", "application/msword",
+                                          S.word_doc_with_macros(S.AUTO_OPEN))])
+    raw = samples.mime_message("Fwd", [("goc.eml", "message/rfc822", inner)])
+    v = engine.check_message(ENV, raw, wire_size(raw))
+    assert len([f for f in v.findings if f.rule == "HUE-11.5/macro"]) == 1, v.findings

@@ -41,7 +41,7 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
     for node in files:
         kind = node.kind if node.data else ""
-        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary", "email"):
+        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary"):
             continue
         if time.monotonic() > deadline:
             yield finding(UNREADABLE, Severity.MEDIUM, "Office analysis time budget spent; "
