@@ -222,3 +222,16 @@ def test_forwarded_message_with_a_doc_is_judged_once(engine: Engine) -> None:
     raw = samples.mime_message("Fwd", [("goc.eml", "message/rfc822", inner)])
     v = engine.check_message(ENV, raw, wire_size(raw))
     assert len([f for f in v.findings if f.rule == "HUE-11.5/macro"]) == 1, v.findings
+
+
+def test_vba_stream_that_would_decompress_to_gigabytes_is_refused(engine: Engine) -> None:
+    # 6-byte chunks (header, flags, literal "a", a copy of 4,095 bytes) of 4,096 bytes each.
+    chunk = b"\x03\xb0" + b"\x02" + b"a" + b"\xfc\x0f"
+    from oletools import olevba
+
+    assert len(olevba.decompress_stream(bytearray(b"\x01" + chunk * 2))) == 8192
+    streams = S.vba_streams(S.AUTO_OPEN)
+    streams["VBA/Module1"] = b"\x01" + chunk * 200_000  # 1.2 MB that would inflate to 800 MB
+    v = judge(engine, "bom.doc", S.word_doc(extra={f"Macros/{k}": d for k, d in streams.items()}))
+    assert v.action in BLOCK, v.findings
+    assert "HUE-11.5/macro" in v.rules

@@ -34,7 +34,7 @@ import types
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import olefile
@@ -122,6 +122,26 @@ class _BoundedZlib:
         return getattr(zlib, name)
 
 
+MAX_VBA_STREAM = 4 * 1024 * 1024  # decompressed bytes of one VBA stream (source, dir)
+
+
+def _bounded_ovba(decompress: Callable[[bytearray], bytes]) -> Callable[[bytearray], bytes]:
+    """olevba's MS-OVBA decompression, refused beyond MAX_VBA_STREAM: each chunk holds up to
+    4,096 bytes from as little as 5, so a 20 MB stream could ask for 16 GB (in Python).
+    The chunk headers are counted first (at most MAX_VBA_STREAM / 4096 of them)."""
+
+    def bounded(container: bytearray) -> bytes:
+        pos, chunks, n = 1, 0, len(container)
+        while pos + 2 <= n:
+            pos += (int.from_bytes(container[pos:pos + 2], "little") & 0x0FFF) + 3
+            chunks += 1
+            if chunks * 4096 > MAX_VBA_STREAM:
+                raise ValueError("VBA stream beyond the decompression limit")
+        return decompress(container)
+
+    return bounded
+
+
 @functools.cache
 def _libs() -> types.SimpleNamespace:
     """oletools, imported once, with its loggers silenced after the import (each module
@@ -133,6 +153,8 @@ def _libs() -> types.SimpleNamespace:
     pcodedmp.sys = _QuietSys()
     for module in (olevba, ppt_parser, ppt_record_parser):
         module.zlib = _BoundedZlib()
+    olevba.decompress_stream = pcodedmp.decompress_stream = _bounded_ovba(
+        olevba.decompress_stream)
     quiet_loggers()
     return types.SimpleNamespace(olevba=olevba, msodde=msodde, oleobj=oleobj, ooxml=ooxml,
                                  rtfobj=rtfobj, pcodedmp=pcodedmp)
