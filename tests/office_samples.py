@@ -311,10 +311,28 @@ def rtf_with_package(filename: str, data: bytes) -> bytes:
     return rtf_with_object("Package", ole_package(filename, data)[4:])
 
 
+EQUATION_CLSID = bytes.fromhex("02ce020000000000c000000000000046")
+
+
+def equation_object() -> bytes:
+    """An Equation Editor 3.0 OLE object (the class CVE-2017-11882 abuses), harmless."""
+    return compound_file({"Equation Native": b"\x1c\x00" + b"\0" * 26,
+                          "\x01CompObj": b"\x01\x00\xfe\xff" + b"\0" * 20}, EQUATION_CLSID)
+
+
 def rtf_with_equation() -> bytes:
-    """An Equation Editor 3.0 object (the class CVE-2017-11882 abuses), harmless content."""
-    return rtf_with_object("Equation.3", compound_file(
-        {"\x01Ole10Native": b"\x1c\x00\x00\x00" + b"\0" * 28}))
+    return rtf_with_object("Equation.3", equation_object())
+
+
+def docx_with_equation() -> bytes:
+    """A .docx embedding an Equation Editor 3.0 object (word/embeddings/oleObject1.bin)."""
+    plain = docx()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("word/embeddings/oleObject1.bin", equation_object())
+    return buf.getvalue()
 
 
 def rtf_with_dde() -> bytes:

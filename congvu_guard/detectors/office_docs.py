@@ -26,6 +26,7 @@ XLM = "HUE-11.5/xlm"
 DDE = "HUE-11.5/dde"
 EXTERNAL = "HUE-11.5/external-ref"
 RTF_OBJECT = "HUE-11.5/rtf-object"
+OLE_OBJECT = "HUE-11.5/ole-object"
 ENCRYPTED = "HUE-11.5/encrypted-document"
 UNREADABLE = "HUE-11.5/office-unreadable"
 
@@ -104,6 +105,9 @@ def _ole(node: FileNode, owner: FileNode) -> Iterator[Finding]:
                 if sheets:
                     yield finding(XLM, Severity.HIGH, f"Excel 4.0 macro sheet(s): {sheets}",
                                   "office", node)
+        if "Equation Native" in names:  # an Equation Editor 3.0 object (its own OLE file)
+            yield finding(OLE_OBJECT, Severity.MEDIUM, "Equation Editor 3.0 object (removed "
+                          "from Office in 2018 after CVE-2017-11882)", "office", owner)
         if "WordDocument" in names:
             yield from _dde(node, office.dde_in_doc_streams(
                 [ole.openstream("WordDocument").read()]))
@@ -173,5 +177,5 @@ def _events(msg: ParsedMessage) -> Iterator[Finding]:
                       f"RTF embeds {len(classes)} object(s) ({shown}) ({path})", "office")
 
 
-DETECTOR = Detector("office", (MACRO, STOMPING, XLM, DDE, EXTERNAL, RTF_OBJECT, ENCRYPTED,
-                               UNREADABLE), detect)
+DETECTOR = Detector("office", (MACRO, STOMPING, XLM, DDE, EXTERNAL, RTF_OBJECT, OLE_OBJECT,
+                               ENCRYPTED, UNREADABLE), detect)
