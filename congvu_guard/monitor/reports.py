@@ -38,6 +38,7 @@ from ..detectors.content import expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, parse_message
 from ..store import REPORT_STREAM
+from . import secret_notice
 from .api import STATE, ApiError, bad, body, caller, run, text_field
 from .state import MonitorState
 
@@ -164,6 +165,7 @@ class ReportStore:
         pipe.zadd(INDEX, {rid: float(record["ts"])})
         pipe.execute()
         self.state.metrics.reports.labels(record["kind"] or "unknown").inc()
+        secret_notice.after_ingest(self.state, rid, text, record)  # HUE-11.2 hold
         return rid
 
     def _campaign_for(self, rid: str, info: dict[str, Any]) -> str:
