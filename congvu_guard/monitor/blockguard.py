@@ -35,6 +35,8 @@ class DomainGuard:
             if patterns.matches(d):
                 return f"{d} is {why}: blocking it would stop legitimate mail"
             for base in bases:
+                if d.endswith("." + base):  # a subdomain of one of them
+                    return f"{d} is under {base}, {why}: blocking it would stop legitimate mail"
                 if base.endswith("." + d) or base == d:
                     return (f"{d} covers {base}, {why}: blocking it would stop legitimate "
                             "mail")

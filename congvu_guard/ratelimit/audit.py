@@ -153,7 +153,8 @@ def csv_cell(value: str) -> str:
 
 def to_csv(rows: Iterable[Mapping[str, str]]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
+    # CRLF (RFC 4180): a CR or LF inside a value is then always quoted, never a new row.
+    w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\r\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: csv_cell(r.get(k, "")) for k in FIELDS})
