@@ -83,3 +83,31 @@ def test_the_scheduler_writes_again_after_a_change_during_a_write() -> None:
     s.request()  # arrives while the first write runs
     assert s.flush(5)
     assert len(calls) == 2
+
+
+def test_the_milters_export_refresh_takes_no_hgetall_per_lock(redis_client,
+                                                             tmp_path: Path) -> None:
+    from congvu_guard.metrics import Metrics
+    from congvu_guard.ratelimit.service import RateLimitService
+
+    pf, dc = tmp_path / "sasl", tmp_path / "deny"
+    cfg = from_mapping({"ratelimit": {"export_postfix": str(pf), "export_dovecot": str(dc)}})
+    svc = RateLimitService(cfg, redis_client, Metrics(), "milter@test")
+    for i in range(50):
+        svc.locks.lock(f"m{i}@hue.gov.vn", "HUE-13.2d", by="milter")
+    before = redis_client.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0)
+    svc.refresh_exports()
+    assert redis_client.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0) == before
+    assert len(dc.read_text().splitlines()) == 51
+
+
+def test_imports_skip_names_that_cannot_be_locked_and_the_sweep_goes_on(redis_client) -> None:
+    from congvu_guard.monitor.inactivity import import_accounts, sweep
+    from congvu_guard.monitor.logins import KNOWN
+
+    assert import_accounts(redis_client, ["ok@hue.gov.vn", "bad@hue.gov.vn#"],
+                           now=time.time() - 400 * 86400) == 1
+    redis_client.hset(KNOWN, "legacy bad@hue.gov.vn", int(time.time() - 400 * 86400))
+    cfg = from_mapping({"monitor": {"users_file": "/nonexistent"}})
+    result = sweep(MonitorState(cfg, redis_client), dry_run=False)
+    assert result.locked == ["ok@hue.gov.vn"]

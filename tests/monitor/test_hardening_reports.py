@@ -165,3 +165,16 @@ def session_cookie(mon: Monitor, user: str) -> str:
     cookie = r.getheader("Set-Cookie", "").split(";")[0]
     conn.close()
     return cookie
+
+
+def test_the_ioc_command_refuses_protected_domains_too(redis_tcp: str, tmp_path, capsys
+                                                       ) -> None:
+    from congvu_guard import cli
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[redis]\nurl = "{redis_tcp}"\n[monitor]\nown_domains = ["hue.vn"]\n')
+    assert cli.main(["ioc", "add", "--type", "domain", "portal.hue.vn", "--config",
+                     str(cfg)]) == 2
+    assert "own domains" in capsys.readouterr().err
+    assert cli.main(["ioc", "add", "--type", "domain", "lure.example", "--config",
+                     str(cfg)]) == 0
