@@ -151,7 +151,8 @@ async def login(request: web.Request) -> web.Response:
         await run(state.throttle.failed, remote, name)
         # Unauthenticated: its own capped stream, not the operators' trail.
         await run(state.audit.append_unauthenticated, "login-failed", name, remote=remote)
-        log.warning("failed page login for %r from %s", name, remote)
+        # Raw value: the monitor's log formatter escapes control characters (logsafe).
+        log.warning("failed page login for %s from %s", name, remote)
         return await login_form(request, T[lang_of(request)]["bad_login"])
     await run(state.throttle.succeeded, remote, name)
     sid, _ = await run(state.sessions.create, user)

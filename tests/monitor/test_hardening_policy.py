@@ -126,8 +126,9 @@ def test_a_newline_in_a_login_name_cannot_forge_a_log_line(keyed: Monitor) -> No
     form = urllib.parse.urlencode({"user": f"a\n{forged}", "password": "x"}).encode()
     post(keyed, "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
     time.sleep(0.3)
-    lines = keyed.log.read_text().splitlines()
-    assert not [ln for ln in lines if ln.startswith("FORGED")]
+    text = keyed.log.read_text()
+    assert not [ln for ln in text.splitlines() if ln.startswith("FORGED")]
+    assert "failed page login for a\\x0aFORGED" in text  # logged, escaped, on one line
 
 
 def test_the_log_formatter_escapes_control_characters() -> None:
