@@ -31,6 +31,8 @@ def default_detectors(
 ) -> tuple[Detector, ...]:
     """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
     from . import archives, attachments, documents, forwarding, legacy_encoding, mime
+    from .carrier_checks import DETECTOR as CARRIERS
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
-            documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR, *extra)
+            documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
+            CARRIERS, *extra)

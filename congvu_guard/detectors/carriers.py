@@ -1,0 +1,348 @@
+"""HUE-11.5 carriers other than archives and Office: what they are (by content) and what
+they hold.
+
+- OneNote (``.one``): files embedded in FileDataStoreObjects (MS-ONESTORE 2.6.13) are taken
+  out and judged like attachments (the 2023 wave of ``.one`` files carrying an HTA or a
+  batch file behind a fake "double-click to view" button).
+- Disk images: ISO 9660 (libarchive), FAT12/16/32 volumes (``.img``, and inside fixed VHDs,
+  bare or behind an MBR/GPT partition table; a small bounded reader of our own: libarchive
+  does not read FAT), RAR 4 and RAR 5 (libarchive, no non-free unrar).
+- Text kinds that Windows runs or follows: Internet shortcuts and other shell-link formats,
+  SVG (judged for active content by :mod:`.carrier_checks`).
+
+Every reader runs under the expander's limits: each member goes through ``take()`` before it
+is read, reads stop at the declared size, directory walks are bounded in depth and entries,
+and cluster chains in length (a loop ends the chain). Whatever cannot be read raises, and
+the expander turns that into an ``unreadable`` event (a finding), never a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+MIB = 1024 * 1024
+
+
+class Expander(Protocol):
+    def take(self, path: str, size: int, compressed: int) -> bool: ...
+
+    def event(self, path: str, event: str, detail: str) -> None: ...
+
+
+# Type recognition --------------------------------------------------------------------------
+_ONE_TYPES = (uuid.UUID("7B5C52E4-D88C-4DA7-AEB1-5378D02996D3").bytes_le,  # .one section
+              uuid.UUID("43FF2FA1-EFD9-4C76-9EE2-10EA5722765F").bytes_le)  # .onetoc2 table
+SHELL_LINKS = {"url", "iqy", "slk", "settingcontent", "library-ms", "search-ms",
+               "searchconnector-ms"}
+# Extensions of the carriers handled here, for filetypes' name table.
+EXT_KINDS = {
+    "one": "onenote", "onetoc2": "onenote", "chm": "chm", "jar": "jar",
+    "url": "url", "website": "url", "iqy": "iqy", "slk": "slk",
+    "settingcontent-ms": "settingcontent", "library-ms": "library-ms",
+    "search-ms": "search-ms", "searchconnector-ms": "searchconnector-ms",
+}
+_SYLK_RECORD = re.compile(rb"\n(?:c|f|b|p|o|nn|nu|w);")  # on the lower-cased head
+_ELEMENT = re.compile(rb"<[a-z]")
+
+
+def binary_kind(head: bytes) -> str:
+    """Kinds recognised by their first bytes ("" when none)."""
+    if head[:16] in _ONE_TYPES:
+        return "onenote"
+    if head.startswith(b"ITSF") and head[4:8] in (b"\x02\x00\x00\x00", b"\x03\x00\x00\x00"):
+        return "chm"
+    if head.startswith(b"\xca\xfe\xba\xbe") and int.from_bytes(head[4:8], "big") >= 45:
+        # A Java class file (minor, major >= 45) shares its magic with a Mach-O universal
+        # binary, whose next field is the number of architectures (a handful).
+        return "java-class"
+    return ""
+
+
+def udf_image(data: bytes) -> bool:
+    """A UDF-only image (no ISO 9660 volume): its volume recognition sequence at 32 KiB."""
+    return data[0x8001:0x8006] == b"BEA01"
+
+
+def fat_image(head: bytes) -> bool:
+    """A bare FAT volume (a floppy or USB stick image)."""
+    return _fat_boot(head)
+
+
+def text_kind(lowered: bytes) -> str:
+    """Kinds recognised in a text file's lower-cased head ("" when none)."""
+    if lowered.lstrip().startswith((b"[internetshortcut]", b"[{000214a0-")):
+        return "url"  # .url, and .website (a pinned site: the same shortcut and a GUID)
+    if lowered.startswith(b"web\r\n1\r\n") or lowered.startswith(b"web\n1\n"):
+        return "iqy"  # Excel web query: the cell range is filled from a URL
+    if lowered.startswith(b"id;p") and _SYLK_RECORD.search(lowered):
+        return "slk"  # a CSV headed "ID;Phong ban" has no C;/F; records
+    if b"<?xml" in lowered[:200]:
+        if b"<pcsettings" in lowered:
+            return "settingcontent"
+        if b"<librarydescription" in lowered:
+            return "library-ms"
+        if b"<persistedquery" in lowered:
+            return "search-ms"
+        if b"<searchconnectordescription" in lowered:
+            return "searchconnector-ms"
+    i = lowered.find(b"<svg")
+    if i >= 0 and not _ELEMENT.search(lowered, 0, i):
+        return "svg"  # the root element is <svg> (after an XML declaration or comments)
+    return ""
+
+
+def is_jar(data: bytes) -> bool:
+    """A zip with a JAR manifest (cheap byte test first: most zips never open twice)."""
+    if b"META-INF/MANIFEST.MF" not in data:
+        return False
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "META-INF/MANIFEST.MF" in set(z.namelist()[:5000])
+    except Exception:  # noqa: BLE001 - zipfile on hostile bytes raises many kinds of error
+        return False
+
+
+# SVG active content -------------------------------------------------------------------------
+_SVG_ACTIVE = (
+    ("script element", re.compile(rb"<(?:svg:)?script\b")),
+    # Named events only, followed by a quoted value: text such as "online = " is no handler.
+    ("event handler attribute", re.compile(
+        rb"\son(?:load|unload|click|dblclick|mouse[a-z]{2,10}|key[a-z]{2,5}|error|focus|"
+        rb"focusin|focusout|blur|begin|end|repeat|activate|abort|resize|scroll|zoom|input|"
+        rb"change|submit|pointer[a-z]{2,10}|touch[a-z]{3,6}|animation[a-z]{3,9}|"
+        rb"transition[a-z]{3,6}|toggle|wheel|drag[a-z]{0,5}|drop|copy|cut|paste|select|show|"
+        rb"contextmenu)\s*+=\s*+[\"']")),
+    ("foreignObject", re.compile(rb"<(?:svg:)?foreignobject\b")),
+    ("javascript: URL", re.compile(rb"javascript\s*+:")),
+    # data: images (Inkscape embeds PNGs so) are pictures; any other data: URL (text/html,
+    # image/svg+xml, application/...) is a document that can run script.
+    ("data: URL", re.compile(rb"=\s*+[\"']\s*+data\s*+:(?!\s*+image/(?:png|jpe?g|gif|webp|bmp)"
+                             rb"[;,])")),
+)
+
+
+def svg_active(data: bytes) -> list[str]:
+    """What in an SVG image can run script (linear searches over the lower-cased text)."""
+    low = data[:8 * MIB].lower()
+    return [label for label, pattern in _SVG_ACTIVE if pattern.search(low)]
+
+
+# OneNote -------------------------------------------------------------------------------------
+_FDSO_HEADER = uuid.UUID("BDE316E7-2665-4511-A4C4-8D4D0B7A9EAC").bytes_le
+_FDSO_DATA = 36  # guidHeader 16, cbLength 8, unused 4, reserved 8, then FileData
+
+
+def onenote_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Files embedded in a OneNote section: every FileDataStoreObject (MS-ONESTORE 2.6.13).
+
+    The object is found by its header GUID rather than by walking the file node lists: the
+    lists only point at the objects, and a hostile file can point anywhere; the length field
+    is checked against the file and the expander's limits before anything is copied."""
+    pos, n = 0, 0
+    while (pos := data.find(_FDSO_HEADER, pos)) >= 0:
+        length = int.from_bytes(data[pos + 16:pos + 24], "little")
+        start = pos + _FDSO_DATA
+        pos = start
+        if start + length > len(data):
+            ex.event(path, "unreadable", f"onenote: embedded file of {length} bytes runs "
+                     "past the end")
+            continue
+        n += 1
+        name = f"embedded-{n}.bin"
+        if ex.take(f"{path}:{name}", length, 0):
+            yield name, data[start:start + length]
+        pos = start + length
+
+
+# libarchive (ISO 9660, RAR 4, RAR 5) ---------------------------------------------------------
+def libarchive_files(ex: Expander, path: str, data: bytes,
+                     fmt: str) -> Iterator[tuple[str, bytes]]:
+    """Regular files of an archive libarchive reads (``fmt``: its format name, e.g.
+    ``iso9660``, ``rar``, ``rar5``). A member is read only after ``take`` admits its declared
+    size, and never past it (a header can lie)."""
+    # libarchive-c logs at import, at INFO, that Debian's libarchive 3.6 cannot set entry
+    # digests (a writer feature we never use): not a line for the mail log.
+    logging.getLogger("libarchive").setLevel(logging.WARNING)
+    import libarchive
+
+    with libarchive.memory_reader(data, format_name=fmt, filter_name="none") as archive:
+        for entry in archive:
+            if not entry.isfile:
+                continue
+            name = entry.pathname or "unnamed"
+            size = entry.size or 0
+            if not ex.take(f"{path}:{name}", size, len(data)):
+                continue
+            buf = bytearray()
+            for block in entry.get_blocks(block_size=MIB):
+                buf += block
+                if len(buf) >= size:
+                    break
+            yield name, bytes(buf[:size])
+
+
+# FAT volumes, bare or behind a partition table (IMG, fixed VHD) -----------------------------
+_FAT_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E, 0x11, 0x14, 0x16, 0x1B, 0x1C, 0x1E}
+_MAX_DIR_DEPTH = 16
+_MAX_ENTRIES = 20_000  # directory entries walked per volume, files and folders alike
+
+
+def _fat_boot(sector: bytes) -> bool:
+    return (len(sector) >= 512 and sector[510:512] == b"\x55\xaa" and sector[0] in (0xEB, 0xE9)
+            and (sector[54:59] in (b"FAT12", b"FAT16") or sector[82:87] == b"FAT32"))
+
+
+def volumes(ex: Expander, path: str, disk: memoryview) -> Iterator[tuple[str, memoryview]]:
+    """The FAT volumes of a raw disk: the disk itself, or its MBR or GPT partitions. Other
+    file systems (NTFS, exFAT) are reported as not listed."""
+    if _fat_boot(bytes(disk[:512])):
+        yield "", disk
+        return
+    if len(disk) < 512 or bytes(disk[510:512]) != b"\x55\xaa":
+        ex.event(path, "not-extracted", "disk image: no FAT volume or partition table found")
+        return
+    parts: list[tuple[int, int]] = []
+    for i in range(4):
+        e = bytes(disk[446 + 16 * i:462 + 16 * i])
+        ptype, lba, count = e[4], *struct.unpack("<II", e[8:16])
+        if ptype == 0xEE:
+            parts.extend(_gpt_partitions(disk))
+        elif ptype and count:
+            parts.append((lba, count) if ptype in _FAT_TYPES or _fat_boot(
+                bytes(disk[lba * 512:lba * 512 + 512])) else (-ptype, 0))
+    for n, (lba, count) in enumerate(parts[:128], 1):
+        vol = disk[lba * 512:(lba + count) * 512] if lba >= 0 else memoryview(b"")
+        if lba >= 0 and _fat_boot(bytes(vol[:512])):
+            yield f"part{n}/", vol
+        else:
+            what = f"type 0x{-lba:02x}" if lba < 0 else "not FAT"
+            ex.event(f"{path}:part{n}", "not-extracted",
+                     f"disk image: partition {n} ({what}) not listed")
+
+
+def _gpt_partitions(disk: memoryview) -> list[tuple[int, int]]:
+    hdr = bytes(disk[512:1024])
+    if not hdr.startswith(b"EFI PART"):
+        return []
+    first, count, size = struct.unpack("<QII", hdr[72:88])
+    out = []
+    for i in range(min(count, 128)):
+        off = first * 512 + i * size
+        e = bytes(disk[off:off + 48])
+        if len(e) < 48 or e[:16] == bytes(16):
+            continue
+        lo, hi = struct.unpack("<QQ", e[32:48])
+        out.append((lo, max(hi - lo + 1, 0)))
+    return out
+
+
+def fat_files(ex: Expander, path: str, vol: memoryview,
+              top: str = "") -> Iterator[tuple[str, bytes]]:
+    """Regular files of a FAT12/16/32 volume, long file names included, named under
+    ``top`` (the partition)."""
+    b = bytes(vol[:512])
+    bps, spc, reserved, nfats, root_entries, total16 = struct.unpack("<HBHBHH", b[11:21])
+    fatsz = struct.unpack("<H", b[22:24])[0] or struct.unpack("<I", b[36:40])[0]
+    total = total16 or struct.unpack("<I", b[32:36])[0]
+    if bps not in (512, 1024, 2048, 4096) or spc == 0 or nfats == 0 or fatsz == 0:
+        raise ValueError("fat: bad boot sector")
+    root_sectors = (root_entries * 32 + bps - 1) // bps
+    data_start = (reserved + nfats * fatsz + root_sectors) * bps
+    clusters = max((total * bps - data_start) // (spc * bps), 0)
+    bits = 12 if clusters < 4085 else 16 if clusters < 65525 else 32
+    fat = bytes(vol[reserved * bps:(reserved + fatsz) * bps])
+    csize = spc * bps
+
+    def chain(first: int) -> Iterator[int]:
+        c, seen = first, 0
+        while 2 <= c < clusters + 2 and seen <= clusters:
+            yield c
+            seen += 1
+            if bits == 12:
+                v = int.from_bytes(fat[c + c // 2:c + c // 2 + 2], "little")
+                c = v >> 4 if c & 1 else v & 0xFFF
+            elif bits == 16:
+                c = int.from_bytes(fat[2 * c:2 * c + 2], "little")
+            else:
+                c = int.from_bytes(fat[4 * c:4 * c + 4], "little") & 0x0FFFFFFF
+
+    def read(first: int, limit: int) -> bytes:
+        out = bytearray()
+        for c in chain(first):
+            off = data_start + (c - 2) * csize
+            out += vol[off:off + csize]
+            if len(out) >= limit:
+                break
+        return bytes(out[:limit])
+
+    if bits == 32:
+        root_cluster = struct.unpack("<I", b[44:48])[0]
+        root = read(root_cluster, 4 * MIB)
+    else:
+        off = (reserved + nfats * fatsz) * bps
+        root = bytes(vol[off:off + root_entries * 32])
+    walked = 0
+    stack: list[tuple[str, bytes, int]] = [(top, root, 0)]
+    while stack:
+        prefix, table, depth = stack.pop()
+        lfn: dict[int, str] = {}
+        for i in range(0, len(table) - 31, 32):
+            e = table[i:i + 32]
+            if e[0] == 0:
+                break
+            if e[0] == 0xE5:
+                lfn.clear()
+                continue
+            attr = e[11]
+            if attr == 0x0F:  # a long-file-name piece (they come last piece first)
+                lfn[e[0] & 0x1F] = (e[1:11] + e[14:26] + e[28:32]).decode("utf-16-le",
+                                                                         "replace")
+                continue
+            walked += 1
+            if walked > _MAX_ENTRIES:
+                ex.event(path, "too-many", f"disk image: more than {_MAX_ENTRIES} entries")
+                return
+            base, ext = e[:8].decode("latin-1").rstrip(), e[8:11].decode("latin-1").rstrip()
+            # Windows NT keeps an all-lower-case 8.3 name as flags, not as a long name.
+            base = base.lower() if e[12] & 0x08 else base
+            ext = ext.lower() if e[12] & 0x10 else ext
+            short = f"{base}.{ext}" if ext else base
+            name = ("".join(lfn[k] for k in sorted(lfn)).split("\x00")[0] if lfn else short)
+            lfn = {}
+            if attr & 0x08 or name in (".", ".."):
+                continue
+            first = struct.unpack("<H", e[26:28])[0] | (
+                struct.unpack("<H", e[20:22])[0] << 16 if bits == 32 else 0)
+            if attr & 0x10:
+                if depth + 1 >= _MAX_DIR_DEPTH:
+                    ex.event(f"{path}:{prefix}{name}", "too-deep",
+                             "disk image: folders nested too deep")
+                else:
+                    stack.append((f"{prefix}{name}/", read(first, 4 * MIB), depth + 1))
+                continue
+            size = struct.unpack("<I", e[28:32])[0]
+            if ex.take(f"{path}:{prefix}{name}", size, 0):
+                yield f"{prefix}{name}", read(first, size)
+
+
+# VHD ---------------------------------------------------------------------------------------
+def vhd_disk(path: str, data: bytes, ex: Expander) -> memoryview | None:
+    """The raw disk of a fixed VHD (the image followed by a 512-byte "conectix" footer);
+    a dynamic or differencing VHD is reported as not listed."""
+    footer = data[-512:]
+    if not footer.startswith(b"conectix"):
+        ex.event(path, "not-extracted", "vhd: no footer at the end")
+        return None
+    disk_type = int.from_bytes(footer[60:64], "big")
+    if disk_type != 2:
+        ex.event(path, "not-extracted", f"vhd: disk type {disk_type} (only fixed is listed)")
+        return None
+    return memoryview(data)[:-512]
