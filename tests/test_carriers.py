@@ -1,0 +1,238 @@
+"""HUE-11.5 carriers: OneNote, CHM, shell links, SVG, disk images (ISO by xorriso, FAT by
+mkfs.fat + mtools, fixed VHD), RAR 4 and RAR 5 contents, JAR; their limits and damage."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pytest
+
+from congvu_guard.config import from_mapping
+from congvu_guard.detectors import carriers, filetypes
+from congvu_guard.detectors.content import ScanLimits, expand
+from congvu_guard.engine import Engine
+from congvu_guard.message import parse_message
+from congvu_guard.model import Action, Envelope
+from congvu_guard.scan import wire_size
+from tests import carrier_samples as cs
+from tests import samples
+
+ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
+tools = pytest.mark.skipif(not cs.have_image_tools(), reason="xorriso/mkfs.fat/mtools missing")
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"}}))
+
+
+def judge(engine: Engine, raw: bytes):
+    return engine.check_message(ENV, raw, wire_size(raw))
+
+
+def rules(v) -> set[str]:
+    return {f.rule for f in v.findings}
+
+
+def files_of(raw: bytes, limits: ScanLimits | None = None):
+    return expand(parse_message(raw), limits)
+
+
+class _Taker:
+    """An expander stand-in that admits everything and records events."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str]] = []
+
+    def take(self, path: str, size: int, compressed: int) -> bool:
+        return True
+
+    def event(self, path: str, event: str, detail: str) -> None:
+        self.events.append((path, event, detail))
+
+
+# OneNote, CHM, shell links, SVG, JAR ----------------------------------------------------------
+def test_onenote_embedded_hta_is_taken_out_and_judged_as_a_script(engine: Engine) -> None:
+    one = cs.onenote(cs.samples_png(4, 4), cs.HTA)
+    assert filetypes.sniff(one, "ghi-chu.one") == "onenote"
+    v = judge(engine, cs.message("ghi-chu.one", one))
+    hits = [f for f in v.findings if f.rule == "HUE-11.5/script"]
+    assert hits and hits[0].fact("path").endswith("ghi-chu.one:embedded-2.bin"), v.findings
+    assert hits[0].fact("type") == "hta"
+    assert v.action is Action.REJECT
+
+
+def test_onenote_with_only_a_picture_passes(engine: Engine) -> None:
+    v = judge(engine, cs.message("ghi-chu.one", cs.onenote(cs.samples_png(16, 16))))
+    assert v.action is Action.ACCEPT, v.findings
+
+
+def test_onenote_length_past_the_end_is_a_finding_not_an_exception() -> None:
+    one = cs.onenote(cs.HTA)
+    t = _Taker()
+    cut = one[:-40]  # the embedded file's declared length now runs past the end
+    assert list(carriers.onenote_files(t, "x.one", cut)) == []
+    assert t.events and t.events[0][1] == "unreadable"
+
+
+def test_chm_is_high_by_content_and_by_name(engine: Engine) -> None:
+    v = judge(engine, cs.message("huong-dan.bin", cs.chm()))
+    assert "HUE-11.5/chm" in rules(v) and v.action is Action.REJECT
+    v = judge(engine, cs.message("huong-dan.chm", b"not really"))
+    assert "HUE-11.5/chm" in rules(v)
+
+
+@pytest.mark.parametrize("name", sorted(cs.SHELL_LINKS))
+def test_shell_link_formats_are_rejected_like_shortcuts(engine: Engine, name: str) -> None:
+    v = judge(engine, cs.message(name, cs.SHELL_LINKS[name]))
+    assert "HUE-11.5/shell-link" in rules(v), v.findings
+    assert v.action is Action.REJECT
+
+
+@pytest.mark.parametrize("name", ["thong-bao.url", "bang-gia.iqy", "cai-dat.settingcontent-ms",
+                                  "tai-lieu.library-ms", "tim-kiem.search-ms"])
+def test_shell_links_are_known_by_content_under_another_name(engine: Engine, name: str) -> None:
+    v = judge(engine, cs.message("tai-lieu.txt", cs.SHELL_LINKS[name]))
+    assert "HUE-11.5/shell-link" in rules(v), v.findings
+
+
+def test_text_quoting_a_shortcut_or_a_semicolon_csv_is_not_a_shell_link(engine: Engine) -> None:
+    body = "Canh bao: tep .url co dang\r\n[InternetShortcut]\r\nURL=file://x/a.exe\r\n"
+    raw = samples.mime_message("Canh bao", [
+        ("danh-sach.csv", "text/csv", b"ID;Phong ban;Ho ten\r\n1;Ke toan;Nguyen Van A\r\n")],
+        body=body)
+    v = judge(engine, raw)
+    assert v.action is Action.ACCEPT, v.findings
+
+
+@pytest.mark.parametrize("variant", sorted(cs.SVG_ACTIVE))
+def test_svg_with_active_content_is_quarantined(engine: Engine, variant: str) -> None:
+    v = judge(engine, cs.message("logo.svg", cs.SVG_ACTIVE[variant], "image/svg+xml"))
+    assert "HUE-11.5/svg-active" in rules(v), v.findings
+    assert v.action is Action.QUARANTINE
+
+
+def test_plain_svg_drawing_with_an_embedded_png_passes(engine: Engine) -> None:
+    v = judge(engine, cs.message("logo.svg", cs.svg_plain(), "image/svg+xml"))
+    assert v.action is Action.ACCEPT, v.findings
+
+
+def test_jar_is_an_executable_and_a_java_class_is_not_mach_o(engine: Engine) -> None:
+    assert filetypes.sniff(cs.jar()) == "jar"
+    assert filetypes.sniff(cs.java_class()) == "java-class"
+    fat_macho = b"\xca\xfe\xba\xbe\x00\x00\x00\x02" + b"\0" * 40  # two architectures
+    assert filetypes.sniff(fat_macho) == "macho"
+    v = judge(engine, cs.message("cong-cu.jar", cs.jar()))
+    assert "HUE-11.5/exec" in rules(v) and v.action is Action.REJECT
+    # a zip holding a lone class file is no executable (it was "macho" before)
+    v = judge(engine, cs.message("lop.zip", samples.zip_of({"Main.class": cs.java_class()})))
+    assert "HUE-11.5/exec" not in rules(v), v.findings
+
+
+# RAR ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("build", [cs.rar4, cs.rar5], ids=["rar4", "rar5"])
+def test_rar_members_are_decompressed_and_judged_by_content(engine: Engine, build) -> None:
+    import rarfile
+
+    data = build({"hoa-don.pdf": samples.pe_exe(), "ghi-chu.txt": b"Kinh gui"})
+    # the crafted archive is valid for an independent reader
+    assert rarfile.RarFile(io.BytesIO(data)).read("ghi-chu.txt") == b"Kinh gui"
+    v = judge(engine, cs.message("hoso.rar", data))
+    exe = [f for f in v.findings if f.rule == "HUE-11.5/exec"]
+    assert exe and exe[0].fact("path").endswith("hoso.rar:hoa-don.pdf"), v.findings
+    assert any("named .pdf but is pe" in f.detail for f in v.findings)
+    clean = judge(engine, cs.message("hoso.rar", build({"cv.pdf": samples.pdf(False)})))
+    assert clean.action is Action.ACCEPT, clean.findings
+
+
+def test_damaged_rar_is_a_finding_not_an_exception(engine: Engine) -> None:
+    data = bytearray(cs.rar5({"a.txt": b"x" * 100}))
+    data[20:30] = b"\xff" * 10  # inside the file header
+    v = judge(engine, cs.message("hong.rar", bytes(data)))
+    assert "HUE-11.5/archive-unreadable" in rules(v), v.findings
+
+
+# Disk images ---------------------------------------------------------------------------
+@tools
+def test_iso_files_are_listed_and_judged(engine: Engine) -> None:
+    iso = cs.iso_of({"setup.exe": samples.pe_exe(), "tai lieu/Thông báo.pdf": samples.pdf(False)})
+    c = files_of(cs.message("hoso.iso", iso))
+    assert {f.name for f in c.files} >= {"setup.exe", "tai lieu/Thông báo.pdf"}
+    v = judge(engine, cs.message("hoso.iso", iso))
+    assert {"HUE-11.5/disk-image", "HUE-11.5/exec"} <= rules(v)
+    assert v.action is Action.REJECT
+
+
+@tools
+def test_iso_member_limit_and_truncation_are_findings() -> None:
+    iso = cs.iso_of({f"f{i}.txt": b"x" for i in range(30)})
+    e = Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"},
+                             "scan": {"max_members": 5}}))
+    v = judge(e, cs.message("nhieu.iso", iso))
+    assert "HUE-11.5/archive-limit" in rules(v)
+    v = judge(e, cs.message("cut.iso", iso[:0x8800]))  # volume descriptor, no directory
+    assert v.action is Action.QUARANTINE  # a disk image; unreadable, not a crash
+    assert "HUE-11.5/disk-image" in rules(v)
+
+
+@tools
+@pytest.mark.parametrize(("kib", "fat"), [(1440, 12), (9000, 16), (40000, 32)])
+def test_fat_volumes_are_read_with_long_names_and_folders(kib: int, fat: int) -> None:
+    files = {"Hóa đơn tháng 12.js": cs.JS, "sub/dir/run.hta": cs.HTA,
+             "bao cao.pdf": samples.pdf(False), "big.bin": bytes(range(256)) * 300}
+    img = cs.fat_of(files, kib=kib, fat=fat)
+    assert filetypes.sniff(img) == "img"
+    assert dict(carriers.fat_files(_Taker(), "x", memoryview(img))) == files
+    disk = cs.mbr_disk(img)
+    vols = list(carriers.volumes(_Taker(), "x", memoryview(disk)))
+    assert [p for p, _ in vols] == ["part1/"]
+    got = dict(carriers.fat_files(_Taker(), "x", vols[0][1], "part1/"))
+    assert got == {f"part1/{k}": v for k, v in files.items()}
+
+
+@tools
+def test_img_and_fixed_vhd_contents_are_judged(engine: Engine) -> None:
+    img = cs.fat_of({"hoa-don.js": cs.JS, "bao-cao.pdf": samples.pdf(False)})
+    for name, data in (("usb.img", img), ("dia.vhd", cs.vhd_fixed(img)),
+                       ("dia2.vhd", cs.vhd_fixed(cs.mbr_disk(img)))):
+        v = judge(engine, cs.message(name, data))
+        scripts = [f.fact("path") for f in v.findings if f.rule == "HUE-11.5/script"]
+        assert scripts and scripts[0].endswith("hoa-don.js"), (name, v.findings)
+        assert "HUE-11.5/disk-image" in rules(v) and v.action is Action.REJECT
+
+
+@tools
+def test_fat_cluster_loop_and_bad_boot_sector_end_without_hanging() -> None:
+    img = bytearray(cs.fat_of({"a.txt": b"y" * 3000}))
+    # FAT12 at sector 1: point cluster 3 back to cluster 2 (the file's chain loops)
+    fat = 512
+    entry = 3 + 3 // 2
+    v = int.from_bytes(img[fat + entry:fat + entry + 2], "little")
+    img[fat + entry:fat + entry + 2] = ((v & 0x000F) | (2 << 4)).to_bytes(2, "little")
+    got = dict(carriers.fat_files(_Taker(), "x", memoryview(bytes(img))))
+    assert len(got["a.txt"]) == 3000  # the read stops at the declared size
+    bad = bytearray(img)
+    bad[11:13] = b"\x07\x00"  # 7 bytes per sector
+    c = files_of(cs.message("usb.img", bytes(bad)))
+    assert any(e.event == "unreadable" for e in c.events)
+
+
+def test_dynamic_vhd_and_vhdx_are_disk_images_not_listed(engine: Engine) -> None:
+    footer = bytearray(cs.vhd_fixed(b"\0" * 1024)[-512:])
+    struct.pack_into(">I", footer, 60, 3)  # dynamic
+    v = judge(engine, cs.message("dia.vhd", bytes(footer) + b"\0" * 1024 + bytes(footer)))
+    assert "HUE-11.5/disk-image" in rules(v) and v.action is Action.QUARANTINE
+    c = files_of(cs.message("dia.vhd", bytes(footer) + b"\0" * 1024 + bytes(footer)))
+    assert [e.event for e in c.events] == ["not-extracted"]
+    v = judge(engine, cs.message("dia.vhdx", b"vhdxfile" + b"\0" * 4000))
+    assert "HUE-11.5/disk-image" in rules(v) and v.action is Action.QUARANTINE
+
+
+@tools
+def test_disk_image_members_count_against_the_expansion_budget() -> None:
+    img = cs.fat_of({f"f{i}.bin": bytes([i]) * 200_000 for i in range(6)})
+    c = files_of(cs.message("usb.img", img),
+                 ScanLimits(max_total_bytes=500_000, max_member_bytes=500_000))
+    assert any(e.event == "bomb" for e in c.events)
+    assert c.expanded_bytes <= 500_000
