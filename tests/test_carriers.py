@@ -236,3 +236,14 @@ def test_disk_image_members_count_against_the_expansion_budget() -> None:
                  ScanLimits(max_total_bytes=500_000, max_member_bytes=500_000))
     assert any(e.event == "bomb" for e in c.events)
     assert c.expanded_bytes <= 500_000
+
+
+def test_a_stored_archive_whose_first_member_is_a_pdf_is_an_archive() -> None:
+    import zipfile
+
+    pdf = samples.pdf(False)
+    stored = samples.zip_of({"a.pdf": pdf, "run.js": cs.JS}, zipfile.ZIP_STORED)
+    assert b"%PDF-" in stored[:1024]
+    assert filetypes.sniff(stored) == "zip"
+    assert filetypes.sniff(cs.rar4({"a.pdf": pdf})) == "rar"
+    assert filetypes.sniff(b"\r\n" * 10 + pdf) == "pdf"  # junk before %PDF- is still a PDF

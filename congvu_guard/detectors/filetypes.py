@@ -151,7 +151,7 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "lnk"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "msi" if extension(name) == "msi" else "ole"
-    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+    if head.startswith(b"%PDF-"):
         return "pdf"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "ooxml" if _is_ooxml(data) else "jar" if _carriers.is_jar(data) else "zip"
@@ -173,6 +173,10 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "vhd"
     if _carriers.fat_image(head):
         return "img"
+    if b"%PDF-" in head[:1024]:
+        # A PDF after some junk (readers accept it), checked only after the archive magics:
+        # a stored zip or rar whose first member is a PDF is an archive, not a PDF.
+        return "pdf"
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
