@@ -247,3 +247,14 @@ def test_a_stored_archive_whose_first_member_is_a_pdf_is_an_archive() -> None:
     assert filetypes.sniff(stored) == "zip"
     assert filetypes.sniff(cs.rar4({"a.pdf": pdf})) == "rar"
     assert filetypes.sniff(b"\r\n" * 10 + pdf) == "pdf"  # junk before %PDF- is still a PDF
+
+
+def test_unnamed_inline_svg_part_is_judged_too(engine: Engine) -> None:
+    b = "BND"
+    raw = (f'From: <a@example.net>\r\nTo: <bob@hue.gov.vn>\r\nSubject: x\r\nMIME-Version: 1.0'
+           f'\r\nContent-Type: multipart/related; boundary="{b}"\r\n\r\n--{b}\r\nContent-Type: '
+           f"text/html\r\n\r\n<html><body><img src=cid:a></body></html>\r\n--{b}\r\n"
+           f"Content-Type: image/svg+xml\r\nContent-ID: <a>\r\n\r\n").encode() + \
+        cs.SVG_ACTIVE["script"] + f"\r\n--{b}--\r\n".encode()
+    v = judge(engine, raw)
+    assert "HUE-11.5/svg-active" in rules(v), v.findings

@@ -31,9 +31,10 @@ _LINK_NAMES = {
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     for node in msg.content.files:
         named = filetypes.ext_kind(node.name)
-        # By content only for a file someone can open (named, or inside another): the
-        # message's own text may quote a shortcut.
-        kind = node.kind if node.data and (node.name or node.depth) else ""
+        # By content only for a file someone can open (named, inside another, or not
+        # declared as text): the message's own text may quote a shortcut.
+        openable = node.name or node.depth or not node.declared_type.startswith("text/")
+        kind = node.kind if node.data and openable else ""
         if "chm" in (kind, named):
             # Compiled help runs the script and ActiveX its pages hold, outside the browser.
             yield finding(CHM, Severity.HIGH, "compiled HTML help (CHM)", "carriers", node)

@@ -8,7 +8,8 @@ deterministic (seeded), so a false alarm reproduces.
 What is here: zips of PDFs, PDFs, HTML newsletters (with inline images), calendar invites,
 S/MIME signed mail (openssl with a throwaway certificate made on first use), PNG/GIF/JPEG
 and SVG images, CSV/TXT (semicolon CSVs too), ODT/ODS written with the real OpenDocument
-layout (``mimetype`` stored first), RAR 4/5, tar.gz and 7z of documents, forwarded mail,
+layout (``mimetype`` stored first) and ODT/DOCX/PDF/ODS/XLSX written by LibreOffice
+(headless, when installed), RAR 4/5, tar.gz and 7z of documents, forwarded mail,
 plain replies that mention passwords and scripts in prose.
 """
 
@@ -18,6 +19,7 @@ import base64
 import functools
 import io
 import random
+import shutil
 import subprocess
 import tempfile
 import zipfile
@@ -330,6 +332,45 @@ def _reply(i: int) -> bytes:
                   "Content-Transfer-Encoding: 8bit\r\n") + "\r\n" + body).encode()
 
 
+_LO_FORMATS = (("odt", "txt"), ("docx", "txt"), ("pdf", "txt"), ("ods", "csv"),
+               ("xlsx", "csv"))
+_LO_EACH = 5
+
+
+@functools.cache
+def _libreoffice_files() -> dict[str, bytes]:
+    """Documents written by LibreOffice itself (headless, one call per target format, a
+    throwaway profile): text letters as ODT, DOCX and PDF, tables as ODS and XLSX."""
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="congvu-lo-") as d:
+        r = _rng("libreoffice")
+        for i in range(_LO_EACH):
+            Path(d, f"cong-van-{i}.txt").write_text(_text(r, 12), encoding="utf-8")
+            Path(d, f"bang-{i}.csv").write_bytes(csv_file(r, ","))
+        for target, source in _LO_FORMATS:
+            subprocess.run(["soffice", f"-env:UserInstallation=file://{d}/profile",
+                            "--headless", "--convert-to", target, "--outdir", f"{d}/out",
+                            *sorted(str(p) for p in Path(d).glob(f"*.{source}"))],
+                           check=True, capture_output=True, timeout=300)
+        for p in Path(d, "out").iterdir():
+            out[p.name] = p.read_bytes()
+    return out
+
+
+def _libreoffice(name: str) -> bytes:
+    r = _rng(name)
+    return _with_files(r, f"Van ban {name}", [(name, "application/octet-stream",
+                                              _libreoffice_files()[name])])
+
+
+def _libreoffice_builders() -> list[Builder]:
+    if not shutil.which("soffice"):
+        return []
+    names = [f"{'cong-van' if src == 'txt' else 'bang'}-{i}.{fmt}"
+             for fmt, src in _LO_FORMATS for i in range(_LO_EACH)]
+    return [(f"libreoffice-{n}", functools.partial(_libreoffice, n)) for n in names]
+
+
 def _series(prefix: str, fn: Callable[[int], bytes], n: int) -> list[Builder]:
     return [(f"{prefix}-{i:02d}", functools.partial(fn, i)) for i in range(n)]
 
@@ -346,6 +387,7 @@ BUILDERS: list[Builder] = [
     *_series("archive", _other_archive, 16),
     *_series("forwarded", _forwarded, 10),
     *_series("reply", _reply, 15),
+    *_libreoffice_builders(),
 ]
 
 
