@@ -258,3 +258,45 @@ def test_unnamed_inline_svg_part_is_judged_too(engine: Engine) -> None:
         cs.SVG_ACTIVE["script"] + f"\r\n--{b}--\r\n".encode()
     v = judge(engine, raw)
     assert "HUE-11.5/svg-active" in rules(v), v.findings
+
+
+@tools
+def test_a_folder_that_contains_itself_ends_at_the_depth_limit() -> None:
+    img = bytearray(cs.fat_of({"a/x.txt": b"z"}))
+    root = 512 * (1 + 2 * 9)  # mkfs.fat -F 12, 1440 KiB: 1 reserved, 2 FATs of 9 sectors
+    a = next(root + i for i in range(0, 224 * 32, 32) if img[root + i:root + i + 11] == b"A" +
+             b" " * 10)
+    a_cluster = int.from_bytes(img[a + 26:a + 28], "little")
+    a_dir = root + 224 * 32 + (a_cluster - 2) * 512
+    x = next(a_dir + i for i in range(0, 512, 32) if img[a_dir + i:a_dir + i + 1] == b"X")
+    img[x + 11] = 0x10  # x.txt becomes a folder whose content is its own folder
+    img[x + 26:x + 28] = a_cluster.to_bytes(2, "little")
+    t = _Taker()
+    assert list(carriers.fat_files(t, "x", memoryview(bytes(img)))) == []
+    assert [e[1] for e in t.events] == ["too-deep"]
+
+
+def test_a_reader_stops_after_many_refused_members() -> None:
+    c = files_of(cs.message("so-tay.one", cs.onenote(*[b"x"] * 1000)),
+                 ScanLimits(max_members=10))
+    assert len(c.files) == 1 + 1 + 10  # the text, the .one, ten embedded files
+    assert 10 < len(c.events) <= carriers.MAX_REFUSED
+
+
+def test_mutated_carriers_are_judged_without_an_exception() -> None:
+    import random
+
+    r = random.Random(13)
+    seeds = [cs.onenote(cs.HTA, cs.samples_png(4, 4)), cs.chm(), cs.rar4({"a.exe": b"MZ" * 50}),
+             cs.rar5({"a.js": cs.JS, "b.txt": b"x" * 300}), cs.jar(), cs.svg_plain(),
+             cs.vhd_fixed(cs.mbr_disk(b"\xeb\x3c\x90" + b"\0" * 1021))]
+    if cs.have_image_tools():
+        seeds += [cs.fat_of({"a/b.js": cs.JS}, kib=200), cs.iso_of({"a.exe": b"MZ" * 20})]
+    for seed in seeds:
+        for _ in range(25):
+            data = bytearray(seed)
+            for _ in range(r.randrange(1, 20)):
+                i = r.randrange(len(data))
+                data[i:i + r.randrange(1, 9)] = r.randbytes(r.randrange(1, 9))
+            c = files_of(cs.message("x.bin", bytes(data)))
+            assert c.files  # judged; damage, if any, is an event

@@ -26,6 +26,9 @@ from collections.abc import Iterator
 from typing import Protocol
 
 MIB = 1024 * 1024
+# Members refused by take() (past the member count or the byte budget) after which a reader
+# stops: each refusal is an event, and a 20 MB image can declare 500,000 tiny members.
+MAX_REFUSED = 100
 
 
 class Expander(Protocol):
@@ -146,7 +149,7 @@ def onenote_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, b
     The object is found by its header GUID rather than by walking the file node lists: the
     lists only point at the objects, and a hostile file can point anywhere; the length field
     is checked against the file and the expander's limits before anything is copied."""
-    pos, n = 0, 0
+    pos, n, refused = 0, 0, 0
     while (pos := data.find(_FDSO_HEADER, pos)) >= 0:
         length = int.from_bytes(data[pos + 16:pos + 24], "little")
         start = pos + _FDSO_DATA
@@ -159,6 +162,8 @@ def onenote_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, b
         name = f"embedded-{n}.bin"
         if ex.take(f"{path}:{name}", length, 0):
             yield name, data[start:start + length]
+        elif (refused := refused + 1) >= MAX_REFUSED:
+            return
         pos = start + length
 
 
@@ -173,6 +178,7 @@ def libarchive_files(ex: Expander, path: str, data: bytes,
     logging.getLogger("libarchive").setLevel(logging.WARNING)
     import libarchive
 
+    refused = 0
     with libarchive.memory_reader(data, format_name=fmt, filter_name="none") as archive:
         for entry in archive:
             if not entry.isfile:
@@ -180,6 +186,9 @@ def libarchive_files(ex: Expander, path: str, data: bytes,
             name = entry.pathname or "unnamed"
             size = entry.size or 0
             if not ex.take(f"{path}:{name}", size, len(data)):
+                refused += 1
+                if refused >= MAX_REFUSED:
+                    return
                 continue
             buf = bytearray()
             for block in entry.get_blocks(block_size=MIB):
@@ -193,6 +202,7 @@ def libarchive_files(ex: Expander, path: str, data: bytes,
 _FAT_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E, 0x11, 0x14, 0x16, 0x1B, 0x1C, 0x1E}
 _MAX_DIR_DEPTH = 16
 _MAX_ENTRIES = 20_000  # directory entries walked per volume, files and folders alike
+_MAX_DIR_BYTES = 16 * MIB  # directory tables read per volume (each folder can claim a chain)
 
 
 def _fat_boot(sector: bytes) -> bool:
@@ -289,7 +299,7 @@ def fat_files(ex: Expander, path: str, vol: memoryview,
     else:
         off = (reserved + nfats * fatsz) * bps
         root = bytes(vol[off:off + root_entries * 32])
-    walked = 0
+    walked, refused, dir_bytes = 0, 0, len(root)
     stack: list[tuple[str, bytes, int]] = [(top, root, 0)]
     while stack:
         prefix, table, depth = stack.pop()
@@ -325,12 +335,20 @@ def fat_files(ex: Expander, path: str, vol: memoryview,
                 if depth + 1 >= _MAX_DIR_DEPTH:
                     ex.event(f"{path}:{prefix}{name}", "too-deep",
                              "disk image: folders nested too deep")
+                elif dir_bytes >= _MAX_DIR_BYTES:
+                    ex.event(f"{path}:{prefix}{name}", "too-many",
+                             f"disk image: folders larger than {_MAX_DIR_BYTES} bytes in all")
+                    return
                 else:
-                    stack.append((f"{prefix}{name}/", read(first, 4 * MIB), depth + 1))
+                    sub = read(first, min(4 * MIB, _MAX_DIR_BYTES - dir_bytes))
+                    dir_bytes += len(sub)
+                    stack.append((f"{prefix}{name}/", sub, depth + 1))
                 continue
             size = struct.unpack("<I", e[28:32])[0]
             if ex.take(f"{path}:{prefix}{name}", size, 0):
                 yield f"{prefix}{name}", read(first, size)
+            elif (refused := refused + 1) >= MAX_REFUSED:
+                return
 
 
 # VHD ---------------------------------------------------------------------------------------
