@@ -248,6 +248,25 @@ def vhd_fixed(disk: bytes) -> bytes:
     return disk + bytes(footer)
 
 
+def have_qemu_img() -> bool:
+    return shutil.which("qemu-img") is not None
+
+
+def qemu_image(raw: bytes, fmt: str, subformat: str = "", grow_to: str = "") -> bytes:
+    """``raw`` converted by qemu-img to ``vpc`` (VHD; ``subformat`` fixed or dynamic) or
+    ``vhdx``, optionally as a larger, sparse virtual disk of ``grow_to`` (e.g. "64G")."""
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "raw.img").write_bytes(raw)
+        opts = ["-o", f"subformat={subformat}"] if subformat else []
+        if grow_to:  # qemu-img cannot resize a VHDX: make the large disk, then write into it
+            subprocess.run(["qemu-img", "create", "-q", "-f", fmt, *opts, f"{d}/out", grow_to],
+                           check=True, capture_output=True)
+            opts.append("-n")
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", fmt, *opts, f"{d}/raw.img",
+                        f"{d}/out"], check=True, capture_output=True)
+        return Path(d, "out").read_bytes()
+
+
 # Java -------------------------------------------------------------------------------------------
 def java_class() -> bytes:
     """The head of a class file: magic, minor 0, major 52 (Java 8), a tiny constant pool."""

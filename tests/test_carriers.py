@@ -10,7 +10,7 @@ import pytest
 
 from congvu_guard.config import from_mapping
 from congvu_guard.detectors import carriers, filetypes
-from congvu_guard.detectors.content import ScanLimits, expand
+from congvu_guard.detectors.content import Content, FileNode, ScanLimits, _Expander, expand
 from congvu_guard.engine import Engine
 from congvu_guard.message import parse_message
 from congvu_guard.model import Action, Envelope
@@ -218,15 +218,39 @@ def test_fat_cluster_loop_and_bad_boot_sector_end_without_hanging() -> None:
     assert any(e.event == "unreadable" for e in c.events)
 
 
-def test_dynamic_vhd_and_vhdx_are_disk_images_not_listed(engine: Engine) -> None:
+qemu = pytest.mark.skipif(not (cs.have_qemu_img() and cs.have_image_tools()),
+                          reason="qemu-img, mkfs.fat or mtools missing")
+
+
+@qemu
+@pytest.mark.parametrize(("fmt", "sub", "grow"), [
+    ("vpc", "fixed", ""), ("vpc", "dynamic", ""), ("vhdx", "", ""),
+    ("vhdx", "", "64G")], ids=["vhd-fixed", "vhd-dynamic", "vhdx", "vhdx-64G-sparse"])
+def test_vhd_and_vhdx_made_by_qemu_img_are_listed(fmt: str, sub: str, grow: str) -> None:
+    files = {"Hóa đơn.js": cs.JS, "a/b.pdf": samples.pdf(False)}
+    img = cs.fat_of(files)
+    for raw, prefix in ((img, ""), (cs.mbr_disk(img), "part1/")):
+        data = cs.qemu_image(raw, fmt, sub, grow)
+        name = "dia.vhdx" if fmt == "vhdx" else "dia.vhd"
+        c = Content()  # the file itself (the 64 GB disk's file is larger than a message)
+        _Expander(ScanLimits(), c).add(FileNode(name, name, "", data, 0))
+        assert c.files[0].kind == ("vhdx" if fmt == "vhdx" else "vhd")
+        got = {f.name: f.data for f in c.files if f.depth == 1}
+        assert got == {prefix + k: v for k, v in files.items()}, (c.events, list(got))
+
+
+def test_damaged_and_differencing_vhd_are_disk_images_not_listed(engine: Engine) -> None:
     footer = bytearray(cs.vhd_fixed(b"\0" * 1024)[-512:])
-    struct.pack_into(">I", footer, 60, 3)  # dynamic
-    v = judge(engine, cs.message("dia.vhd", bytes(footer) + b"\0" * 1024 + bytes(footer)))
-    assert "HUE-11.5/disk-image" in rules(v) and v.action is Action.QUARANTINE
-    c = files_of(cs.message("dia.vhd", bytes(footer) + b"\0" * 1024 + bytes(footer)))
+    struct.pack_into(">I", footer, 60, 4)  # differencing
+    c = files_of(cs.message("dia.vhd", b"\0" * 1024 + bytes(footer)))
     assert [e.event for e in c.events] == ["not-extracted"]
+    struct.pack_into(">I", footer, 60, 3)  # dynamic, but no dynamic header where it points
+    v = judge(engine, cs.message("dia.vhd", bytes(footer) + b"\0" * 1024 + bytes(footer)))
+    assert {"HUE-11.5/disk-image", "HUE-11.5/archive-unreadable"} <= rules(v)
+    assert v.action is Action.QUARANTINE
     v = judge(engine, cs.message("dia.vhdx", b"vhdxfile" + b"\0" * 4000))
-    assert "HUE-11.5/disk-image" in rules(v) and v.action is Action.QUARANTINE
+    assert {"HUE-11.5/disk-image", "HUE-11.5/archive-unreadable"} <= rules(v)
+    assert v.action is Action.QUARANTINE
 
 
 @tools
@@ -292,6 +316,8 @@ def test_mutated_carriers_are_judged_without_an_exception() -> None:
              cs.vhd_fixed(cs.mbr_disk(b"\xeb\x3c\x90" + b"\0" * 1021))]
     if cs.have_image_tools():
         seeds += [cs.fat_of({"a/b.js": cs.JS}, kib=200), cs.iso_of({"a.exe": b"MZ" * 20})]
+    if cs.have_image_tools() and cs.have_qemu_img():
+        seeds += [cs.qemu_image(cs.fat_of({"a.js": cs.JS}, kib=200), "vpc", "dynamic")]
     for seed in seeds:
         for _ in range(25):
             data = bytearray(seed)

@@ -210,7 +210,7 @@ def _fat_boot(sector: bytes) -> bool:
             and (sector[54:59] in (b"FAT12", b"FAT16") or sector[82:87] == b"FAT32"))
 
 
-def volumes(ex: Expander, path: str, disk: memoryview) -> Iterator[tuple[str, memoryview]]:
+def volumes(ex: Expander, path: str, disk: Disk) -> Iterator[tuple[str, Disk]]:
     """The FAT volumes of a raw disk: the disk itself, or its MBR or GPT partitions. Other
     file systems (NTFS, exFAT) are reported as not listed."""
     if _fat_boot(bytes(disk[:512])):
@@ -229,7 +229,7 @@ def volumes(ex: Expander, path: str, disk: memoryview) -> Iterator[tuple[str, me
             parts.append((lba, count) if ptype in _FAT_TYPES or _fat_boot(
                 bytes(disk[lba * 512:lba * 512 + 512])) else (-ptype, 0))
     for n, (lba, count) in enumerate(parts[:128], 1):
-        vol = disk[lba * 512:(lba + count) * 512] if lba >= 0 else memoryview(b"")
+        vol: Disk = disk[lba * 512:(lba + count) * 512] if lba >= 0 else memoryview(b"")
         if lba >= 0 and _fat_boot(bytes(vol[:512])):
             yield f"part{n}/", vol
         else:
@@ -254,7 +254,7 @@ def _gpt_partitions(disk: memoryview) -> list[tuple[int, int]]:
     return out
 
 
-def fat_files(ex: Expander, path: str, vol: memoryview,
+def fat_files(ex: Expander, path: str, vol: Disk,
               top: str = "") -> Iterator[tuple[str, bytes]]:
     """Regular files of a FAT12/16/32 volume, long file names included, named under
     ``top`` (the partition)."""
@@ -266,7 +266,7 @@ def fat_files(ex: Expander, path: str, vol: memoryview,
         raise ValueError("fat: bad boot sector")
     root_sectors = (root_entries * 32 + bps - 1) // bps
     data_start = (reserved + nfats * fatsz + root_sectors) * bps
-    clusters = max((total * bps - data_start) // (spc * bps), 0)
+    clusters = max((min(total * bps, len(vol)) - data_start) // (spc * bps), 0)
     bits = 12 if clusters < 4085 else 16 if clusters < 65525 else 32
     fat = bytes(vol[reserved * bps:(reserved + fatsz) * bps])
     csize = spc * bps
@@ -286,10 +286,11 @@ def fat_files(ex: Expander, path: str, vol: memoryview,
 
     def read(first: int, limit: int) -> bytes:
         out = bytearray()
-        for c in chain(first):
+        for c in chain(first):  # every turn adds a whole cluster or ends: bounded by limit
             off = data_start + (c - 2) * csize
-            out += vol[off:off + csize]
-            if len(out) >= limit:
+            piece = vol[off:off + csize]
+            out += piece
+            if len(out) >= limit or len(piece) < csize:
                 break
         return bytes(out[:limit])
 
@@ -351,16 +352,141 @@ def fat_files(ex: Expander, path: str, vol: memoryview,
                 return
 
 
-# VHD ---------------------------------------------------------------------------------------
-def vhd_disk(path: str, data: bytes, ex: Expander) -> memoryview | None:
-    """The raw disk of a fixed VHD (the image followed by a 512-byte "conectix" footer);
-    a dynamic or differencing VHD is reported as not listed."""
+# VHD and VHDX ---------------------------------------------------------------------------
+def vhd_disk(path: str, data: bytes, ex: Expander) -> memoryview | SparseDisk | None:
+    """The raw disk of a VHD: a fixed one is the disk followed by a 512-byte "conectix"
+    footer; a dynamic one is read through its block allocation table. A differencing VHD is
+    reported as not listed."""
     footer = data[-512:]
     if not footer.startswith(b"conectix"):
-        ex.event(path, "not-extracted", "vhd: no footer at the end")
-        return None
+        footer = data[:512]  # a dynamic disk keeps a copy at the start
+        if not footer.startswith(b"conectix"):
+            ex.event(path, "not-extracted", "vhd: no footer")
+            return None
     disk_type = int.from_bytes(footer[60:64], "big")
-    if disk_type != 2:
-        ex.event(path, "not-extracted", f"vhd: disk type {disk_type} (only fixed is listed)")
+    if disk_type == 2:
+        return memoryview(data)[:-512]
+    if disk_type != 3:
+        ex.event(path, "not-extracted", f"vhd: disk type {disk_type} not listed")
         return None
-    return memoryview(data)[:-512]
+    dyn = int.from_bytes(footer[16:24], "big")
+    hdr = data[dyn:dyn + 1024]
+    if not hdr.startswith(b"cxsparse"):
+        raise ValueError("vhd: no dynamic disk header")
+    bat_at, entries, block = struct.unpack(">QII", hdr[16:24] + hdr[28:36])
+    size = int.from_bytes(footer[48:56], "big")
+    if block == 0 or block % 512 or entries * block < size:
+        raise ValueError("vhd: bad dynamic disk header")
+    bitmap = ((block // 512 // 8) + 511) // 512 * 512
+    bat = data[bat_at:bat_at + 4 * entries]
+    return SparseDisk(data, size, block, (
+        (i, (int.from_bytes(bat[4 * i:4 * i + 4], "big") * 512 + bitmap))
+        for i in range(len(bat) // 4) if bat[4 * i:4 * i + 4] != b"\xff\xff\xff\xff"))
+
+
+_VHDX_BAT = uuid.UUID("2DC27766-F623-4200-9D64-115E9BFD4A08").bytes_le
+_VHDX_META = uuid.UUID("8B7CA206-4790-4B9A-B8FE-575F050F886E").bytes_le
+_VHDX_PARAMS = uuid.UUID("CAA16737-FA36-4D43-B3B6-33F0AA44E76B").bytes_le
+_VHDX_SIZE = uuid.UUID("2FA54224-CD1B-4876-B211-5DBED83BF4B8").bytes_le
+_VHDX_SECTOR = uuid.UUID("8141BF1D-A96F-4709-BA47-F233A8FAAB5F").bytes_le
+
+
+def vhdx_disk(path: str, data: bytes, ex: Expander) -> SparseDisk | None:
+    """The raw disk of a VHDX (MS-VHDX): the region table at 192 KiB locates the metadata
+    (block size, disk size, sector size) and the BAT, whose payload entries (state 6 or 7)
+    give each block's file offset in MiB; a sector-bitmap entry follows every chunk-ratio
+    payload entries. A differencing VHDX is reported as not listed."""
+    regions: dict[bytes, tuple[int, int]] = {}
+    for base in (0x30000, 0x40000):
+        table = data[base:base + 65536]
+        if table.startswith(b"regi"):
+            count = min(int.from_bytes(table[8:12], "little"), 2047)
+            for i in range(count):
+                e = table[16 + 32 * i:48 + 32 * i]
+                off, length = struct.unpack("<QI", e[16:28])
+                regions[e[:16]] = (off, length)
+            break
+    if _VHDX_BAT not in regions or _VHDX_META not in regions:
+        raise ValueError("vhdx: no region table")
+    moff, mlen = regions[_VHDX_META]
+    meta = data[moff:moff + min(mlen, MIB)]
+    if not meta.startswith(b"metadata"):
+        raise ValueError("vhdx: no metadata table")
+    items: dict[bytes, bytes] = {}
+    for i in range(min(int.from_bytes(meta[10:12], "little"), 2047)):
+        e = meta[32 + 32 * i:64 + 32 * i]
+        off, length = struct.unpack("<II", e[16:24])
+        items[e[:16]] = meta[off:off + min(length, 64)]
+    params, vsize, sector = (items.get(k, b"") for k in (_VHDX_PARAMS, _VHDX_SIZE,
+                                                          _VHDX_SECTOR))
+    if len(params) < 8 or len(vsize) < 8 or len(sector) < 4:
+        raise ValueError("vhdx: metadata items missing")
+    block, flags = struct.unpack("<II", params[:8])
+    size, lss = int.from_bytes(vsize[:8], "little"), int.from_bytes(sector[:4], "little")
+    if flags & 2:
+        ex.event(path, "not-extracted", "vhdx: differencing disk not listed")
+        return None
+    if block < MIB or block & (block - 1) or lss not in (512, 4096):
+        raise ValueError("vhdx: bad block or sector size")
+    ratio = (1 << 23) * lss // block
+    boff, blen = regions[_VHDX_BAT]
+    bat = data[boff:boff + blen]
+
+    def payload() -> Iterator[tuple[int, int]]:
+        # Entries as stored (bounded by the file): a sector-bitmap entry after every
+        # ``ratio`` payload entries.
+        for j in range(len(bat) // 8):
+            if (j + 1) % (ratio + 1) == 0:
+                continue
+            e = int.from_bytes(bat[8 * j:8 * j + 8], "little")
+            if e & 7 in (6, 7):
+                yield j - j // (ratio + 1), (e >> 20) << 20
+
+    return SparseDisk(data, size, block, payload())
+
+
+_MAX_BLOCKS = 65_536  # allocated blocks of a sparse disk (each an int pair in memory)
+_VIEW = 16 * MIB  # a larger slice of a sparse disk is a view, not a copy
+
+
+class SparseDisk:
+    """A dynamic VHD/VHDX disk read in place: slices up to 16 MiB are bytes (unallocated
+    blocks read as zeros), larger ones are views (a partition), so a small file declaring
+    a huge sparse disk costs no memory; the files in it still go through ``take()``."""
+
+    def __init__(self, data: bytes, size: int, block: int,
+                 located: Iterator[tuple[int, int]] | dict[int, int], base: int = 0) -> None:
+        self.data, self.size, self.block, self.base = data, size, block, base
+        if isinstance(located, dict):
+            self.blocks = located
+        else:
+            self.blocks = {}
+            for i, off in located:
+                if off < len(data):
+                    self.blocks[i] = off
+                    if len(self.blocks) > _MAX_BLOCKS:
+                        raise ValueError(f"sparse disk: more than {_MAX_BLOCKS} blocks")
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, s: slice) -> bytes | SparseDisk:
+        start, stop, _ = s.indices(self.size)
+        n = max(stop - start, 0)
+        if n > _VIEW:
+            return SparseDisk(self.data, n, self.block, self.blocks, self.base + start)
+        out = bytearray(n)
+        pos, end = self.base + start, self.base + start + n
+        while pos < end:
+            i, within = divmod(pos, self.block)
+            step = min(self.block - within, end - pos)
+            off = self.blocks.get(i)
+            if off is not None:
+                chunk = self.data[off + within:off + within + step]
+                at = pos - self.base - start
+                out[at:at + len(chunk)] = chunk
+            pos += step
+        return bytes(out)
+
+
+Disk = memoryview | SparseDisk  # what volumes() and fat_files() read: both slice and len()

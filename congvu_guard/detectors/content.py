@@ -277,9 +277,11 @@ class _Expander:
             self._open_disk(node, disk)
 
     def open_vhdx(self, node: FileNode) -> None:
-        self.event(node.path, "not-extracted", "vhdx: files not listed")
+        disk = carriers.vhdx_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
 
-    def _open_disk(self, node: FileNode, disk: memoryview) -> None:
+    def _open_disk(self, node: FileNode, disk: carriers.Disk) -> None:
         for prefix, vol in carriers.volumes(self, node.path, disk):
             self._add_all(node, carriers.fat_files(self, node.path, vol, prefix))
 

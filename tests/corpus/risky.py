@@ -67,3 +67,9 @@ if cs.have_image_tools():
         ("vhd-mbr-hta", _msg("dia.vhd", lambda: cs.vhd_fixed(cs.mbr_disk(cs.fat_of(
             {"run.hta": cs.HTA}))))),
     ]
+
+if cs.have_image_tools() and cs.have_qemu_img():
+    BUILDERS += [
+        ("vhd-dynamic-exe", _msg("dia.vhd", lambda: cs.qemu_image(cs.fat_of(
+            {"tai lieu/setup.exe": samples.pe_exe()}), "vpc", "dynamic"))),
+    ]
