@@ -125,7 +125,8 @@ def svg_plain(i: int = 0) -> bytes:
             b'xlink" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" width="210mm"'
             b' height="297mm" viewBox="0 0 210 297">\n<g inkscape:label="Layer 1">'
             + f'<rect x="{10 + i}" y="10" width="50" height="30" style="fill:#c00"/>'.encode()
-            + "<text x='20' y='60'>UBND tỉnh — logo online=mới</text>".encode()
+            + "<text x='20' y='60'>UBND tỉnh — logo online=mới; bật javascript: không cần"
+              "</text>".encode()
             + b'<image width="8" height="8" xlink:href="data:image/png;base64,'
             + base64.b64encode(png) + b'"/><a href="https://hue.gov.vn/"><text y="80">'
             b"hue.gov.vn</text></a></g>\n</svg>\n")

@@ -326,3 +326,12 @@ def test_mutated_carriers_are_judged_without_an_exception() -> None:
                 data[i:i + r.randrange(1, 9)] = r.randbytes(r.randrange(1, 9))
             c = files_of(cs.message("x.bin", bytes(data)))
             assert c.files  # judged; damage, if any, is an event
+
+
+def test_rar_reading_stops_at_a_refused_member() -> None:
+    # Skipping a member of a solid RAR means decompressing it: after a refusal (here, a
+    # member over the size limit: a bomb finding) the rest of the archive is not read.
+    data = cs.rar5({"big.bin": b"\0" * 5000, "a.exe": samples.pe_exe()})
+    c = files_of(cs.message("x.rar", data), ScanLimits(max_member_bytes=1000))
+    assert [e.event for e in c.events] == ["bomb"]
+    assert not any(f.name == "a.exe" for f in c.files)

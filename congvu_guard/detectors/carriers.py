@@ -124,7 +124,8 @@ _SVG_ACTIVE = (
         rb"transition[a-z]{3,6}|toggle|wheel|drag[a-z]{0,5}|drop|copy|cut|paste|select|show|"
         rb"contextmenu)\s*+=\s*+[\"']")),
     ("foreignObject", re.compile(rb"<(?:svg:)?foreignobject\b")),
-    ("javascript: URL", re.compile(rb"javascript\s*+:")),
+    # As an attribute or url() value, not in the drawing's text ("bat javascript: ...").
+    ("javascript: URL", re.compile(rb"[\"'=(]\s*+javascript\s*+:")),
     # data: images (Inkscape embeds PNGs so) are pictures; any other data: URL (text/html,
     # image/svg+xml, application/...) is a document that can run script.
     ("data: URL", re.compile(rb"=\s*+[\"']\s*+data\s*+:(?!\s*+image/(?:png|jpe?g|gif|webp|bmp)"
@@ -157,7 +158,7 @@ def onenote_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, b
         if start + length > len(data):
             ex.event(path, "unreadable", f"onenote: embedded file of {length} bytes runs "
                      "past the end")
-            continue
+            return
         n += 1
         name = f"embedded-{n}.bin"
         if ex.take(f"{path}:{name}", length, 0):
@@ -168,11 +169,13 @@ def onenote_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, b
 
 
 # libarchive (ISO 9660, RAR 4, RAR 5) ---------------------------------------------------------
-def libarchive_files(ex: Expander, path: str, data: bytes,
-                     fmt: str) -> Iterator[tuple[str, bytes]]:
+def libarchive_files(ex: Expander, path: str, data: bytes, fmt: str,
+                     max_refused: int = MAX_REFUSED) -> Iterator[tuple[str, bytes]]:
     """Regular files of an archive libarchive reads (``fmt``: its format name, e.g.
     ``iso9660``, ``rar``, ``rar5``). A member is read only after ``take`` admits its declared
-    size, and never past it (a header can lie)."""
+    size, and never past it (a header can lie). Reading stops after ``max_refused`` members
+    ``take`` refused: give 1 for a compressed format, where skipping a member of a solid
+    archive means decompressing it (a refused bomb would be expanded anyway)."""
     # libarchive-c logs at import, at INFO, that Debian's libarchive 3.6 cannot set entry
     # digests (a writer feature we never use): not a line for the mail log.
     logging.getLogger("libarchive").setLevel(logging.WARNING)
@@ -187,7 +190,7 @@ def libarchive_files(ex: Expander, path: str, data: bytes,
             size = entry.size or 0
             if not ex.take(f"{path}:{name}", size, len(data)):
                 refused += 1
-                if refused >= MAX_REFUSED:
+                if refused >= max_refused:
                     return
                 continue
             buf = bytearray()
@@ -268,7 +271,8 @@ def fat_files(ex: Expander, path: str, vol: Disk,
     data_start = (reserved + nfats * fatsz + root_sectors) * bps
     clusters = max((min(total * bps, len(vol)) - data_start) // (spc * bps), 0)
     bits = 12 if clusters < 4085 else 16 if clusters < 65525 else 32
-    fat = bytes(vol[reserved * bps:(reserved + fatsz) * bps])
+    # Read in place, entry by entry: a FAT32 table of a large volume is tens of MiB.
+    fat = vol[reserved * bps:(reserved + fatsz) * bps]
     csize = spc * bps
 
     def chain(first: int) -> Iterator[int]:

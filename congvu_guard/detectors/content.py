@@ -250,7 +250,7 @@ class _Expander:
                 return
         # rarfile lists (and finds encryption); libarchive decompresses RAR 4 and RAR 5
         # without the non-free unrar.
-        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "all"))
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "all", 1))
 
     def _add_all(self, node: FileNode, files: Iterator[tuple[str, bytes]]) -> None:
         for name, data in files:
