@@ -335,3 +335,15 @@ def test_rar_reading_stops_at_a_refused_member() -> None:
     c = files_of(cs.message("x.rar", data), ScanLimits(max_member_bytes=1000))
     assert [e.event for e in c.events] == ["bomb"]
     assert not any(f.name == "a.exe" for f in c.files)
+
+
+def test_onenote_embedded_script_page_without_an_hta_tag_is_quarantined(
+        engine: Engine) -> None:
+    page = (b"<script language=\"VBScript\">\r\nDim s : s = \"cal\" & \"c\"\r\n"
+            b"window.close\r\n</script>")
+    assert filetypes.sniff(page, "x.hta") == "html"  # no pattern of its own
+    v = judge(engine, cs.message("so-tay.one", cs.onenote(cs.samples_png(8, 8), page,
+                                                          b"Dim a\r\na = 1\r\n")))
+    hits = [f for f in v.findings if f.rule == "HUE-11.5/onenote-embedded"]
+    assert {f.fact("type") for f in hits} == {"html", "text"}, v.findings
+    assert v.action is Action.QUARANTINE

@@ -1,5 +1,6 @@
 """HUE-11.5 carriers that run or fetch something when opened: compiled HTML help (CHM),
-Internet shortcuts and other shell-link formats, SVG images with active content.
+Internet shortcuts and other shell-link formats, SVG images with active content, script-like
+files embedded in OneNote sections.
 
 Files these carriers hold (OneNote attachments, the files on a disk image, RAR members) are
 taken out by the expander (:mod:`.carriers`) and judged by the other detectors like any
@@ -18,6 +19,12 @@ from .scanning import finding
 CHM = "HUE-11.5/chm"
 SHELL_LINK = "HUE-11.5/shell-link"
 SVG = "HUE-11.5/svg-active"
+ONENOTE = "HUE-11.5/onenote-embedded"
+# Kinds of a file embedded in a OneNote section that run when double-clicked without a
+# telltale pattern of their own: the 2023 .one campaigns embedded HTA pages that begin with
+# <script> (sniffed html), VBScript and batch text. Pictures, PDFs and Office files are
+# judged on their own; executables and known scripts are already high.
+_ONENOTE_SUSPECT = {"html", "text", "svg", "rtf"}
 
 _LINK_NAMES = {
     "url": "Internet shortcut (.url/.website)", "iqy": "Excel web query (.iqy)",
@@ -45,6 +52,9 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         elif kind == "svg" and (active := svg_active(node.data)):
             yield finding(SVG, Severity.MEDIUM, "SVG image with active content: "
                           + ", ".join(active), "carriers", node)
+        if node.container == "onenote" and kind in _ONENOTE_SUSPECT:
+            yield finding(ONENOTE, Severity.MEDIUM, f"{kind} file embedded in a OneNote "
+                          "section", "carriers", node)
 
 
-DETECTOR = Detector("carriers", (CHM, SHELL_LINK, SVG), detect)
+DETECTOR = Detector("carriers", (CHM, SHELL_LINK, SVG, ONENOTE), detect)
