@@ -31,6 +31,8 @@ BUILDERS: list[Builder] = [
         {"ghi-chu.one": cs.onenote(samples.pe_exe())}))),
     ("onenote-batch", _msg("so-tay.one", lambda: cs.onenote(
         b"@echo off\r\npowershell -c whoami\r\n"))),
+    ("onenote-script-page", _msg("so-tay.one", lambda: cs.onenote(
+        b"<script language=\"VBScript\">window.close</script>"))),
     ("chm", _msg("huong-dan.chm", cs.chm)),
     ("chm-renamed", _msg("huong-dan.dat", cs.chm)),
     *[(f"link-{n}", _msg(n, functools.partial(lambda d: d, d)))
