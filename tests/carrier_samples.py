@@ -208,6 +208,41 @@ def iso_of(files: dict[str, bytes]) -> bytes:
         return Path(d, "out.iso").read_bytes()
 
 
+def udf_iso(udf: dict[str, bytes], iso9660: dict[str, bytes] | None = None,
+            udf_only: bool = False) -> bytes:
+    """A UDF 2.60 image written by pycdlib, with ``iso9660`` files on its ISO 9660 side only
+    (a decoy), and ``udf`` files on its UDF side only. ``udf_only`` then turns the volume
+    recognition sequence into that of a UDF-only disc (BEA01, NSR02, TEA01 from sector 16,
+    no CD001), as Windows' oscdimg -u2 writes it."""
+    import io
+
+    import pycdlib
+
+    iso = pycdlib.PyCdlib()
+    iso.new(udf="2.60", interchange_level=3)
+    for name, data in (iso9660 or {}).items():
+        iso.add_fp(io.BytesIO(data), len(data), f"/{name.upper()};1")
+    made: set[str] = set()
+    for name, data in udf.items():
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            d = "/" + "/".join(parts[:i])
+            if d not in made:
+                iso.add_directory(udf_path=d)
+                made.add(d)
+        iso.add_fp(io.BytesIO(data), len(data), udf_path="/" + name)
+    out = io.BytesIO()
+    iso.write_fp(out)
+    iso.close()
+    image = bytearray(out.getvalue())
+    if udf_only:
+        vrs = [bytes(image[n * 2048:(n + 1) * 2048]) for n in range(16, 21)]
+        keep = [v for v in vrs if v[1:6] in (b"BEA01", b"NSR02", b"TEA01")]
+        for n in range(16, 21):
+            image[n * 2048:(n + 1) * 2048] = keep[n - 16] if n - 16 < len(keep) else bytes(2048)
+    return bytes(image)
+
+
 def fat_of(files: dict[str, bytes], kib: int = 1440, fat: int = 12) -> bytes:
     """A FAT volume (mkfs.fat) with the files copied in by mtools (long names kept)."""
     with tempfile.TemporaryDirectory() as d:

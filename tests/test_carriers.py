@@ -164,6 +164,30 @@ def test_iso_files_are_listed_and_judged(engine: Engine) -> None:
     assert v.action is Action.REJECT
 
 
+def test_udf_side_is_read_even_behind_a_decoy_iso9660_side(engine: Engine) -> None:
+    iso = cs.udf_iso({"tai lieu/Hóa đơn.js": cs.JS, "setup.exe": samples.pe_exe()},
+                     {"readme.txt": b"Kinh gui"})
+    assert filetypes.sniff(iso) == "iso"
+    c = files_of(cs.message("hoso.iso", iso))
+    names = {f.name for f in c.files if f.depth == 1}
+    assert {"tai lieu/Hóa đơn.js", "setup.exe"} <= names, (names, c.events)
+    assert any(n.lower().startswith("readme.txt") for n in names)  # the decoy side too
+    v = judge(engine, cs.message("hoso.iso", iso))
+    assert {"HUE-11.5/exec", "HUE-11.5/script"} <= rules(v)
+
+
+def test_udf_only_image_is_listed_and_a_damaged_one_is_a_finding(engine: Engine) -> None:
+    iso = cs.udf_iso({"run.hta": cs.HTA}, udf_only=True)
+    assert b"CD001" not in iso[0x8000:0x8000 + 5 * 2048]
+    assert filetypes.sniff(iso) == "iso"
+    v = judge(engine, cs.message("anh.iso", iso))
+    assert "HUE-11.5/script" in rules(v), v.findings
+    broken = bytearray(iso)
+    broken[256 * 2048:257 * 2048] = bytes(2048)  # no anchor
+    v = judge(engine, cs.message("anh.iso", bytes(broken)))
+    assert {"HUE-11.5/disk-image", "HUE-11.5/archive-unreadable"} <= rules(v)
+
+
 @tools
 def test_iso_member_limit_and_truncation_are_findings() -> None:
     iso = cs.iso_of({f"f{i}.txt": b"x" for i in range(30)})
@@ -313,7 +337,9 @@ def test_mutated_carriers_are_judged_without_an_exception() -> None:
     r = random.Random(13)
     seeds = [cs.onenote(cs.HTA, cs.samples_png(4, 4)), cs.chm(), cs.rar4({"a.exe": b"MZ" * 50}),
              cs.rar5({"a.js": cs.JS, "b.txt": b"x" * 300}), cs.jar(), cs.svg_plain(),
-             cs.vhd_fixed(cs.mbr_disk(b"\xeb\x3c\x90" + b"\0" * 1021))]
+             cs.vhd_fixed(cs.mbr_disk(b"\xeb\x3c\x90" + b"\0" * 1021)),
+             cs.udf_iso({"a/b.js": cs.JS}, {"x.txt": b"x"}),
+             cs.udf_iso({"a.js": cs.JS}, udf_only=True)]
     if cs.have_image_tools():
         seeds += [cs.fat_of({"a/b.js": cs.JS}, kib=200), cs.iso_of({"a.exe": b"MZ" * 20})]
     if cs.have_image_tools() and cs.have_qemu_img():

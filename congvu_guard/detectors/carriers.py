@@ -68,7 +68,7 @@ def binary_kind(head: bytes) -> str:
 
 def udf_image(data: bytes) -> bool:
     """A UDF-only image (no ISO 9660 volume): its volume recognition sequence at 32 KiB."""
-    return data[0x8001:0x8006] == b"BEA01"
+    return data[0x8001:0x8006] == b"BEA01" and has_udf(data)
 
 
 def fat_image(head: bytes) -> bool:
@@ -170,12 +170,15 @@ def onenote_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, b
 
 # libarchive (ISO 9660, RAR 4, RAR 5) ---------------------------------------------------------
 def libarchive_files(ex: Expander, path: str, data: bytes, fmt: str,
-                     max_refused: int = MAX_REFUSED) -> Iterator[tuple[str, bytes]]:
+                     max_refused: int = MAX_REFUSED,
+                     skip: frozenset[tuple[str, int]] = frozenset()
+                     ) -> Iterator[tuple[str, bytes]]:
     """Regular files of an archive libarchive reads (``fmt``: its format name, e.g.
     ``iso9660``, ``rar``, ``rar5``). A member is read only after ``take`` admits its declared
     size, and never past it (a header can lie). Reading stops after ``max_refused`` members
     ``take`` refused: give 1 for a compressed format, where skipping a member of a solid
-    archive means decompressing it (a refused bomb would be expanded anyway)."""
+    archive means decompressing it (a refused bomb would be expanded anyway). Members in
+    ``skip`` (lower-case name, size) were read already (from an image's UDF side)."""
     # libarchive-c logs at import, at INFO, that Debian's libarchive 3.6 cannot set entry
     # digests (a writer feature we never use): not a line for the mail log.
     logging.getLogger("libarchive").setLevel(logging.WARNING)
@@ -188,6 +191,8 @@ def libarchive_files(ex: Expander, path: str, data: bytes, fmt: str,
                 continue
             name = entry.pathname or "unnamed"
             size = entry.size or 0
+            if (name.lower(), size) in skip:
+                continue
             if not ex.take(f"{path}:{name}", size, len(data)):
                 refused += 1
                 if refused >= max_refused:
@@ -199,6 +204,217 @@ def libarchive_files(ex: Expander, path: str, data: bytes, fmt: str,
                 if len(buf) >= size:
                     break
             yield name, bytes(buf[:size])
+
+
+# UDF (ECMA-167 / OSTA UDF 1.02-2.60) ---------------------------------------------------------
+_SECTOR = 2048
+
+
+def has_udf(data: bytes) -> bool:
+    """A UDF volume recognition sequence (NSR02/NSR03) in the sectors after 32 KiB."""
+    return any(data[o + 1:o + 6] in (b"NSR02", b"NSR03")
+               for o in range(16 * _SECTOR, 32 * _SECTOR, _SECTOR))
+
+
+class _Udf:
+    """A read-only walk of a UDF file system: anchor (sector 256), volume descriptors,
+    partitions (physical, and the UDF 2.50+ metadata partition), file set, directories.
+    Every offset is checked against the image; everything hostile raises ValueError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        avdp = self.sector(256)
+        if self.tag(avdp) != 2:
+            raise ValueError("udf: no anchor volume descriptor at sector 256")
+        length, loc = struct.unpack("<II", avdp[16:24])
+        starts: dict[int, int] = {}
+        lvd = b""
+        for n in range(loc, loc + min(length // _SECTOR, 64)):
+            sec = self.sector(n)
+            tag = self.tag(sec)
+            if tag == 5:  # partition descriptor: number -> first sector
+                starts[struct.unpack("<H", sec[22:24])[0]] = struct.unpack("<I", sec[188:192])[0]
+            elif tag == 6:
+                lvd = sec
+            elif tag == 8:
+                break
+        if not lvd or not starts:
+            raise ValueError("udf: no logical volume or partition descriptor")
+        if struct.unpack("<I", lvd[212:216])[0] != _SECTOR:
+            raise ValueError("udf: logical block size other than 2048")
+        # partition reference -> (physical start sector, the metadata file's extents as
+        # (absolute sector, length), or None for a physical partition)
+        self.parts: list[tuple[int, list[tuple[int, int]] | None]] = []
+        maps, pos = lvd[440:440 + struct.unpack("<I", lvd[264:268])[0]], 0
+        for _ in range(min(struct.unpack("<I", lvd[268:272])[0], 16)):
+            kind, size = maps[pos], maps[pos + 1]
+            if size < 6:
+                raise ValueError("udf: bad partition map")
+            if kind == 1:
+                number = struct.unpack("<H", maps[pos + 4:pos + 6])[0]
+                self.parts.append((starts.get(number, -1), None))
+            elif kind == 2 and b"*UDF Metadata Partition" in maps[pos + 4:pos + 36]:
+                number, meta_at = struct.unpack("<HI", maps[pos + 38:pos + 44])
+                start = starts.get(number, -1)
+                self.parts.append((start, None))  # so that the metadata file can be read
+                fe = self.sector(start + meta_at)
+                self.parts[-1] = (start, [e for e in self._extents(fe, len(self.parts) - 1)
+                                          if e[0] >= 0])
+            else:
+                self.parts.append((-1, None))
+            pos += size
+        fsd_lbn, fsd_part = struct.unpack("<IH", lvd[252:258])
+        fsd = self.block(fsd_part, fsd_lbn)
+        if self.tag(fsd) != 256:
+            raise ValueError("udf: no file set descriptor")
+        self.root = struct.unpack("<IH", fsd[404:410])  # root directory ICB: lbn, partition
+
+    def sector(self, n: int) -> bytes:
+        if n < 0 or (n + 1) * _SECTOR > len(self.data):
+            raise ValueError(f"udf: sector {n} outside the image")
+        return self.data[n * _SECTOR:(n + 1) * _SECTOR]
+
+    @staticmethod
+    def tag(sec: bytes) -> int:
+        return struct.unpack("<H", sec[:2])[0]
+
+    def absolute(self, part: int, lbn: int) -> int:
+        if part >= len(self.parts):
+            raise ValueError("udf: bad partition reference")
+        start, meta = self.parts[part]
+        if start < 0:
+            raise ValueError("udf: partition not found")
+        if meta is None:
+            return start + lbn
+        at = lbn * _SECTOR  # through the metadata file's extents
+        for e_sector, e_len in meta:
+            if at < e_len:
+                return e_sector + at // _SECTOR
+            at -= e_len
+        raise ValueError("udf: block outside the metadata partition")
+
+    def block(self, part: int, lbn: int) -> bytes:
+        return self.sector(self.absolute(part, lbn))
+
+    def _extents(self, fe: bytes, part: int) -> list[tuple[int, int]]:
+        """(absolute sector, length) of a file entry's recorded extents; embedded data is
+        returned as (-1, 0) and read by :meth:`content`."""
+        tag = self.tag(fe)
+        if tag == 261:
+            l_ea, l_ad, at = *struct.unpack("<II", fe[168:176]), 176
+        elif tag == 266:
+            l_ea, l_ad, at = *struct.unpack("<II", fe[208:216]), 216
+        else:
+            raise ValueError(f"udf: tag {tag} where a file entry was expected")
+        ads = fe[at + l_ea:at + l_ea + l_ad]
+        kind = struct.unpack("<H", fe[34:36])[0] & 7
+        out = []
+        if kind == 3:
+            return [(-1, 0)]
+        step = 8 if kind == 0 else 16 if kind == 1 else 0
+        if not step:
+            raise ValueError("udf: unknown allocation descriptors")
+        for i in range(0, len(ads) - step + 1, step):
+            length, lbn = struct.unpack("<II", ads[i:i + 8])
+            if length >> 30 == 3:
+                raise ValueError("udf: continued allocation descriptors")
+            if length & 0x3FFFFFFF == 0:
+                break
+            ref = part if step == 8 else struct.unpack("<H", ads[i + 8:i + 10])[0]
+            zero = length >> 30 != 0  # allocated or not, but never written: zeros
+            out.append((-2 if zero else self.absolute(ref, lbn), length & 0x3FFFFFFF))
+        return out
+
+    def entry(self, lbn: int, part: int) -> tuple[bytes, bool, int]:
+        """A file entry: (its sector, is a directory, information length)."""
+        fe = self.block(part, lbn)
+        return fe, fe[27] == 4, struct.unpack("<Q", fe[56:64])[0]
+
+    def content(self, fe: bytes, part: int, limit: int) -> bytes:
+        out = bytearray()
+        for sector, length in self._extents(fe, part):
+            if sector == -1:  # data embedded in the entry itself
+                tag = self.tag(fe)
+                l_ea, l_ad = struct.unpack("<II", fe[168:176] if tag == 261 else fe[208:216])
+                at = (176 if tag == 261 else 216) + l_ea
+                out += fe[at:at + l_ad]
+            elif sector == -2:
+                out += bytes(min(length, limit - len(out)))
+            else:
+                out += self.data[sector * _SECTOR:sector * _SECTOR + min(length,
+                                                                          limit - len(out))]
+            if len(out) >= limit:
+                break
+        return bytes(out[:limit])
+
+
+def _dstring(raw: bytes) -> str:
+    if raw[:1] in (b"\x08", b"\xfe"):
+        return raw[1:].decode("latin-1")
+    if raw[:1] in (b"\x10", b"\xff"):
+        return raw[1:len(raw) - (len(raw) - 1) % 2].decode("utf-16-be", "replace")
+    return raw.decode("latin-1")
+
+
+def udf_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Regular files of a UDF volume, what Windows shows when it mounts the image (an image
+    may carry other files on its ISO 9660 side)."""
+    fs = _Udf(data)
+    walked, refused, dir_bytes = 0, 0, 0
+    root_fe, _, root_len = fs.entry(*fs.root)
+    stack = [("", root_fe, fs.root[1], root_len, 0)]
+    while stack:
+        prefix, fe, part, length, depth = stack.pop()
+        table = fs.content(fe, part, min(length, 4 * MIB, _MAX_DIR_BYTES - dir_bytes))
+        dir_bytes += len(table)
+        pos = 0
+        while pos + 38 <= len(table):
+            if fs.tag(table[pos:pos + 2]) != 257:
+                break
+            chars, l_fi = table[pos + 18], table[pos + 19]
+            lbn, ref = struct.unpack("<IH", table[pos + 24:pos + 30])
+            l_iu = struct.unpack("<H", table[pos + 36:pos + 38])[0]
+            name = _dstring(table[pos + 38 + l_iu:pos + 38 + l_iu + l_fi])
+            pos += (38 + l_iu + l_fi + 3) & ~3
+            if chars & 0x0C:  # deleted, or the parent directory
+                continue
+            walked += 1
+            if walked > _MAX_ENTRIES:
+                ex.event(path, "too-many", f"disk image: more than {_MAX_ENTRIES} entries")
+                return
+            child, is_dir, size = fs.entry(lbn, ref)
+            if is_dir:
+                if depth + 1 >= _MAX_DIR_DEPTH:
+                    ex.event(f"{path}:{prefix}{name}", "too-deep",
+                             "disk image: folders nested too deep")
+                elif dir_bytes < _MAX_DIR_BYTES:
+                    stack.append((f"{prefix}{name}/", child, ref, size, depth + 1))
+                continue
+            if ex.take(f"{path}:{prefix}{name}", size, 0):
+                yield f"{prefix}{name}", fs.content(child, ref, size)
+            elif (refused := refused + 1) >= MAX_REFUSED:
+                return
+
+
+def iso_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Files of an optical disc image: its UDF side first (what Windows shows when it
+    mounts the image: a decoy ISO 9660 side can hide it from tools that read only ISO 9660),
+    then the ISO 9660 side's files not seen on the UDF side (libarchive)."""
+    seen: set[tuple[str, int]] = set()
+    udf_error: Exception | None = None
+    if has_udf(data):
+        try:
+            for name, blob in udf_files(ex, path, data):
+                seen.add((name.lower(), len(blob)))
+                yield name, blob
+        except (ValueError, struct.error, IndexError) as e:
+            udf_error = e
+    if data[0x8001:0x8006] == b"CD001":
+        yield from libarchive_files(ex, path, data, "iso9660", skip=frozenset(seen))
+        if udf_error is not None:
+            ex.event(path, "not-extracted", f"iso: UDF side not read ({udf_error})")
+    elif udf_error is not None:
+        raise ValueError(f"udf: {udf_error}") from udf_error
 
 
 # FAT volumes, bare or behind a partition table (IMG, fixed VHD) -----------------------------

@@ -263,10 +263,7 @@ class _Expander:
         self._add_all(node, carriers.onenote_files(self, node.path, node.data))
 
     def open_iso(self, node: FileNode) -> None:
-        if carriers.udf_image(node.data):
-            self.event(node.path, "not-extracted", "iso: UDF-only image, files not listed")
-            return
-        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "iso9660"))
+        self._add_all(node, carriers.iso_files(self, node.path, node.data))
 
     def open_img(self, node: FileNode) -> None:
         self._open_disk(node, memoryview(node.data))

@@ -54,6 +54,10 @@ BUILDERS: list[Builder] = [
     ("jar-renamed-in-zip", _msg("tai-lieu.zip", lambda: samples.zip_of(
         {"tai-lieu.pdf": cs.jar()}))),
     ("vhdx", _msg("dia.vhdx", lambda: b"vhdxfile" + b"\0" * 4000)),
+    ("udf-only-hta", _msg("anh-dia.iso", lambda: cs.udf_iso({"run.hta": cs.HTA},
+                                                            udf_only=True))),
+    ("udf-behind-decoy-iso9660", _msg("anh-dia.iso", lambda: cs.udf_iso(
+        {"hoa-don.pdf": samples.pe_exe()}, {"readme.txt": b"Kinh gui"}))),
 ]
 
 if cs.have_image_tools():
