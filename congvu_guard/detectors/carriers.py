@@ -4,9 +4,10 @@ they hold.
 - OneNote (``.one``): files embedded in FileDataStoreObjects (MS-ONESTORE 2.6.13) are taken
   out and judged like attachments (the 2023 wave of ``.one`` files carrying an HTA or a
   batch file behind a fake "double-click to view" button).
-- Disk images: ISO 9660 (libarchive), FAT12/16/32 volumes (``.img``, and inside VHD and
-  VHDX disks, bare or behind an MBR/GPT partition table; a small bounded reader of our own:
-  libarchive reads neither FAT nor VHD), RAR 4 and RAR 5 (libarchive, no non-free unrar).
+- Disk images: UDF (a bounded reader of our own: libarchive 3.6 has none) then ISO 9660
+  (libarchive), FAT12/16/32 volumes (``.img``, and inside VHD and VHDX disks, bare or behind
+  an MBR/GPT partition table; our own reader again: libarchive reads neither FAT nor VHD).
+- RAR 4 and RAR 5 contents (libarchive, no non-free unrar).
 - Text kinds that Windows runs or follows: Internet shortcuts and other shell-link formats,
   SVG (judged for active content by :mod:`.carrier_checks`).
 
