@@ -284,6 +284,20 @@ def vhd_fixed(disk: bytes) -> bytes:
     return disk + bytes(footer)
 
 
+def have_gcab() -> bool:
+    return shutil.which("gcab") is not None
+
+
+def cab_of(files: dict[str, bytes]) -> bytes:
+    """A Microsoft cabinet (MSZIP-compressed) written by gcab."""
+    with tempfile.TemporaryDirectory() as d:
+        for name, data in files.items():
+            Path(d, name).write_bytes(data)
+        subprocess.run(["gcab", "-c", "-z", f"{d}/out.cab", *files], cwd=d, check=True,
+                       capture_output=True)
+        return Path(d, "out.cab").read_bytes()
+
+
 def have_qemu_img() -> bool:
     return shutil.which("qemu-img") is not None
 

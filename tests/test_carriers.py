@@ -130,6 +130,20 @@ def test_jar_is_an_executable_and_a_java_class_is_not_mach_o(engine: Engine) -> 
     assert "HUE-11.5/exec" not in rules(v), v.findings
 
 
+@pytest.mark.skipif(not cs.have_gcab(), reason="gcab missing")
+def test_cabinet_and_onenote_package_members_are_judged(engine: Engine) -> None:
+    cab = cs.cab_of({"setup.exe": samples.pe_exe(), "doc.txt": b"Kinh gui"})
+    assert filetypes.sniff(cab) == "cab"
+    v = judge(engine, cs.message("goi.cab", cab))
+    assert "HUE-11.5/exec" in rules(v) and v.action is Action.REJECT
+    onepkg = cs.cab_of({"Section 1.one": cs.onenote(cs.HTA)})
+    v = judge(engine, cs.message("so-tay.onepkg", onepkg))
+    [hit] = [f for f in v.findings if f.rule == "HUE-11.5/script"]
+    assert hit.fact("path").endswith("so-tay.onepkg:Section 1.one:embedded-1.bin")
+    v = judge(engine, cs.message("goi.cab", cs.cab_of({"a.pdf": samples.pdf(False)})))
+    assert v.action is Action.ACCEPT, v.findings
+
+
 # RAR ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("build", [cs.rar4, cs.rar5], ids=["rar4", "rar5"])
 def test_rar_members_are_decompressed_and_judged_by_content(engine: Engine, build) -> None:

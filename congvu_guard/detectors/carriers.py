@@ -7,7 +7,7 @@ they hold.
 - Disk images: UDF (a bounded reader of our own: libarchive 3.6 has none) then ISO 9660
   (libarchive), FAT12/16/32 volumes (``.img``, and inside VHD and VHDX disks, bare or behind
   an MBR/GPT partition table; our own reader again: libarchive reads neither FAT nor VHD).
-- RAR 4 and RAR 5 contents (libarchive, no non-free unrar).
+- RAR 4, RAR 5 and cabinet (.cab, .onepkg) contents (libarchive, no non-free unrar).
 - Text kinds that Windows runs or follows: Internet shortcuts and other shell-link formats,
   SVG (judged for active content by :mod:`.carrier_checks`).
 
@@ -60,6 +60,8 @@ def binary_kind(head: bytes) -> str:
         return "onenote"
     if head.startswith(b"ITSF") and head[4:8] in (b"\x02\x00\x00\x00", b"\x03\x00\x00\x00"):
         return "chm"
+    if head.startswith(b"MSCF\0\0\0\0"):
+        return "cab"  # Windows cabinet; a OneNote package (.onepkg) is one
     if head.startswith(b"\xca\xfe\xba\xbe") and int.from_bytes(head[4:8], "big") >= 45:
         # A Java class file (minor, major >= 45) shares its magic with a Mach-O universal
         # binary, whose next field is the number of architectures (a handful).

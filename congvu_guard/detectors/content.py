@@ -256,6 +256,10 @@ class _Expander:
         for name, data in files:
             self.add(self.child(node, name, data))
 
+    def open_cab(self, node: FileNode) -> None:
+        # Compressed folders: skipping a member decompresses it, so stop at a refusal.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "cab", 1))
+
     def open_jar(self, node: FileNode) -> None:
         self.open_zip(node)  # a Java archive is a zip: its members are judged too
 

@@ -304,6 +304,8 @@ def _other_archive(i: int) -> bytes:
     name, data = [(f"ho-so-{i}.rar", cs.rar4(files)), (f"ho-so-{i}.rar", cs.rar5(files)),
                   (f"ho-so-{i}.tar.gz", samples.tar_gz(files)),
                   (f"ho-so-{i}.7z", samples.seven_zip(files))][i % 4]
+    if i % 8 == 7 and cs.have_gcab():
+        name, data = f"ho-so-{i}.cab", cs.cab_of(files)
     return _with_files(r, f"Ho so nen {i}", [(name, "application/octet-stream", data)])
 
 

@@ -79,3 +79,9 @@ if cs.have_image_tools() and cs.have_qemu_img():
         ("vhd-dynamic-exe", _msg("dia.vhd", lambda: cs.qemu_image(cs.fat_of(
             {"tai lieu/setup.exe": samples.pe_exe()}), "vpc", "dynamic"))),
     ]
+
+if cs.have_gcab():
+    BUILDERS += [
+        ("onepkg-hta", _msg("so-tay.onepkg", lambda: cs.cab_of(
+            {"Section 1.one": cs.onenote(cs.HTA)}))),
+    ]
