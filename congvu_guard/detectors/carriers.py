@@ -183,8 +183,9 @@ def libarchive_files(ex: Expander, path: str, data: bytes, fmt: str,
     archive means decompressing it (a refused bomb would be expanded anyway). Members in
     ``skip`` (lower-case name, size) were read already (from an image's UDF side)."""
     # libarchive-c logs at import, at INFO, that Debian's libarchive 3.6 cannot set entry
-    # digests (a writer feature we never use): not a line for the mail log.
-    logging.getLogger("libarchive").setLevel(logging.WARNING)
+    # digests (a writer feature we never use), and at WARNING what libarchive warns about a
+    # damaged header (text an attacker chooses the occasion of): not lines for the mail log.
+    logging.getLogger("libarchive").setLevel(logging.ERROR)
     import libarchive
 
     refused = 0
@@ -192,7 +193,7 @@ def libarchive_files(ex: Expander, path: str, data: bytes, fmt: str,
         for entry in archive:
             if not entry.isfile:
                 continue
-            name = entry.pathname or "unnamed"
+            name = _entry_name(entry)
             size = entry.size or 0
             if (name.lower(), size) in skip:
                 continue
@@ -418,6 +419,16 @@ def iso_files(ex: Expander, path: str, data: bytes) -> Iterator[tuple[str, bytes
             ex.event(path, "not-extracted", f"iso: UDF side not read ({udf_error})")
     elif udf_error is not None:
         raise ValueError(f"udf: {udf_error}") from udf_error
+
+
+def _entry_name(entry: object) -> str:
+    """An entry's name as text. libarchive converts names to the locale's charset: with
+    LC_ALL=C a non-ASCII cabinet name reads as nothing (the file is still judged by its
+    content); the systemd unit runs with a UTF-8 locale (Python's C.UTF-8 coercion)."""
+    name = entry.pathname  # type: ignore[attr-defined]
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return name or "unnamed"
 
 
 # FAT volumes, bare or behind a partition table (IMG, fixed VHD) -----------------------------
