@@ -231,10 +231,13 @@ def _invite(i: int) -> bytes:
             f' attachment; filename="invite.ics"\r\n\r\n{ics}--{b}--\r\n').encode()
 
 
+_SIGNER_DIR = tempfile.TemporaryDirectory(prefix="congvu-smime-")  # removed at exit
+
+
 @functools.cache
 def _signer() -> tuple[str, str]:
     """A throwaway self-signed certificate and key, made once per test session."""
-    d = tempfile.mkdtemp(prefix="congvu-smime-")
+    d = _SIGNER_DIR.name
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=vanthu@hue.gov.vn/O=UBND tinh Thua Thien Hue",
                     "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem"],
