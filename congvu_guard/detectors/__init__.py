@@ -31,8 +31,9 @@ def default_detectors(
 ) -> tuple[Detector, ...]:
     """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
     from . import archives, attachments, documents, forwarding, legacy_encoding, mime, office_docs
+    from .carrier_checks import DETECTOR as CARRIERS
     from .secret import build as secret_detector
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
             documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
-            office_docs.DETECTOR, secret_detector(config), *extra)
+            office_docs.DETECTOR, CARRIERS, secret_detector(config), *extra)

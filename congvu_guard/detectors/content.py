@@ -14,11 +14,12 @@ import io
 import re
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..message import ParsedMessage, parse_message
-from . import filetypes
+from . import carriers, filetypes
 
 MIB = 1024 * 1024
 
@@ -266,14 +267,48 @@ class _Expander:
             infos = [i for i in r.infolist() if not i.is_dir()]
             if r.needs_password() or any(i.needs_password() for i in infos):
                 self.event(node.path, "encrypted", "password-protected rar")
-            for info in infos:
-                # Without the unrar program rar members cannot be decompressed: their names
-                # are still judged.
-                self.content.files.append(FileNode(f"{node.path}:{info.filename}",
-                                                   info.filename, "", b"", node.depth + 1,
-                                                   "rar"))
-            self.event(node.path, "not-extracted",
-                       f"rar: {len(infos)} member name(s) checked, contents not decompressed")
+                for info in infos:  # names are still judged
+                    self.content.files.append(FileNode(f"{node.path}:{info.filename}",
+                                                       info.filename, "", b"",
+                                                       node.depth + 1, "rar"))
+                return
+        # rarfile lists (and finds encryption); libarchive decompresses RAR 4 and RAR 5
+        # without the non-free unrar.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "all", 1))
+
+    def _add_all(self, node: FileNode, files: Iterator[tuple[str, bytes]]) -> None:
+        for name, data in files:
+            self.add(self.child(node, name, data))
+
+    def open_cab(self, node: FileNode) -> None:
+        # Compressed folders: skipping a member decompresses it, so stop at a refusal.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "cab", 1))
+
+    def open_jar(self, node: FileNode) -> None:
+        self.open_zip(node)  # a Java archive is a zip: its members are judged too
+
+    def open_onenote(self, node: FileNode) -> None:
+        self._add_all(node, carriers.onenote_files(self, node.path, node.data))
+
+    def open_iso(self, node: FileNode) -> None:
+        self._add_all(node, carriers.iso_files(self, node.path, node.data))
+
+    def open_img(self, node: FileNode) -> None:
+        self._open_disk(node, memoryview(node.data))
+
+    def open_vhd(self, node: FileNode) -> None:
+        disk = carriers.vhd_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
+
+    def open_vhdx(self, node: FileNode) -> None:
+        disk = carriers.vhdx_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
+
+    def _open_disk(self, node: FileNode, disk: carriers.Disk) -> None:
+        for prefix, vol in carriers.volumes(self, node.path, disk):
+            self._add_all(node, carriers.fat_files(self, node.path, vol, prefix))
 
 
 def expand(parsed: ParsedMessage, limits: ScanLimits | None = None) -> Content:
