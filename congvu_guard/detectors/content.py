@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..message import ParsedMessage, parse_message
-from . import filetypes
+from . import filetypes, pdf
 
 MIB = 1024 * 1024
 
@@ -87,7 +87,7 @@ class _Expander:
 
     def add(self, node: FileNode) -> None:
         self.content.files.append(node)
-        if node.kind in filetypes.ARCHIVES or node.kind in ("email", "ooxml"):
+        if hasattr(self, f"open_{node.kind}"):
             if node.depth >= self.limits.max_depth:
                 self.event(node.path, "too-deep",
                            f"nesting deeper than {self.limits.max_depth} not inspected")
@@ -250,6 +250,23 @@ class _Expander:
                                                    "rar"))
             self.event(node.path, "not-extracted",
                        f"rar: {len(infos)} member name(s) checked, contents not decompressed")
+
+    def open_pdf(self, node: FileNode) -> None:
+        """Files embedded in a PDF (/EmbeddedFile), judged like any attachment."""
+        for emb in pdf.analyse_node(node).embedded:
+            path = f"{node.path}:{emb.name}"
+            try:
+                data = pdf.decode(emb.raw, emb.filters,
+                                  min(self.limits.max_member_bytes, self.budget),
+                                  self.limits.max_ratio)
+            except pdf.Bomb as e:
+                self.event(path, "bomb", f"PDF embedded file {e}")
+                continue
+            except ValueError as e:
+                self.event(path, "unreadable", f"PDF embedded file: {e}")
+                continue
+            if self.take(path, len(data), len(emb.raw)):
+                self.add(self.child(node, emb.name, data))
 
 
 def expand(parsed: ParsedMessage, limits: ScanLimits | None = None) -> Content:

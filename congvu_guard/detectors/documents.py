@@ -1,5 +1,5 @@
-"""HUE-11.5 active content in documents: Office macros (OLE and OOXML), PDF JavaScript or
-launch actions, HTML that smuggles a file past the scanner."""
+"""HUE-11.5 active content in documents: Office macros (OLE and OOXML), HTML that smuggles a
+file past the scanner. PDFs: ``pdf_active.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from . import Detector, filetypes
 from .scanning import finding
 
 MACRO = "HUE-11.5/macro"
-PDF = "HUE-11.5/pdf-active"
 SMUGGLING = "HUE-11.5/html-smuggling"
 
 
@@ -24,11 +23,6 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             if has:
                 what = "Office macros with an auto-exec entry point" if auto else "Office macros"
                 yield finding(MACRO, Severity.MEDIUM, what, "documents", node)
-        elif kind == "pdf":
-            risks = filetypes.pdf_risks(node.data)
-            if risks:
-                yield finding(PDF, Severity.MEDIUM, "PDF with " + ", ".join(risks),
-                              "documents", node)
         elif kind == "html" and (node.name or node.depth):
             hits = filetypes.html_smuggling(node.data)
             if hits:
@@ -36,4 +30,4 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                               "documents", node)
 
 
-DETECTOR = Detector("documents", (MACRO, PDF, SMUGGLING), detect)
+DETECTOR = Detector("documents", (MACRO, SMUGGLING), detect)

@@ -1,0 +1,33 @@
+"""HUE-11.5 active content in PDFs, judged on their structure (``detectors/pdf.py``):
+JavaScript, Launch actions, automatic actions that reach outside the document, embedded
+files (which the expander also takes out and judges like any attachment), XFA, RichMedia,
+forms that submit to an outside address; and PDFs that could not be fully inspected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..message import ParsedMessage
+from ..model import Envelope, Finding
+from . import Detector, pdf
+from .scanning import finding
+
+PDF = "HUE-11.5/pdf-active"
+LIMIT = "HUE-11.5/pdf-limit"  # a cap, a bomb or an undecodable object stream: MEDIUM
+UNREADABLE = "HUE-11.5/pdf-unreadable"  # no object at all: LOW, like archive-unreadable
+
+
+def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+    for node in msg.content.files:
+        if node.kind != "pdf":
+            continue
+        report = pdf.analyse_node(node)
+        for risk in report.risks:
+            yield finding(PDF, risk.severity, f"PDF with {risk.detail}", "pdf", node)
+        for problem in report.problems:
+            rule = UNREADABLE if problem.label == "unreadable" and not report.objects \
+                else LIMIT
+            yield finding(rule, problem.severity, f"PDF {problem.detail}", "pdf", node)
+
+
+DETECTOR = Detector("pdf", (PDF, LIMIT, UNREADABLE), detect)
