@@ -197,3 +197,17 @@ def ps2pdf_letter(lines: list[str]) -> bytes:
     body = "\n".join(f"72 {760 - 16 * i} moveto ({line}) show" for i, line in enumerate(lines))
     ps = f"%!PS\n/Helvetica findfont 12 scalefont setfont\n{body}\nshowpage\n"
     return run_tool(["ps2pdf"], ps.encode(), ".ps")
+
+
+def encrypted(data: bytes, revision: int, user: str = "", objstm: bool = True) -> bytes:
+    """``data`` encrypted by qpdf (pikepdf) as writers do to restrict printing or copying:
+    revision 3 (RC4-128), 4 (AES-128) or 6 (AES-256); an empty ``user`` password opens it
+    without asking."""
+    pdf = pikepdf.open(io.BytesIO(data))
+    aes = revision >= 4
+    enc = pikepdf.Encryption(owner="chu-so-huu", user=user, R=revision, aes=aes,
+                             metadata=aes, allow=pikepdf.Permissions(extract=False))
+    out = io.BytesIO()
+    mode = pikepdf.ObjectStreamMode.generate if objstm else pikepdf.ObjectStreamMode.disable
+    pdf.save(out, encryption=enc, object_stream_mode=mode)
+    return out.getvalue()

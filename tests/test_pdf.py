@@ -128,6 +128,32 @@ def test_active_pdfs_get_at_least_quarantine_through_the_engine(engine: Engine, 
     assert v.action is action and "HUE-11.5/pdf-active" in v.rules
 
 
+@pytest.mark.parametrize("revision", [3, 4, 6], ids=["RC4", "AES-128", "AES-256"])
+def test_encrypted_pdf_that_opens_without_a_password_is_decrypted_and_judged(
+        engine: Engine, revision: int) -> None:
+    """Encrypted to restrict copying: its object streams are encrypted too, and only
+    decrypting them (with the empty user password) shows the JavaScript or the file."""
+    js = corpus.encrypted(corpus.js_open_action(objstm=False), revision)
+    assert b"/ObjStm" in js and b"/Encrypt" in js
+    assert risks(js) == ["automatic JavaScript"]
+    exe = corpus.encrypted(corpus.attachment("hoa-don.exe", samples.pe_exe()), revision)
+    v = judge(engine, "hoa-don.pdf", exe)
+    assert "HUE-11.5/exec" in v.rules and v.action is Action.REJECT
+    assert any("hoa-don.exe" in f.detail for f in v.findings if f.rule == "HUE-11.5/exec")
+
+
+def test_pdf_that_needs_a_password_is_encrypted_content_with_the_password_lure(
+        engine: Engine) -> None:
+    data = corpus.encrypted(corpus.js_open_action(objstm=False), 6, user="2468")
+    assert pdf.analyse(data).needs_password
+    raw = samples.mime_message("s", [("cong-van.pdf", "application/pdf", data)],
+                               body="Mat khau: 2468")
+    v = engine.check_message(ENV, raw, wire_size(raw))
+    enc = next(f for f in v.findings if f.rule == "HUE-11.5/encrypted-archive")
+    assert "password given in the message body" in enc.detail
+    assert v.action is Action.QUARANTINE
+
+
 # No false alarms ----------------------------------------------------------------------------
 def test_scanned_letters_do_not_alarm_even_when_their_image_bytes_hold_the_words() -> None:
     """The image data is bytes inside a stream: a scan whose random data happens to contain
@@ -169,6 +195,15 @@ def test_text_about_javascript_and_content_stream_names_do_not_alarm(engine: Eng
     data = corpus.mentions_javascript(objstm)
     assert b"/JavaScript" in data and b"/Launch" in data  # in the content stream, as text
     assert judge(engine, "canh-bao.pdf", data).action is Action.ACCEPT
+
+
+@pytest.mark.parametrize("revision", [3, 4, 6], ids=["RC4", "AES-128", "AES-256"])
+def test_copy_protected_pdfs_that_open_without_a_password_do_not_alarm(
+        engine: Engine, revision: int) -> None:
+    for base in (corpus.benign_links_and_destination(), corpus.scanned_letter(9, 300_000),
+                 corpus.mentions_javascript(objstm=True)):
+        data = corpus.encrypted(base, revision)
+        assert judge(engine, "cong-van.pdf", data).action is Action.ACCEPT
 
 
 def test_links_and_a_go_to_page_open_action_do_not_alarm(engine: Engine) -> None:
@@ -255,7 +290,9 @@ def test_pathological_token_runs_end_in_a_report(junk: bytes) -> None:
 def test_truncated_and_mutated_real_pdfs_never_raise() -> None:
     rng = random.Random(11)
     bases = [corpus.js_open_action(True), corpus.attachment("a.exe", samples.pe_exe()),
-             corpus.xfa(True), corpus.signed(corpus.scanned_letter(1, 20_000))]
+             corpus.xfa(True), corpus.signed(corpus.scanned_letter(1, 20_000)),
+             corpus.encrypted(corpus.js_open_action(False), 4),
+             corpus.encrypted(corpus.attachment("a.exe", samples.pe_exe()), 6)]
     for base in bases:
         for cut in range(0, len(base), max(1, len(base) // 60)):
             pdf.analyse(base[:cut])

@@ -252,8 +252,12 @@ class _Expander:
                        f"rar: {len(infos)} member name(s) checked, contents not decompressed")
 
     def open_pdf(self, node: FileNode) -> None:
-        """Files embedded in a PDF (/EmbeddedFile), judged like any attachment."""
-        for emb in pdf.analyse_node(node).embedded:
+        """Files embedded in a PDF (/EmbeddedFile), judged like any attachment; a PDF that
+        needs a password is encrypted content like a zip's (the password-in-body note)."""
+        report = pdf.analyse_node(node)
+        if report.needs_password:
+            self.event(node.path, "encrypted", "password-protected PDF")
+        for emb in report.embedded:
             path = f"{node.path}:{emb.name}"
             try:
                 data = pdf.decode(emb.raw, emb.filters,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..model import Severity
+from .pdf_crypt import Decryptor, open_empty
 
 if TYPE_CHECKING:
     from .content import FileNode
@@ -103,6 +104,7 @@ class PdfReport:
     embedded: list[Embedded] = field(default_factory=list)
     objects: int = 0
     encrypted: bool = False
+    needs_password: bool = False  # encrypted, and the empty user password does not open it
 
 
 # Tokenizer ---------------------------------------------------------------------------------
@@ -340,6 +342,7 @@ def _png_unpredict(data: bytes, columns: int) -> bytes:
 @dataclass
 class _Stream:
     num: int
+    gen: int
     dict: dict[str, object]
     start: int
     end: int
@@ -354,6 +357,8 @@ class _Reader:
         self.streams: list[_Stream] = []
         self.trailers: list[dict[str, object]] = []
         self.offsets: list[int] = []  # where the xref tables say objects are
+        self.owner: dict[int, tuple[int, int]] = {}  # id(dict) -> its top-level object
+        self.crypt: Decryptor | None = None
         self.report = PdfReport()
         self.budget = _Budget()
         self.parser = _Parser(data, time.monotonic() + TIME_LIMIT, self.dicts)
@@ -374,7 +379,7 @@ class _Reader:
             if m.group(1) is not None:
                 self.counted()
                 p.pos = m.end()
-                self.object(int(m.group(1)), p)
+                self.object(int(m.group(1)), int(m.group(2)), p)
             elif m.group(3) is not None:
                 p.pos = m.end()
                 v = p.value()
@@ -385,8 +390,11 @@ class _Reader:
                 self.xref_table(p)
             pos = max(p.pos, m.end())
 
-    def object(self, num: int, p: _Parser) -> None:
+    def object(self, num: int, gen: int, p: _Parser) -> None:
+        first = len(self.dicts)
         v = p.value()
+        for d in self.dicts[first:]:  # whose key decrypts their strings
+            self.owner[id(d)] = (num, gen)
         self.objects[num] = v
         if not isinstance(v, dict):
             return
@@ -400,7 +408,7 @@ class _Reader:
         elif self.data.startswith((b"\n", b"\r"), start):
             start += 1
         end, after = self.stream_end(v, start)
-        self.streams.append(_Stream(num, v, start, end))
+        self.streams.append(_Stream(num, gen, v, start, end))
         p.pos = after
 
     def stream_end(self, d: dict[str, object], start: int) -> tuple[int, int]:
@@ -437,7 +445,33 @@ class _Reader:
         p.pos = pos
 
     def body(self, s: _Stream) -> bytes:
-        return self.data[s.start:s.end]
+        raw = self.data[s.start:s.end]
+        if self.crypt is not None and s.dict.get("Type") != "XRef":
+            return self.crypt.decrypt(raw, s.num, s.gen)
+        return raw
+
+    def encryption(self) -> None:
+        """Encrypted PDFs: open them with the empty user password when that works."""
+        tails = self.trailers + [s.dict for s in self.streams if s.dict.get("Type") == "XRef"]
+        enc = next((self.resolve(t["Encrypt"]) for t in tails if "Encrypt" in t), None)
+        if enc is None:
+            return
+        self.report.encrypted = True
+        ids = next((t["ID"] for t in tails if isinstance(t.get("ID"), list)), [])
+        id0 = ids[0] if ids and isinstance(ids[0], Str) else b""
+        if isinstance(enc, dict):
+            self.crypt = open_empty(enc, bytes(id0))
+        self.report.needs_password = self.crypt is None
+
+    def string(self, d: dict[str, object], key: str) -> Str | None:
+        """``d[key]`` as a string, decrypted when ``d`` sits in an encrypted object."""
+        v = self.resolve(d.get(key))
+        if not isinstance(v, Str):
+            return None
+        owner = self.owner.get(id(d))
+        if owner is None or not self.report.encrypted:
+            return v
+        return Str(self.crypt.decrypt(bytes(v), *owner)) if self.crypt is not None else None
 
     def decoded(self, s: _Stream, what: str) -> bytes | None:
         filters = _names(s.dict.get("Filter"))
@@ -454,10 +488,8 @@ class _Reader:
         for s in list(self.streams):
             if s.dict.get("Type") != "ObjStm":
                 continue
-            if self.report.encrypted:
-                self.problem("encrypted", "encrypted PDF: its compressed objects cannot be "
-                             "inspected")
-                return
+            if self.report.needs_password:
+                return  # the expander records the PDF as encrypted (content._Expander)
             data = self.decoded(s, "object stream")
             if data is None:
                 continue
@@ -496,7 +528,7 @@ class _Reader:
             if m is not None and m.group(1) is not None:
                 self.counted()
                 p.pos = m.end()
-                self.object(int(m.group(1)), p)
+                self.object(int(m.group(1)), int(m.group(2)), p)
 
     def xref_stream_offsets(self, s: _Stream) -> list[int]:
         data = self.decoded(s, "cross-reference stream")
@@ -540,7 +572,7 @@ class _Reader:
         kind = a.get("S")
         if isinstance(kind, Name) and kind in _OUTSIDE_ACTIONS:
             target = ""
-            if kind == "URI" and isinstance(uri := self.resolve(a.get("URI")), Str):
+            if kind == "URI" and (uri := self.string(a, "URI")) is not None:
                 target = f" {_text(uri)[:80]}"
             severity = Severity.HIGH if kind == "Launch" else Severity.MEDIUM
             self.add(f"automatic {kind}", severity, f"{trigger} runs a {kind} action{target}")
@@ -562,10 +594,9 @@ class _Reader:
             if kind == "ImportData":
                 self.add("ImportData action", Severity.MEDIUM, "an ImportData action")
             if kind == "SubmitForm":
-                url = self.resolve(d.get("F"))
-                if isinstance(url, dict):
-                    url = self.resolve(url.get("F"))
-                if isinstance(url, Str) and re.match(rb"\s*[a-zA-Z][\w+.-]*:", url):
+                spec = self.resolve(d.get("F"))
+                url = self.string(spec, "F") if isinstance(spec, dict) else self.string(d, "F")
+                if url is not None and re.match(rb"\s*[a-zA-Z][\w+.-]*:", url):
                     self.add("SubmitForm", Severity.MEDIUM,
                              f"a form that submits to {_text(url)[:80]}")
             if "OpenAction" in d:
@@ -578,9 +609,9 @@ class _Reader:
             if d.get("Subtype") == "RichMedia" or "RichMediaContent" in d:
                 self.add("RichMedia", Severity.MEDIUM, "RichMedia (Flash/video) content")
             if isinstance(ef := self.resolve(d.get("EF")), dict):
-                label = self.resolve(d.get("UF")) or self.resolve(d.get("F"))
+                label = self.string(d, "UF") or self.string(d, "F")
                 for ref in ef.values():
-                    if isinstance(ref, Ref) and isinstance(label, Str):
+                    if isinstance(ref, Ref) and label is not None:
                         names.setdefault(ref.num, _file_name(label))
         for s in self.streams:
             if s.dict.get("Type") == "EmbeddedFile":
@@ -615,8 +646,7 @@ def analyse(data: bytes) -> PdfReport:
     r = _Reader(data)
     try:
         r.read()
-        r.report.encrypted = any("Encrypt" in t for t in r.trailers) or any(
-            "Encrypt" in s.dict for s in r.streams if s.dict.get("Type") == "XRef")
+        r.encryption()
         r.hidden_objects()
         r.object_streams()
     except _Limit as e:
