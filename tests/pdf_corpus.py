@@ -19,6 +19,7 @@ from PIL import Image
 MIB = 1024 * 1024
 HAVE_QPDF = shutil.which("qpdf") is not None
 HAVE_GS = shutil.which("ps2pdf") is not None
+HAVE_SOFFICE = shutil.which("soffice") is not None
 
 
 def _jpeg_head() -> bytes:
@@ -211,3 +212,20 @@ def encrypted(data: bytes, revision: int, user: str = "", objstm: bool = True) -
     mode = pikepdf.ObjectStreamMode.generate if objstm else pikepdf.ObjectStreamMode.disable
     pdf.save(out, encryption=enc, object_stream_mode=mode)
     return out.getvalue()
+
+
+def libreoffice_form_letter() -> bytes:
+    """A web page with links and a form (text field, check box, submit button) exported to
+    PDF by LibreOffice, as a unit's online form would be."""
+    html = ("<html><body><h1>CONG VAN</h1><p>Huong dan tat JavaScript (/JS, /Launch) trong "
+            "Adobe Reader.</p><p><a href='https://hue.gov.vn/'>Cong thong tin</a> "
+            "<a href='mailto:tiepnhan@hue.gov.vn'>tiepnhan</a></p><form>"
+            "<input type='text' name='hoten' value='Nguyen Van A'>"
+            "<input type='checkbox' name='dongy'><input type='submit'></form></body></html>")
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "thu.html").write_text(html)
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{d}/profile", "--headless",
+                        "--convert-to", "pdf:writer_web_pdf_Export", "--outdir", d,
+                        str(Path(d, "thu.html"))], check=True, capture_output=True,
+                       timeout=120)
+        return Path(d, "thu.pdf").read_bytes()

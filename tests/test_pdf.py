@@ -96,6 +96,14 @@ def test_form_submitting_to_an_outside_address_is_found() -> None:
     assert "http://thu-thap.example/gui" in report.risks[0].detail
 
 
+@pytest.mark.parametrize(("url", "outside"), [
+    ("mailto:thu-thap@example.net", True), ("\\\\10.0.0.9\\share\\f.fdf", True),
+    ("file://10.0.0.9/share/f.fdf", True), ("file:///C:/Users/a/form.html", False),
+    ("form.fdf", False), ("C:\\form.fdf", False)])
+def test_submit_target_outside_means_a_scheme_or_a_remote_host(url: str, outside: bool) -> None:
+    assert bool(risks(corpus.submit_form(url))) is outside
+
+
 def test_embedded_executable_is_taken_out_and_judged_as_an_executable(engine: Engine) -> None:
     v = judge(engine, "hoa-don.pdf", corpus.attachment("hoa-don.exe", samples.pe_exe()))
     assert v.action is Action.REJECT
@@ -220,6 +228,13 @@ def test_ghostscript_letters_plain_and_with_qpdf_object_streams_do_not_alarm(
     for data in variants:
         assert pdf.analyse(data).objects > 3
         assert judge(engine, "huong-dan.pdf", data).action is Action.ACCEPT
+
+
+@pytest.mark.skipif(not corpus.HAVE_SOFFICE, reason="LibreOffice not installed")
+def test_libreoffice_form_with_links_and_a_submit_button_does_not_alarm(engine: Engine) -> None:
+    data = corpus.libreoffice_form_letter()
+    assert b"/AA" in data and b"/SubmitForm" in data  # the button submits on a click
+    assert judge(engine, "don-dang-ky.pdf", data).action is Action.ACCEPT
 
 
 # Hostile input -------------------------------------------------------------------------------

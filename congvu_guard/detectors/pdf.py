@@ -43,6 +43,11 @@ MAX_RATIO = 100  # inflated / compressed size beyond 1 MiB: a zlib bomb
 TIME_LIMIT = 3.0  # seconds per PDF; a 1,000-page text PDF takes ~0.3 s
 _TOKEN_CHECK = 4096  # tokens between two clock readings
 
+# /AA triggers the reader fires only on a click (mouse down/up), like a link: a form's
+# submit button made by LibreOffice has /AA /D SubmitForm. JavaScript and Launch are found
+# wherever they are; the other triggers (page open, focus, mouse over, document events) run
+# without a click.
+_CLICK_TRIGGERS = {"D", "U"}
 # Actions that do something outside the document when they run (ISO 32000 12.6.4).
 _OUTSIDE_ACTIONS = {"JavaScript", "Launch", "URI", "SubmitForm", "ImportData", "GoToR",
                     "GoToE", "Rendition"}
@@ -596,14 +601,15 @@ class _Reader:
             if kind == "SubmitForm":
                 spec = self.resolve(d.get("F"))
                 url = self.string(spec, "F") if isinstance(spec, dict) else self.string(d, "F")
-                if url is not None and re.match(rb"\s*[a-zA-Z][\w+.-]*:", url):
+                if url is not None and _outside(url):
                     self.add("SubmitForm", Severity.MEDIUM,
                              f"a form that submits to {_text(url)[:80]}")
             if "OpenAction" in d:
                 self.action_risk(d["OpenAction"], "opening the document")
             if "AA" in d and isinstance(aa := self.resolve(d["AA"]), dict):
                 for trigger, action in list(aa.items())[:32]:
-                    self.action_risk(action, f"an automatic /{trigger} trigger")
+                    if trigger not in _CLICK_TRIGGERS:
+                        self.action_risk(action, f"an automatic /{trigger} trigger")
             if "XFA" in d:
                 self.add("XFA", Severity.MEDIUM, "an XFA form (scriptable)")
             if d.get("Subtype") == "RichMedia" or "RichMediaContent" in d:
@@ -633,6 +639,23 @@ def _text(s: bytes) -> str:
     if s.startswith(b"\xef\xbb\xbf"):
         return s[3:].decode("utf-8", "replace")
     return s.decode("latin-1")
+
+
+_URL = re.compile(rb"\s*([a-zA-Z][a-zA-Z0-9+.-]{0,30}):(?://([^/\\]*))?")
+
+
+def _outside(url: bytes) -> bool:
+    """A submit target outside the reader's machine: any scheme (http, mailto, ...), a UNC
+    path, a file URL with a host; not a relative or a local ``file:///`` path (LibreOffice
+    exports a form without an action with its own file as the target)."""
+    if url.lstrip().startswith((b"\\\\", b"//")):
+        return True
+    m = _URL.match(url)
+    if m is None:
+        return False
+    if m.group(1).lower() == b"file":
+        return (m.group(2) or b"").lower() not in (b"", b"localhost")
+    return len(m.group(1)) > 1  # "C:\\form.fdf" is a drive letter, not a scheme
 
 
 def _file_name(s: bytes) -> str:
