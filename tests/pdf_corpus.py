@@ -9,6 +9,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import img2pdf
@@ -173,8 +174,16 @@ def signed(base: bytes, seed: int = 1) -> bytes:
     field = pdf.make_indirect(Dictionary(
         FT=Name.Sig, Type=Name.Annot, Subtype=Name.Widget, T=String("Signature1"),
         Rect=[0, 0, 0, 0], F=132, V=sig, P=pdf.pages[0].obj))
-    pdf.pages[0].Annots = pdf.make_indirect(Array([field]))
-    pdf.Root.AcroForm = Dictionary(Fields=Array([field]), SigFlags=3)
+    page = pdf.pages[0]
+    if "/Annots" in page:
+        page.Annots.append(field)
+    else:
+        page.Annots = pdf.make_indirect(Array([field]))
+    if "/AcroForm" in pdf.Root:
+        pdf.Root.AcroForm.Fields.append(field)
+        pdf.Root.AcroForm.SigFlags = 3
+    else:
+        pdf.Root.AcroForm = Dictionary(Fields=Array([field]), SigFlags=3)
     out = io.BytesIO()
     pdf.save(out, compress_streams=True)
     return out.getvalue()
@@ -229,3 +238,50 @@ def libreoffice_form_letter() -> bytes:
                         str(Path(d, "thu.html"))], check=True, capture_output=True,
                        timeout=120)
         return Path(d, "thu.pdf").read_bytes()
+
+
+def risky_pdfs() -> Iterator[tuple[str, bytes]]:
+    """Every risky PDF of the tests: each must get at least quarantine."""
+    for objstm in (False, True):
+        tag = "objstm" if objstm else "plain"
+        yield f"js-open-action-{tag}", js_open_action(objstm)
+        yield f"js-names-tree-{tag}", js_name_tree(objstm)
+        yield f"launch-{tag}", launch(objstm)
+        yield f"page-open-uri-{tag}", page_open_uri(objstm)
+        yield f"xfa-{tag}", xfa(objstm)
+        yield f"embedded-exe-{tag}", attachment("hoa-don.exe", _pe(), objstm)
+    yield "submit-form-http", submit_form("http://thu-thap.example/gui")
+    yield "rich-media", rich_media()
+    if HAVE_QPDF:
+        yield "js-qpdf-object-streams", qpdf_object_streams(js_open_action(False))
+    for revision in (3, 4, 6):
+        yield f"js-encrypted-r{revision}", encrypted(js_open_action(False), revision)
+    yield "js-password-protected", encrypted(js_open_action(False), 6, user="2468")
+
+
+def benign_pdfs(scans: int = 100) -> Iterator[tuple[str, bytes]]:
+    """The benign PDFs of the false-alarm corpus (none may alarm): ``scans`` scanned
+    letters of 0.2-15 MB, then signed, copy-protected, text, form and Ghostscript PDFs."""
+    for seed, size in enumerate(scan_sizes(scans)):
+        yield f"scan-{seed}-{size}", scanned_letter(seed, size)
+    bases = [("scan", scanned_letter(7, 2 * MIB)), ("advisory", mentions_javascript(True)),
+             ("advisory-plain", mentions_javascript(False)),
+             ("links", benign_links_and_destination())]
+    if HAVE_GS:
+        letter = ps2pdf_letter(["Huong dan: tat JavaScript (/JS, /Launch) trong trinh doc",
+                                "Kinh gui cac don vi truc thuoc"])
+        bases.append(("ps2pdf", letter))
+        if HAVE_QPDF:
+            bases.append(("ps2pdf-objstm", qpdf_object_streams(letter)))
+    if HAVE_SOFFICE:
+        bases.append(("libreoffice-form", libreoffice_form_letter()))
+    for i, (name, data) in enumerate(bases):
+        yield name, data
+        yield f"{name}-signed", signed(data, seed=i)
+        yield f"{name}-copy-protected", encrypted(data, (3, 4, 6)[i % 3])
+
+
+def _pe() -> bytes:
+    from tests import samples
+
+    return samples.pe_exe()

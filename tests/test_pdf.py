@@ -125,41 +125,13 @@ def test_embedded_zip_bomb_is_a_bomb_finding_not_an_expansion(engine: Engine) ->
     assert v.action is Action.QUARANTINE
 
 
-@pytest.mark.parametrize(("builder", "action"), [
-    (lambda: corpus.js_open_action(True), Action.QUARANTINE),
-    (lambda: corpus.xfa(True), Action.QUARANTINE),
-    (lambda: corpus.launch(True), Action.REJECT),
-])
-def test_active_pdfs_get_at_least_quarantine_through_the_engine(engine: Engine, builder,
-                                                                 action: Action) -> None:
-    v = judge(engine, "cong-van.pdf", builder())
-    assert v.action is action and "HUE-11.5/pdf-active" in v.rules
-
-
-@pytest.mark.parametrize("revision", [3, 4, 6], ids=["RC4", "AES-128", "AES-256"])
-def test_encrypted_pdf_that_opens_without_a_password_is_decrypted_and_judged(
-        engine: Engine, revision: int) -> None:
-    """Encrypted to restrict copying: its object streams are encrypted too, and only
-    decrypting them (with the empty user password) shows the JavaScript or the file."""
-    js = corpus.encrypted(corpus.js_open_action(objstm=False), revision)
-    assert b"/ObjStm" in js and b"/Encrypt" in js
-    assert risks(js) == ["automatic JavaScript"]
-    exe = corpus.encrypted(corpus.attachment("hoa-don.exe", samples.pe_exe()), revision)
-    v = judge(engine, "hoa-don.pdf", exe)
-    assert "HUE-11.5/exec" in v.rules and v.action is Action.REJECT
-    assert any("hoa-don.exe" in f.detail for f in v.findings if f.rule == "HUE-11.5/exec")
-
-
-def test_pdf_that_needs_a_password_is_encrypted_content_with_the_password_lure(
-        engine: Engine) -> None:
-    data = corpus.encrypted(corpus.js_open_action(objstm=False), 6, user="2468")
-    assert pdf.analyse(data).needs_password
-    raw = samples.mime_message("s", [("cong-van.pdf", "application/pdf", data)],
-                               body="Mat khau: 2468")
-    v = engine.check_message(ENV, raw, wire_size(raw))
-    enc = next(f for f in v.findings if f.rule == "HUE-11.5/encrypted-archive")
-    assert "password given in the message body" in enc.detail
-    assert v.action is Action.QUARANTINE
+def test_every_risky_pdf_gets_at_least_quarantine(engine: Engine) -> None:
+    missed = []
+    for name, data in corpus.risky_pdfs():
+        v = judge(engine, f"{name}.pdf", data)
+        if v.action not in (Action.QUARANTINE, Action.REJECT):
+            missed.append((name, v.action, v.rules))
+    assert missed == []
 
 
 # No false alarms ----------------------------------------------------------------------------
@@ -172,20 +144,21 @@ def test_scanned_letters_do_not_alarm_even_when_their_image_bytes_hold_the_words
     assert pdf.analyse(data).risks == [] and pdf.analyse(data).problems == []
 
 
-def test_no_false_alarm_on_100_seeded_scanned_letters_up_to_15_mb() -> None:
-    """The benign scan corpus (README: measured false-alarm rate): 95 letters of 0.2-4 MB
-    and five of 6-15 MB, made by img2pdf, judged by the whole engine. A 15 MB scan is
+def test_no_false_alarm_on_the_benign_pdf_corpus() -> None:
+    """The benign corpus (README: measured false-alarm rate): 100 seeded scanned letters, 95
+    of 0.2-4 MB and five of 6-15 MB made by img2pdf, then text, link, form and Ghostscript
+    PDFs, each also signed and copy-protected; judged by the whole engine. A 15 MB scan is
     20.5 MB in base64, past HUE-14's 20 MB on the wire: the size is counted decoded here so
     the scanner, not the size rule, is what is measured."""
     engine = Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"},
                                   "limits": {"size_basis": "decoded"}}))
-    alarms = []
-    for seed, size in enumerate(corpus.scan_sizes(100)):
-        data = corpus.scanned_letter(seed, size)
-        v = judge(engine, f"cong-van-{seed}.pdf", data)
+    alarms, count = [], 0
+    for name, data in corpus.benign_pdfs(100):
+        count += 1
+        v = judge(engine, f"{name}.pdf", data)
         if v.action is not Action.ACCEPT:
-            alarms.append((seed, size, v.rules))
-    assert alarms == []
+            alarms.append((name, v.rules))
+    assert alarms == [] and count >= 112  # 121 with Ghostscript, qpdf and LibreOffice
 
 
 def test_signed_scans_and_signed_text_pdfs_do_not_alarm(engine: Engine) -> None:
