@@ -258,6 +258,14 @@ def test_object_hidden_inside_a_stream_body_is_found_through_the_xref() -> None:
     data = (head + obj2 + body + b"\nendstream\nendobj\nxref\n0 1\n"
             + f"{offset:010d} 00000 n \n".encode() + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
     assert risks(data) == ["automatic JavaScript"]
+    # The same with a compressed cross-reference stream (PDF 1.5) and a PNG Up predictor.
+    row = b"\x02\x01" + offset.to_bytes(4, "big") + b"\x00"  # Up from a zero row: as is
+    xref = zlib.compress(row)
+    data = (head + obj2 + body + b"\nendstream\nendobj\n9 0 obj\n<< /Type /XRef /W [1 4 1] "
+            b"/Size 10 /Root 1 0 R /Filter /FlateDecode /DecodeParms << /Predictor 12 "
+            b"/Columns 6 >> /Length " + str(len(xref)).encode() + b" >>\nstream\n" + xref
+            + b"\nendstream\nendobj\n%%EOF\n")
+    assert risks(data) == ["automatic JavaScript"]
 
 
 def test_garbage_after_the_header_is_an_unreadable_finding_of_low_severity() -> None:
