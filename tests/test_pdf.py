@@ -268,6 +268,12 @@ def test_object_hidden_inside_a_stream_body_is_found_through_the_xref() -> None:
     assert risks(data) == ["automatic JavaScript"]
 
 
+def test_pdf_past_the_messages_time_budget_is_a_limit_finding_not_read() -> None:
+    report = pdf.analyse(corpus.js_open_action(True), deadline=0.0)  # monotonic: long past
+    assert report.risks == [] and [p.label for p in report.problems] == ["limit"]
+    assert "time for PDFs is spent" in report.problems[0].detail
+
+
 def test_garbage_after_the_header_is_an_unreadable_finding_of_low_severity() -> None:
     report = pdf.analyse(b"%PDF-1.7\n" + random.Random(3).randbytes(200_000))
     assert [(p.label, p.severity) for p in report.problems] == [("unreadable", Severity.LOW)]

@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import tarfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -81,6 +82,7 @@ class _Expander:
         self.content = content
         self.members = 0
         self.budget = limits.max_total_bytes
+        self.pdf_seconds = pdf.MESSAGE_TIME_LIMIT  # time left for reading this message's PDFs
 
     def event(self, path: str, event: str, detail: str) -> None:
         self.content.events.append(Event(path, event, detail))
@@ -254,7 +256,9 @@ class _Expander:
     def open_pdf(self, node: FileNode) -> None:
         """Files embedded in a PDF (/EmbeddedFile), judged like any attachment; a PDF that
         needs a password is encrypted content like a zip's (the password-in-body note)."""
-        report = pdf.analyse_node(node)
+        t0 = time.monotonic()
+        report = pdf.analyse_node(node, t0 + self.pdf_seconds)
+        self.pdf_seconds -= time.monotonic() - t0
         if report.needs_password:
             self.event(node.path, "encrypted", "password-protected PDF")
         for emb in report.embedded:

@@ -41,6 +41,7 @@ MAX_NESTING = 64  # arrays/dictionaries inside each other (real writers stay und
 MAX_DECODED = 32 * MIB  # object and xref streams inflated per PDF, all together
 MAX_RATIO = 100  # inflated / compressed size beyond 1 MiB: a zlib bomb
 TIME_LIMIT = 3.0  # seconds per PDF; a 1,000-page text PDF takes ~0.3 s
+MESSAGE_TIME_LIMIT = 10.0  # seconds for all the PDFs of one message (a zip of 1,000 PDFs)
 _TOKEN_CHECK = 4096  # tokens between two clock readings
 
 # /AA triggers the reader fires only on a click (mouse down/up), like a link: a form's
@@ -127,7 +128,8 @@ _TOKEN = re.compile(
     rb"|(.))", re.S)  # 8 a stray byte
 _NAME, _OPEN, _CLOSE_TOKEN, _HEX, _STR, _NUM, _WORD = range(1, 8)
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PAREN = re.compile(rb"[()\\]")
+# Up to the next unescaped parenthesis: runs of other bytes and escape pairs in one step.
+_PAREN = re.compile(rb"(?:[^()\\]++|\\[\s\S])*+([()])")
 _STR_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\s\S])")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"\r\n": b"",
             b"\n": b"", b"\r": b""}
@@ -144,13 +146,19 @@ _R = object()
 
 
 def _unescape(raw: bytes) -> bytes:
+    """A literal string's escapes decoded. Strings that matter (names of files, addresses,
+    encryption keys) are short; a longer one is kept as it is, which bounds the work of a
+    string of millions of escapes (5 MB of them took 1.2 s)."""
+    if b"\\" not in raw or len(raw) > 65536:
+        return raw
+
     def one(m: re.Match[bytes]) -> bytes:
         g = m.group(1)
         if g[:1].isdigit():
             return bytes([int(g, 8) & 0xFF])
         return _ESCAPES.get(g, g)
 
-    return _STR_ESCAPE.sub(one, raw) if b"\\" in raw else raw
+    return _STR_ESCAPE.sub(one, raw)
 
 
 class _Parser:
@@ -178,20 +186,24 @@ class _Parser:
     def literal(self) -> Str:
         """A ``(...)`` string from just after its ``(``: balanced parentheses, escapes."""
         data, start, depth, pos = self.data, self.pos, 1, self.pos
+        steps = 0
         while True:
-            m = _PAREN.search(data, pos)
+            steps += 1
+            if not steps & 0xFFF and time.monotonic() > self.deadline:
+                raise _Limit(f"took longer than {TIME_LIMIT:g} s")
+            m = _PAREN.match(data, pos)
             if m is None:
                 self.pos = len(data)
                 return Str(_unescape(data[start:]))
-            c = m.group()
-            pos = m.end() + (1 if c == b"\\" else 0)
+            c = m.group(1)
+            pos = m.end()
             if c == b"(":
                 depth += 1
             elif c == b")":
                 depth -= 1
                 if depth == 0:
                     self.pos = pos
-                    return Str(_unescape(data[start:m.start()]))
+                    return Str(_unescape(data[start:m.start(1)]))
 
     def name(self, raw: bytes) -> Name:
         n = self.names.get(raw)
@@ -354,7 +366,7 @@ class _Stream:
 
 
 class _Reader:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, deadline: float) -> None:
         self.data = data
         self.dicts: list[dict[str, object]] = []
         self.objects: dict[int, object] = {}
@@ -366,7 +378,7 @@ class _Reader:
         self.crypt: Decryptor | None = None
         self.report = PdfReport()
         self.budget = _Budget()
-        self.parser = _Parser(data, time.monotonic() + TIME_LIMIT, self.dicts)
+        self.parser = _Parser(data, deadline, self.dicts)
 
     def problem(self, label: str, detail: str, severity: Severity = Severity.MEDIUM) -> None:
         self.report.problems.append(Risk(label, severity, detail))
@@ -664,9 +676,14 @@ def _file_name(s: bytes) -> str:
     return name or "embedded"
 
 
-def analyse(data: bytes) -> PdfReport:
-    """What the PDF in ``data`` would do, and what of it could not be inspected."""
-    r = _Reader(data)
+def analyse(data: bytes, deadline: float | None = None) -> PdfReport:
+    """What the PDF in ``data`` would do, and what of it could not be inspected; reading
+    stops at ``TIME_LIMIT`` or at ``deadline`` (``time.monotonic``), whichever is first."""
+    now = time.monotonic()
+    r = _Reader(data, min(now + TIME_LIMIT, deadline if deadline is not None else now + 1e9))
+    if deadline is not None and deadline <= now:
+        r.problem("limit", "not inspected: the message's time for PDFs is spent")
+        return r.report
     try:
         r.read()
         r.encryption()
@@ -691,13 +708,13 @@ _CACHE: weakref.WeakKeyDictionary[FileNode, PdfReport] = weakref.WeakKeyDictiona
 _CACHE_LOCK = threading.Lock()
 
 
-def analyse_node(node: FileNode) -> PdfReport:
-    """``analyse`` once per file node: the expander (embedded files) and the detector
-    (findings) share it."""
+def analyse_node(node: FileNode, deadline: float | None = None) -> PdfReport:
+    """``analyse`` once per file node: the expander (embedded files, with the message's
+    time budget) and the detector (findings) share it."""
     with _CACHE_LOCK:
         report = _CACHE.get(node)
     if report is None:
-        report = analyse(node.data)
+        report = analyse(node.data, deadline)
         with _CACHE_LOCK:
             _CACHE[node] = report
     return report
