@@ -558,8 +558,9 @@ class _Reader:
             parms = parms[0] if parms else None
         if isinstance(parms, dict) and isinstance(parms.get("Predictor"), int) and \
                 int(parms["Predictor"]) >= 10:  # type: ignore[call-overload]
-            try:
-                data = _png_unpredict(data, sum(w))  # type: ignore[arg-type]
+            try:  # at most MAX_OBJECTS rows: undoing the predictor is a loop in Python
+                size = sum(w)  # type: ignore[arg-type]
+                data = _png_unpredict(data[:(size + 1) * MAX_OBJECTS], size)
             except ValueError:
                 return []
         size = sum(w)  # type: ignore[arg-type]
