@@ -248,6 +248,12 @@ def test_huge_or_indirect_length_falls_back_to_endstream() -> None:
         assert risks(data) == ["automatic JavaScript"], length
 
 
+def test_unterminated_string_does_not_hide_the_objects_after_it() -> None:
+    data = (b"%PDF-1.4\n1 0 obj\n<< /Title (no end >>\nendobj\n"
+            b"2 0 obj\n<< /Type /Catalog /OpenAction << /S /JavaScript /JS (x) >> >>\nendobj\n")
+    assert risks(data) == ["automatic JavaScript"]
+
+
 def test_object_hidden_inside_a_stream_body_is_found_through_the_xref() -> None:
     """A /Length that covers a second object: readers find it by its xref offset."""
     hidden = b"5 0 obj\n<< /S /JavaScript /JS (app.alert(1)) >>\nendobj\n"
