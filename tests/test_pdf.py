@@ -254,6 +254,16 @@ def test_unterminated_string_does_not_hide_the_objects_after_it() -> None:
     assert risks(data) == ["automatic JavaScript"]
 
 
+def test_object_hidden_inside_a_stream_body_of_a_pdf_without_xref_is_found() -> None:
+    """No xref: readers rebuild it by scanning the file for objects, so they see it."""
+    hidden = b"endstream\nendobj\n5 0 obj\n<< /S /JavaScript /JS (app.alert(1)) >>\nendobj\n"
+    body = b"x" * 100 + b"\n" + hidden + b"y" * 100
+    data = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /OpenAction 5 0 R >>\nendobj\n"
+            b"2 0 obj\n<< /Length " + str(len(body)).encode() + b" >>\nstream\n" + body
+            + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    assert risks(data) == ["automatic JavaScript"]
+
+
 def test_object_hidden_inside_a_stream_body_is_found_through_the_xref() -> None:
     """A /Length that covers a second object: readers find it by its xref offset."""
     hidden = b"5 0 obj\n<< /S /JavaScript /JS (app.alert(1)) >>\nendobj\n"
