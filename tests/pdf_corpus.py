@@ -131,9 +131,15 @@ def xfa(objstm: bool) -> bytes:
     return _save(pdf, objstm)
 
 
-def attachment(name: str, data: bytes, objstm: bool = True) -> bytes:
+def attachment(name: str, data: bytes, objstm: bool = True, typed: bool = True) -> bytes:
+    """``data`` attached as ``name``; ``typed=False`` drops the optional /Type /EmbeddedFile
+    of its stream (readers open it through the file specification's /EF all the same)."""
     pdf = _base()
     pdf.attachments[name] = pikepdf.AttachedFileSpec(pdf, data, filename=name)
+    if not typed:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Type") == Name.EmbeddedFile:
+                del obj.Type
     return _save(pdf, objstm)
 
 
@@ -250,6 +256,7 @@ def risky_pdfs() -> Iterator[tuple[str, bytes]]:
         yield f"page-open-uri-{tag}", page_open_uri(objstm)
         yield f"xfa-{tag}", xfa(objstm)
         yield f"embedded-exe-{tag}", attachment("hoa-don.exe", _pe(), objstm)
+        yield f"embedded-exe-untyped-{tag}", attachment("hoa-don.exe", _pe(), objstm, False)
     yield "submit-form-http", submit_form("http://thu-thap.example/gui")
     yield "rich-media", rich_media()
     if HAVE_QPDF:

@@ -112,6 +112,14 @@ def test_embedded_executable_is_taken_out_and_judged_as_an_executable(engine: En
     assert dict(exe.facts)["path"].endswith("hoa-don.pdf:hoa-don.exe")
 
 
+def test_embedded_file_stream_without_its_optional_type_is_still_taken_out(
+        engine: Engine) -> None:
+    data = corpus.attachment("hoa-don.exe", samples.pe_exe(), objstm=True, typed=False)
+    assert b"/EmbeddedFile" not in data
+    v = judge(engine, "hoa-don.pdf", data)
+    assert "HUE-11.5/exec" in v.rules and v.action is Action.REJECT
+
+
 def test_embedded_script_in_an_object_stream_pdf_is_judged_as_a_script(engine: Engine) -> None:
     script = b'Set o = CreateObject("WScript.Shell")\r\no.Run "calc"'
     v = judge(engine, "thu-moi.pdf", corpus.attachment("tai-lieu.txt", script, objstm=True))

@@ -622,7 +622,7 @@ class _Reader:
             self.report.risks.append(Risk(label, severity, detail))
 
     def judge(self) -> None:
-        names: dict[int, str] = {}
+        names: dict[int, str] = {}  # embedded file streams (their /Type is optional)
         for d in self.dicts:
             kind = d.get("S")
             if "JS" in d or "JavaScript" in d or kind == "JavaScript":
@@ -650,10 +650,10 @@ class _Reader:
             if isinstance(ef := self.resolve(d.get("EF")), dict):
                 label = self.string(d, "UF") or self.string(d, "F")
                 for ref in ef.values():
-                    if isinstance(ref, Ref) and label is not None:
-                        names.setdefault(ref.num, _file_name(label))
+                    if isinstance(ref, Ref) and not names.get(ref.num):
+                        names[ref.num] = _file_name(label) if label is not None else ""
         for s in self.streams:
-            if s.dict.get("Type") == "EmbeddedFile":
+            if s.num in names or s.dict.get("Type") == "EmbeddedFile":
                 name = names.get(s.num) or f"embedded-{s.num}"
                 self.report.embedded.append(Embedded(name, self.body(s),
                                                      _names(s.dict.get("Filter"))))
