@@ -303,6 +303,14 @@ def test_garbage_after_the_header_is_an_unreadable_finding_of_low_severity() -> 
     assert [(p.label, p.severity) for p in report.problems] == [("unreadable", Severity.LOW)]
 
 
+def test_text_that_mentions_the_pdf_header_is_not_an_unreadable_pdf(engine: Engine) -> None:
+    text = b"Loi mo tep: tep bat dau bang %PDF-1.7 nhung bi hong. Vui long gui lai.\r\n"
+    raw = samples.mime_message("s", [("ghi-chu.txt", "text/plain", text)])
+    assert engine.check_message(ENV, raw, wire_size(raw)).action is Action.ACCEPT
+    v = judge(engine, "cong-van.pdf", b"%PDF-1.7\n" + random.Random(3).randbytes(5000))
+    assert "HUE-11.5/pdf-unreadable" in v.rules and v.action is Action.TAG
+
+
 @pytest.mark.parametrize("junk", [
     b"(" * 200_000, b"[" * 60 + b"(" * 200_000, b"<" * 200_000, b"\\" * 200_000,
     b"1 0 obj " * 50_000, b"%" * 200_000, b"/" * 200_000, b"1 " * 200_000,

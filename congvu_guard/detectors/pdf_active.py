@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding
 from . import Detector, pdf
+from .content import FileNode
 from .scanning import finding
 
 PDF = "HUE-11.5/pdf-active"
@@ -25,9 +26,18 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         for risk in report.risks:
             yield finding(PDF, risk.severity, f"PDF with {risk.detail}", "pdf", node)
         for problem in report.problems:
-            rule = UNREADABLE if problem.label == "unreadable" and not report.objects \
-                else LIMIT
+            if problem.label == "unreadable" and not report.objects:
+                if not _claims_pdf(node):
+                    continue  # a text that mentions "%PDF-" near its start is not a PDF
+                rule = UNREADABLE
+            else:
+                rule = LIMIT
             yield finding(rule, problem.severity, f"PDF {problem.detail}", "pdf", node)
+
+
+def _claims_pdf(node: FileNode) -> bool:
+    return (node.data.lstrip()[:5] == b"%PDF-" or node.name.lower().endswith(".pdf")
+            or node.declared_type == "application/pdf")
 
 
 DETECTOR = Detector("pdf", (PDF, LIMIT, UNREADABLE), detect)
