@@ -107,7 +107,7 @@ def test_submit_target_outside_means_a_scheme_or_a_remote_host(url: str, outside
 def test_embedded_executable_is_taken_out_and_judged_as_an_executable(engine: Engine) -> None:
     v = judge(engine, "hoa-don.pdf", corpus.attachment("hoa-don.exe", samples.pe_exe()))
     assert v.action is Action.REJECT
-    assert {"HUE-11.5/exec", "HUE-11.5/pdf-active"} <= set(v.rules)
+    assert {"HUE-11.5/exec", "HUE-11.5/pdf-embedded-file"} <= set(v.rules)
     exe = next(f for f in v.findings if f.rule == "HUE-11.5/exec")
     assert dict(exe.facts)["path"].endswith("hoa-don.pdf:hoa-don.exe")
 
@@ -118,6 +118,17 @@ def test_embedded_file_stream_without_its_optional_type_is_still_taken_out(
     assert b"/EmbeddedFile" not in data
     v = judge(engine, "hoa-don.pdf", data)
     assert "HUE-11.5/exec" in v.rules and v.action is Action.REJECT
+
+
+def test_embedded_file_rule_set_to_tag_still_rejects_an_embedded_executable() -> None:
+    """An operator who tags PDFs with attachments (PDF/A-3 e-invoices carry their XML) keeps
+    the judgement of what is inside."""
+    tagging = Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"},
+                                   "actions": {"HUE-11.5/pdf-embedded-file": "tag"}}))
+    invoice = corpus.attachment("hoa-don.xml", b"<?xml version='1.0'?><HDon><DLHDon/></HDon>")
+    assert judge(tagging, "hoa-don.pdf", invoice).action is Action.TAG
+    exe = corpus.attachment("hoa-don.exe", samples.pe_exe())
+    assert judge(tagging, "hoa-don.pdf", exe).action is Action.REJECT
 
 
 def test_embedded_script_in_an_object_stream_pdf_is_judged_as_a_script(engine: Engine) -> None:

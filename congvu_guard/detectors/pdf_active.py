@@ -14,6 +14,9 @@ from .content import FileNode
 from .scanning import finding
 
 PDF = "HUE-11.5/pdf-active"
+# Its own rule so that an operator whose units send PDF/A-3 e-invoices (an XML file inside)
+# can set it to "tag": the embedded file itself is still judged like any attachment.
+EMBEDDED = "HUE-11.5/pdf-embedded-file"
 LIMIT = "HUE-11.5/pdf-limit"  # a cap, a bomb or an undecodable object stream: MEDIUM
 UNREADABLE = "HUE-11.5/pdf-unreadable"  # no object at all: LOW, like archive-unreadable
 
@@ -24,7 +27,8 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             continue
         report = pdf.analyse_node(node)
         for risk in report.risks:
-            yield finding(PDF, risk.severity, f"PDF with {risk.detail}", "pdf", node)
+            rule = EMBEDDED if risk.label == "embedded file" else PDF
+            yield finding(rule, risk.severity, f"PDF with {risk.detail}", "pdf", node)
         for problem in report.problems:
             if problem.label == "unreadable" and not report.objects:
                 if not _claims_pdf(node):
@@ -40,4 +44,4 @@ def _claims_pdf(node: FileNode) -> bool:
             or node.declared_type == "application/pdf")
 
 
-DETECTOR = Detector("pdf", (PDF, LIMIT, UNREADABLE), detect)
+DETECTOR = Detector("pdf", (PDF, EMBEDDED, LIMIT, UNREADABLE), detect)
