@@ -28,6 +28,9 @@ PEER_RISKY = {
     "next2last-digits_in_brackets.eml", "next2last-digits_in_parens.eml",
     "next2last-doublebad.eml", "pdf_js.eml", "rar-date-bad-ext.eml", "rar4.eml",
     "zip-doublebad.eml", "zip.eml",
+    # A PDF that really needs a password (qpdf cannot open it either): like an encrypted
+    # zip, nothing inside can be judged, so it is quarantined (HUE-11.5/encrypted-archive).
+    "pdf_encrypted.eml",
 }
 
 

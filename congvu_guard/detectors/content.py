@@ -13,13 +13,14 @@ import hashlib
 import io
 import re
 import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..message import ParsedMessage, parse_message
-from . import carriers, filetypes
+from . import carriers, filetypes, pdf
 
 MIB = 1024 * 1024
 
@@ -84,6 +85,7 @@ class _Expander:
         self.content = content
         self.members = 0
         self.budget = limits.max_total_bytes
+        self.pdf_seconds = pdf.MESSAGE_TIME_LIMIT  # time left for reading this message's PDFs
 
     def event(self, path: str, event: str, detail: str) -> None:
         self.content.events.append(Event(path, event, detail))
@@ -309,6 +311,29 @@ class _Expander:
     def _open_disk(self, node: FileNode, disk: carriers.Disk) -> None:
         for prefix, vol in carriers.volumes(self, node.path, disk):
             self._add_all(node, carriers.fat_files(self, node.path, vol, prefix))
+
+    def open_pdf(self, node: FileNode) -> None:
+        """Files embedded in a PDF (/EmbeddedFile), judged like any attachment; a PDF that
+        needs a password is encrypted content like a zip's (the password-in-body note)."""
+        t0 = time.monotonic()
+        report = pdf.analyse_node(node, t0 + self.pdf_seconds)
+        self.pdf_seconds -= time.monotonic() - t0
+        if report.needs_password:
+            self.event(node.path, "encrypted", "password-protected PDF")
+        for emb in report.embedded:
+            path = f"{node.path}:{emb.name}"
+            try:
+                data = pdf.decode(emb.raw, emb.filters,
+                                  min(self.limits.max_member_bytes, self.budget),
+                                  self.limits.max_ratio)
+            except pdf.Bomb as e:
+                self.event(path, "bomb", f"PDF embedded file {e}")
+                continue
+            except ValueError as e:
+                self.event(path, "unreadable", f"PDF embedded file: {e}")
+                continue
+            if self.take(path, len(data), len(emb.raw)):
+                self.add(self.child(node, emb.name, data))
 
 
 def expand(parsed: ParsedMessage, limits: ScanLimits | None = None) -> Content:

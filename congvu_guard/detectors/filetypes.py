@@ -270,23 +270,6 @@ def ooxml_macros(data: bytes) -> tuple[bool, bool]:
     return True, bool(_AUTOEXEC.search(blob)) or ole_macros(blob)[1]
 
 
-_PDF_RISK = re.compile(rb"/(?:(JavaScript|JS)|(Launch)|(EmbeddedFile))\b")
-_PDF_RISK_LABELS = ("JavaScript", "Launch action", "embedded file")
-_PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
-
-
-def pdf_risks(data: bytes) -> list[str]:
-    """Active content in a PDF (names may be hex-escaped: /J#61vaScript), in one pass."""
-    if b"#" in data:
-        data = _PDF_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-    found: set[int] = set()
-    for m in _PDF_RISK.finditer(data):
-        found.add(m.lastindex or 0)
-        if len(found) == len(_PDF_RISK_LABELS):
-            break
-    return [label for i, label in enumerate(_PDF_RISK_LABELS, 1) if i in found]
-
-
 _SMUGGLING = (
     re.compile(rb"msSaveOrOpenBlob|msSaveBlob", re.I),
     re.compile(rb"new\s+Blob\s*\(", re.I),
