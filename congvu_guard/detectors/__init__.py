@@ -31,6 +31,9 @@ def default_detectors(
 ) -> tuple[Detector, ...]:
     """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
     from . import archives, attachments, documents, forwarding, legacy_encoding, mime
+    from .impersonation import build as build_impersonation
+    from .origin import build as build_origin
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
-            documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR, *extra)
+            documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
+            build_impersonation(config), build_origin(config), *extra)
