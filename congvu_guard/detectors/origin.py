@@ -8,7 +8,8 @@ the detectors run; None when that stage did not run) and never does I/O.
   envelope sender, and no valid DKIM signature of an own domain -> HIGH, report box. Our
   users' submission and our own hosts are other doors and never reach this.
 - ``HUE-11.11/dmarc``: the From: domain's DMARC fails; its policy decides: ``p=reject`` ->
-  reject, ``p=quarantine`` -> report box, ``p=none`` -> recorded only.
+  reject, ``p=quarantine`` -> report box, ``p=none`` -> recorded only. Not for own domains:
+  their forgeries are the own-domain rule's (report box).
 - ``HUE-11.11/auth-temperror``: DNS did not answer in time: tag, never reject or hold.
 """
 
@@ -40,8 +41,12 @@ class Origin:
         facts: AuthFacts | None = getattr(msg, "auth", None)
         if facts is None or Hop(env.hop or "inbound") is not Hop.INBOUND:
             return
-        yield from self._own_domain(env, facts)
-        yield from self._dmarc(facts)
+        spoof = list(self._own_domain(env, facts))
+        yield from spoof
+        if not self.own.matches(facts.from_domain):
+            # Forgeries of our own domains go to the report box (the security team must
+            # see attacks on the province), not back to the forger as our p=reject bounce.
+            yield from self._dmarc(facts)
 
     def _own_domain(self, env: Envelope, facts: AuthFacts) -> Iterator[Finding]:
         sender_domain = normalize_domain(env.sender.rpartition("@")[2]) if env.sender else ""
