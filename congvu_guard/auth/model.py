@@ -35,7 +35,7 @@ class AuthFacts:
         if self.dmarc:
             policy = f" (p={self.dmarc_policy})" if self.dmarc_policy else ""
             parts.append(f"dmarc={self.dmarc}{policy} header.from={self.from_domain or 'unknown'}")
-        return ";\r\n\t".join(parts)
+        return "; ".join(parts)  # one line: folding is the MTA's business
 
     def summary(self) -> str:
         """One log line."""
