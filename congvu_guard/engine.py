@@ -258,12 +258,14 @@ class Engine:
         return replace(verdict, strip_headers=strip, add_headers=add)
 
     def auth_header_step(self, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
-        """The Authentication-Results header on a delivered message that was checked."""
+        """The Authentication-Results header on a delivered message that was checked; the
+        copies it arrived with are removed (RFC 8601 5: a forger could claim a pass)."""
         if parsed.auth is None or self.authenticator is None or \
                 verdict.action not in _DELIVERED:
             return verdict
-        header = self.authenticator.header(parsed.auth)
-        return replace(verdict, add_headers=(*verdict.add_headers, header))
+        name, value = self.authenticator.header(parsed.auth)
+        return replace(verdict, add_headers=(*verdict.add_headers, (name, value)),
+                       strip_headers=(*verdict.strip_headers, name))
 
     def run_detectors(
         self, env: Envelope, parsed: ParsedMessage, timings: list[tuple[str, float]]

@@ -92,6 +92,7 @@ def test_own_domain_from_outside_without_dkim_goes_to_the_report_box(engine: Eng
     assert "HUE-11.11/own-domain-spoof" in v.rules
     assert "HUE-11.11/dmarc" not in v.rules  # our own domain: the report box, not a bounce
     assert "spf=fail" in auth_results(v) and "dmarc=fail (p=reject)" in auth_results(v)
+    assert "Authentication-Results" in v.strip_headers  # copies it arrived with: forged
 
 
 def test_own_domain_in_the_envelope_sender_only_is_spoofing_too(engine: Engine) -> None:
