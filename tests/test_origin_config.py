@@ -31,3 +31,13 @@ def test_bad_origin_keys_are_one_error_naming_the_key(data: dict, message: str) 
     with pytest.raises(ConfigError) as e:
         from_mapping(data)
     assert str(e.value).startswith(message)
+
+
+def test_shipped_example_documents_the_origin_keys_with_their_defaults() -> None:
+    from pathlib import Path
+
+    from congvu_guard.config import load
+
+    c = load(Path(__file__).resolve().parent.parent / "congvu-guard.example.toml")
+    assert c.domains.own == Config().domains.own
+    assert c.origin == Config().origin and c.dns == Config().dns
