@@ -174,10 +174,21 @@ def test_bounded_edit_distance() -> None:
     assert not within("a" * 60, "b" * 60, 2)
 
 
-def test_hostile_html_and_headers_stay_fast_and_do_not_raise() -> None:
-    html = "<a href='x'>" * 50_000 + "<a" * 100_000
-    display = "UBND " + "a." * 20_000
-    run(message("x@partner.example", display[:900], html=html))
+def test_hostile_html_is_read_in_one_pass_and_the_link_after_it_still_counts() -> None:
+    # html.parser rescanned the unfinished tag at every "<": 206 s for 800 KB of this.
+    html = ("<a" * 200_000 + "<a href=x>" + "<a >" * 20_000
+            + '<a href="https://evil.example" data-pad="' + "A" * 5000 + '">'
+            + "<b>https://thuathienhue.gov.vn/" + "x" * 5000 + "</b></a>")
+    found = run(message("x@partner.example", html=html))
+    assert "HUE-11.11/deceptive-link" in rules(found)
+
+
+def test_anchor_text_with_letters_that_change_length_in_lower_case() -> None:
+    html = ('<p>İİİ</p><A HREF="https://evil.example/">'
+            "https://mail.thuathienhue.gov.vn/</A>")
+    [f] = [f for f in run(message("x@partner.example", html=html))
+           if f.rule == "HUE-11.11/deceptive-link"]
+    assert f.fact("domain") == "evil.example"
 
 
 def test_no_false_alarms_on_the_peer_corpus() -> None:
