@@ -209,3 +209,25 @@ def test_a_missing_key_file_is_a_config_error(tmp_path: Path) -> None:
         "dkim_key_files": [f"s._domainkey.thuathienhue.gov.vn={tmp_path}/none.txt"]}})
     with pytest.raises(ConfigError, match=r"^\[origin\] dkim_key_files"):
         Authenticator(cfg)
+
+
+def test_a_key_file_written_by_opendkim_genkey_verifies_offline(tmp_path: Path,
+                                                                zone: ZoneServer) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("opendkim-genkey") is None:
+        pytest.skip("opendkim-tools is not installed")
+    subprocess.run(["opendkim-genkey", "-D", str(tmp_path), "-d", "thuathienhue.gov.vn",
+                    "-s", "genkey"], check=True, capture_output=True, timeout=60)
+    key = DkimKey((tmp_path / "genkey.private").read_bytes(), "")
+    cfg = from_mapping({
+        "domains": {"own": ["thuathienhue.gov.vn"]},
+        "dns": {"nameservers": [zone.nameserver]},
+        "origin": {"dkim_key_files": [
+            f"genkey._domainkey.thuathienhue.gov.vn={tmp_path}/genkey.txt"]}})
+    raw = sign(message("it@thuathienhue.gov.vn", "genkey"), key, "thuathienhue.gov.vn",
+               "genkey")
+    v = check(Engine(cfg), raw, "it@thuathienhue.gov.vn", OUTSIDE)
+    assert v.action is Action.ACCEPT, v.findings
+    assert "dkim=pass header.d=thuathienhue.gov.vn header.s=genkey" in auth_results(v)

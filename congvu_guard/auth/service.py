@@ -75,7 +75,9 @@ class Authenticator:
         budget = self.resolver.budget()
         domain = from_domain(msg)
         wanted = None if self.full else self.own.matches
-        dkim = dkim_results(msg.raw, self.resolver, budget, self.local_keys, wanted)
+        # dkimpy copies and splits the whole message: only when there is a signature.
+        dkim = dkim_results(msg.raw, self.resolver, budget, self.local_keys, wanted) \
+            if msg.header("DKIM-Signature") is not None else []
         facts = AuthFacts(domain, tuple(dkim), client_addr=env.client_addr)
         if self.full:
             sender_domain = normalize_domain(env.sender.rpartition("@")[2])

@@ -2,19 +2,29 @@
 
 A message claiming our own domain from an outside client (127.0.0.2, outside the
 milter's internal networks) without our DKIM signature lands in the report box; one
-signed by our own server's key is delivered, with its Authentication-Results; our users'
-SASL submission and our internal hosts are not judged.
+signed by our own server's key is delivered, with its Authentication-Results: signed by
+dkimpy, and signed by a second Postfix ("our other site") through OpenDKIM, whose
+opendkim-genkey record is published in the DNS; our users' SASL submission and our
+internal hosts are not judged.
+
+    client --> [own site Postfix + OpenDKIM, sends from 127.0.0.2] --> [inbound + milter]
 """
 
 from __future__ import annotations
 
 import email.utils
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from congvu_guard.auth.service import read_key_record
 from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests.dkim_keys import DkimKey, make_key, sign
 from tests.dns_server import ZoneServer
@@ -31,9 +41,41 @@ USER, PASSWORD = "vanphong@thuathienhue.gov.vn", "mat-khau-thu-nghiem"
 class OriginLab:
     inbound_port: int
     submission_port: int
+    own_site_port: int  # a Postfix of ours that signs with OpenDKIM (0: not installed)
     key: DkimKey
     sink: Sink
     milter: MilterProcess
+
+
+def start_opendkim(keys: Path) -> tuple[subprocess.Popen[bytes], int, bytes]:
+    """OpenDKIM signing for thuathienhue.gov.vn with a key from opendkim-genkey; returns
+    the process, its milter port and the DNS record text of the key. ``keys`` must not be
+    under a directory others can write (OpenDKIM refuses its files there, e.g. /tmp)."""
+    subprocess.run(["opendkim-genkey", "-D", str(keys), "-d", "thuathienhue.gov.vn", "-s",
+                    "site2"], check=True, capture_output=True, timeout=60)
+    port = free_port()
+    conf = keys / "opendkim.conf"
+    conf.write_text(f"""Mode s
+Domain thuathienhue.gov.vn
+Selector site2
+KeyFile {keys}/site2.private
+Socket inet:{port}@127.0.0.1
+Canonicalization relaxed/relaxed
+InternalHosts 127.0.0.1
+PidFile {keys}/opendkim.pid
+Syslog no
+""")
+    proc = subprocess.Popen(["opendkim", "-f", "-x", str(conf)], stdin=subprocess.DEVNULL,
+                            stdout=(keys / "log").open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, (keys / "log").read_text()
+            time.sleep(0.1)
+    return proc, port, read_key_record(str(keys / "site2.txt"))
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +88,11 @@ def lab(lab_dir: Path, redis_url: str, sink: Sink) -> Iterator[OriginLab]:
         ("_dmarc.thuathienhue.gov.vn", "TXT", "v=DMARC1; p=reject"),
         ("mail._domainkey.thuathienhue.gov.vn", "TXT", key.record),
     ]).start()
+    opendkim = None
+    if shutil.which("opendkim") and shutil.which("opendkim-genkey"):
+        keys = Path(tempfile.mkdtemp(prefix="cg-opendkim-", dir="/run"))
+        opendkim, opendkim_port, record = start_opendkim(keys)
+        zone.add("site2._domainkey.thuathienhue.gov.vn", "TXT", record.decode())
     sock = base / "run" / "milter.sock"
     cfg = base / "congvu-guard.toml"
     cfg.write_text(f"""
@@ -79,7 +126,22 @@ listen = "127.0.0.1:{free_port()}"
                    Listener("submission", submission, spec, PostfixInstance.sasl_options())],
         sasl_users={USER: PASSWORD})
     pf.start()
-    yield OriginLab(inbound, submission, key, sink, milter)
+    own_site = None
+    if opendkim is not None:
+        # Our other site: signs with OpenDKIM and relays to the inbound door from 127.0.0.2.
+        own_site = PostfixInstance(
+            base=base / "own-site", sink_port=inbound,
+            listeners=[Listener("own-site", free_port(), f"inet:127.0.0.1:{opendkim_port}")],
+            main={"smtp_bind_address": OUTSIDE, "myhostname": "mx2.thuathienhue.gov.vn"})
+        own_site.start()
+    yield OriginLab(inbound, submission,
+                    own_site.listeners[0].port if own_site else 0, key, sink, milter)
+    if own_site is not None:
+        own_site.stop()
+    if opendkim is not None:
+        opendkim.terminate()
+        opendkim.wait(15)
+        shutil.rmtree(keys, ignore_errors=True)
     pf.stop()
     milter.stop()
     zone.stop()
@@ -116,6 +178,20 @@ def test_dkim_signed_mail_from_our_own_server_is_delivered(lab: OriginLab) -> No
     assert got.rcpt_tos == ("bob@thuathienhue.gov.vn",)
     ar = got.message["Authentication-Results"]
     assert "dkim=pass header.d=thuathienhue.gov.vn" in ar and "dmarc=pass" in ar, ar
+
+
+def test_mail_signed_by_our_other_site_with_opendkim_is_delivered(lab: OriginLab) -> None:
+    if not lab.own_site_port:
+        pytest.skip("OpenDKIM is not installed (opendkim opendkim-tools)")
+    subject = f"Cong van lien thong {token()}"
+    r = send(lab.own_site_port, USER, ["bob@thuathienhue.gov.vn"], message(subject))
+    assert r.code == 250, r
+    [got] = lab.sink.wait_for(subject)
+    assert got.message["DKIM-Signature"] is not None  # signed by OpenDKIM on the way
+    assert got.rcpt_tos == ("bob@thuathienhue.gov.vn",), got.message["X-Congvu-Guard"]
+    ar = got.message["Authentication-Results"]
+    assert "dkim=pass header.d=thuathienhue.gov.vn header.s=site2" in ar, ar
+    assert "smtp.mailfrom=thuathienhue.gov.vn" in ar
 
 
 def test_sasl_submission_and_internal_hosts_are_not_judged(lab: OriginLab) -> None:
