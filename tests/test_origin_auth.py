@@ -44,6 +44,8 @@ def zone(keys: dict[str, DkimKey]) -> Iterator[ZoneServer]:
         ("_dmarc.bank.example", "TXT", "v=DMARC1; p=reject; sp=quarantine"),
         ("news.example", "TXT", "v=spf1 ~all"),
         ("_dmarc.news.example", "TXT", "v=DMARC1; p=none"),
+        ("loop.example", "TXT", "v=spf1 include:loop.example redirect=%{d} -all"),
+        ("_dmarc.loop.example", "TXT", "v=DMARC1; p=reject; p=none; adkim"),
     ], silent=["_dmarc.slow.example", "slow.example"]).start()
     yield z
     z.stop()
@@ -231,3 +233,10 @@ def test_a_key_file_written_by_opendkim_genkey_verifies_offline(tmp_path: Path,
     v = check(Engine(cfg), raw, "it@thuathienhue.gov.vn", OUTSIDE)
     assert v.action is Action.ACCEPT, v.findings
     assert "dkim=pass header.d=thuathienhue.gov.vn header.s=genkey" in auth_results(v)
+
+
+def test_hostile_spf_and_dmarc_records_are_results_not_errors(engine: Engine) -> None:
+    v = check(engine, message("a@loop.example"), "a@loop.example", OUTSIDE)
+    assert v.action is Action.REJECT  # the first p= counts; SPF permerror is no pass
+    [f] = [f for f in v.findings if f.rule == "HUE-11.11/dmarc"]
+    assert "spf=permerror" in f.detail

@@ -108,6 +108,8 @@ def spf_result(client_addr: str, sender: str, helo: str, resolver: Resolver,
         return str(q.check()[0])
     except (spf.TempError, TempError):
         return "temperror"
+    except Exception:  # noqa: BLE001 - pyspf on a hostile record: its result, not our error
+        return "permerror"
 
 
 def _dmarc_record(domain: str, resolver: Resolver, budget: Budget) -> dict[str, str] | None:
