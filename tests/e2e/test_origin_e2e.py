@@ -28,7 +28,9 @@ from congvu_guard.auth.service import read_key_record
 from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests.dkim_keys import DkimKey, make_key, sign
 from tests.dns_server import ZoneServer
-from tests.helpers import free_port, token
+from tests.helpers import free_port, token, wait_until
+from tests.monitor.conftest import PASSWORD as MONITOR_PASSWORD
+from tests.monitor.conftest import Monitor
 
 from .conftest import REPORT_BOX
 from .harness import MilterProcess, Sink, send
@@ -156,7 +158,8 @@ def message(subject: str, sender: str = USER, extra: str = "") -> bytes:
             "Kinh gui anh chi,\r\n\r\nDe nghi xem va cho y kien.\r\n").encode()
 
 
-def test_spoofed_own_domain_from_outside_lands_in_the_report_box(lab: OriginLab) -> None:
+def test_spoofed_own_domain_from_outside_lands_in_the_report_box(lab: OriginLab,
+                                                                  monitor: Monitor) -> None:
     subject = f"Khan: cap nhat mat khau {token()}"
     forged = "Authentication-Results: mx.thuathienhue.gov.vn; dkim=pass header.d=x\r\n"
     r = send(lab.inbound_port, USER, ["bob@thuathienhue.gov.vn"], message(subject, extra=forged),
@@ -167,6 +170,31 @@ def test_spoofed_own_domain_from_outside_lands_in_the_report_box(lab: OriginLab)
     assert "HUE-11.11/own-domain-spoof" in got.message["X-Congvu-Guard"]
     [ar] = got.message.get_all("Authentication-Results")  # the forged one is gone
     assert "dkim=none" in ar
+
+    # The security team sees it as a report, with the evidence, in the API and on the page.
+    def report() -> dict | None:
+        _, reports = monitor.call("GET", "/api/v1/reports", "viewer")
+        return next((x for x in reports if subject in x.get("subject", "")), None)
+
+    assert wait_until(lambda: report() is not None, timeout=30), monitor.log.read_text()
+    rep = report()
+    assert rep["kind"] == "quarantine" and "HUE-11.11/own-domain-spoof" in rep["reasons"]
+    assert "from outside (127.0.0.2)" in rep["reasons"]
+    assert "HUE-11.11/own-domain-spoof" in dashboard(monitor)
+
+
+def dashboard(monitor: Monitor) -> str:
+    import http.client
+    import urllib.parse
+
+    host, port = urllib.parse.urlsplit(monitor.url).netloc.split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.request("POST", "/login", body=f"user=xem.nv&password={urllib.parse.quote(MONITOR_PASSWORD)}",
+              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    cookie = c.getresponse().getheader("Set-Cookie", "").split(";", 1)[0]
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.request("GET", "/", headers={"Cookie": cookie})
+    return c.getresponse().read().decode()
 
 
 def test_dkim_signed_mail_from_our_own_server_is_delivered(lab: OriginLab) -> None:
