@@ -125,6 +125,8 @@ def test_configured_leader_names_match_without_diacritics() -> None:
     ("Chủ tịch HĐQT Công ty ABC", "ceo@abc.example", "x"),
     ("Nguyễn Văn Số", "so@gmail.com", "x"),
     ("Văn phòng luật sư Minh", "luatsu@gmail.com", "x"),
+    # The province's education department writes from edu.vn, a vetted suffix.
+    ("Sở Giáo dục và Đào tạo tỉnh Thừa Thiên Huế", "sgddt@thuathienhue.edu.vn", "x"),
 ])
 def test_benign_display_names_and_partners_mentioning_the_ubnd(
         display: str, sender: str, text: str) -> None:
@@ -148,6 +150,7 @@ def test_links_showing_an_official_address_but_leading_elsewhere(html: str) -> N
     '<a href="https://partner.example/x">Xem them</a>',
     '<a href="mailto:bob@thuathienhue.gov.vn">bob@thuathienhue.gov.vn</a>',
     '<a href="https://vnexpress.net/a">vnexpress.net</a>',
+    '<a href="https://thuathienhue.edu.vn/tuyen-sinh">Tuyen sinh</a>',
 ])
 def test_newsletter_links_are_not_deceptive(html: str) -> None:
     assert run(message("news@partner.example", "Ban tin", html=html)) == []

@@ -62,6 +62,8 @@ _DEPARTMENTS = ("noi vu", "tai chinh", "ke hoach", "tu phap", "y te", "giao duc"
                 "lao dong", "van hoa", "khoa hoc", "thong tin", "ngoai vu", "du lich")
 # "Chủ tịch HĐQT" (chairman of a company board) is not an official title.
 _NOT_OFFICIAL_AFTER_CHU_TICH = ("hdqt", "hoi dong quan tri", "cong ty", "hoi dong thanh vien")
+# VNNIC registers names under these only for vetted public institutions (with papers).
+_VETTED = DomainSet(("*.edu.vn", "*.ac.vn"))
 _NON_ALNUM = re.compile(r"[^a-z0-9@.\-]+")
 
 
@@ -196,10 +198,15 @@ class Impersonation:
     def is_ours(self, domain: str) -> bool:
         return self.own.matches(domain) or self.official.matches(domain)
 
+    def is_public_sector(self, domain: str) -> bool:
+        """Ours, or under a suffix only vetted institutions can register (``edu.vn``: the
+        province's Sở Giáo dục writes from ``thuathienhue.edu.vn``)."""
+        return self.is_ours(domain) or _VETTED.matches(domain)
+
     def imitation(self, raw_domain: str) -> str:
         """How ``raw_domain`` imitates an official one ("" when it does not)."""
         ascii_form = normalize_domain(raw_domain)
-        official = bool(ascii_form) and self.is_ours(ascii_form)
+        official = bool(ascii_form) and self.is_public_sector(ascii_form)
         shown = unicode_form(ascii_form or raw_domain.strip().lower())
         if official and foreign_letters(shown):
             return f"confusable letters in {shown}"
@@ -240,7 +247,7 @@ class Impersonation:
     def _display_names(self, senders: list[tuple[str, str]]) -> Iterator[Finding]:
         for display, address in senders:
             domain = normalize_domain(address.rpartition("@")[2])
-            if not display or not address or (domain and self.is_ours(domain)):
+            if not display or not address or (domain and self.is_public_sector(domain)):
                 continue
             title = official_title(display, self.leaders)
             if not title:
@@ -260,7 +267,7 @@ class Impersonation:
             if not shown or not self.is_ours(shown):
                 continue
             target = href_host(href)
-            if target is None or (target and self.is_ours(target)):
+            if target is None or (target and self.is_public_sector(target)):
                 continue
             yield _finding(RULE_DECEPTIVE_LINK, f"link shows {shown} but leads to "
                            f"{target or href[:80]!r}", ("shown", shown),
