@@ -138,6 +138,12 @@ def test_benign_display_names_and_partners_mentioning_the_ubnd(
     '<a href="http://203.0.113.5/owa">mail.thuathienhue.gov.vn</a>',
     '<a href="javascript:go()">https://dichvucong.gov.vn</a>',
     '<A HREF="https://evil.example"><b>https://thuathienhue.gov.vn/</b></A>',
+    # Attribute tricks: a ">" or an "href=" inside a quoted value, data-href first.
+    '<a title=">" href="https://evil.example">https://thuathienhue.gov.vn</a>',
+    """<a title=' href="https://thuathienhue.gov.vn"' href=https://evil.example>"""
+    "https://thuathienhue.gov.vn</a>",
+    '<a data-href="https://thuathienhue.gov.vn" href="https://evil.example">'
+    "mail.thuathienhue.gov.vn</a>",
 ])
 def test_links_showing_an_official_address_but_leading_elsewhere(html: str) -> None:
     found = run(message("a@partner.example", html=f"<p>Dang nhap: {html}</p>"))

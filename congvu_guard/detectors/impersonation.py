@@ -95,7 +95,11 @@ def official_title(display: str, leaders: tuple[str, ...]) -> str:
     return ""
 
 
-_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+# Pieces of a start tag, each one character class matched at a position: no backtracking.
+_SEPARATORS = re.compile(r"[\s/]*")
+_SPACES = re.compile(r"\s*")
+_ATTR_NAME = re.compile(r"[^\s=>/]+")
+_UNQUOTED = re.compile(r"[^\s>]*")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -104,6 +108,40 @@ def _visible(fragment: str) -> str:
     pieces = fragment.split("<")
     out = [pieces[0]] + [p.partition(">")[2] for p in pieces[1:] if ">" in p]
     return html.unescape(" ".join("".join(out).split()))[:_ANCHOR_TEXT]
+
+
+def _start_tag(text: str, i: int) -> tuple[str | None, int]:
+    """The href of the start tag at ``text[i]`` and the index of the ``>`` that ends it
+    (-1: it never ends), reading its attributes as a browser does: a ``>`` or an
+    ``href=`` inside a quoted value belongs to that value, ``data-href`` is not ``href``,
+    the first ``href`` counts."""
+    href = None
+    pos = i + 2
+    n = len(text)
+    while True:
+        pos = _SEPARATORS.match(text, pos).end()
+        if pos >= n:
+            return href, -1
+        if text[pos] == ">":
+            return href, pos
+        name_end = _ATTR_NAME.match(text, pos)
+        if name_end is None:  # a stray "=": skip it
+            pos += 1
+            continue
+        name = text[pos:name_end.end()].lower()
+        pos = _SPACES.match(text, name_end.end()).end()
+        if pos < n and text[pos] == "=":
+            pos = _SPACES.match(text, pos + 1).end()
+            if pos < n and text[pos] in "\"'":
+                end = text.find(text[pos], pos + 1)
+                if end < 0:
+                    return href, -1
+                value, pos = text[pos + 1:end], end + 1
+            else:
+                end = _UNQUOTED.match(text, pos).end()
+                value, pos = text[pos:end], end
+            if name == "href" and href is None:
+                href = value
 
 
 def _next_open(lower: str, pos: int) -> int:
@@ -127,17 +165,15 @@ def html_anchors(text: str) -> list[tuple[str, str]]:
     close = -2  # the next "</a" at or after the current tag; -1: there is none
     i = _next_open(lower, 0)
     while i >= 0 and len(found) < _MAX_ANCHORS:
-        gt = lower.find(">", i)
+        href, gt = _start_tag(text, i)
         if gt < 0:
             break
         nxt = _next_open(lower, gt)
-        m = _HREF.search(text, i, gt)
-        if m:
+        if href is not None:
             if close != -1 and close < gt:
                 close = lower.find("</a", gt)
             end = min((x for x in (close, nxt) if x >= 0), default=len(text))
-            href = html.unescape(next(g for g in m.groups() if g is not None))
-            found.append((href, _visible(text[gt + 1:end])))
+            found.append((html.unescape(href), _visible(text[gt + 1:end])))
         i = nxt
     return found
 
