@@ -81,8 +81,9 @@ def name_label(domain: str) -> str:
 
 
 def within(a: str, b: str, k: int) -> bool:
-    """Levenshtein distance of ``a`` and ``b`` is at most ``k`` (labels are <= 63 chars;
-    the band and the early exit keep it to O(k * len))."""
+    """Levenshtein distance of ``a`` and ``b`` is at most ``k``. Quadratic, on DNS labels
+    only (<= 63 chars, longer strings are refused): at most ~4,000 steps, and a length
+    difference over ``k`` or a row whose minimum passes ``k`` ends it early."""
     if abs(len(a) - len(b)) > k:
         return False
     if len(a) > 64 or len(b) > 64:
