@@ -48,6 +48,7 @@ RULES = (RULE_LOOKALIKE, RULE_DISPLAY_NAME, RULE_DECEPTIVE_LINK)
 
 # HTML read per part and anchors kept: phishing puts its anchors up front.
 _HTML_BYTES = 512 * 1024
+_HTML_TOTAL = 2 * 1024 * 1024  # over all HTML parts: a message of 1,000 of them stays cheap
 _MAX_ANCHORS = 1000
 _MAX_LINK_DOMAINS = 200
 _ANCHOR_TEXT = 300
@@ -180,9 +181,11 @@ def html_anchors(text: str) -> list[tuple[str, str]]:
 
 def anchors(msg: ParsedMessage) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
+    budget = _HTML_TOTAL
     for part in msg.parts:
-        if part.content_type != "text/html" or part.is_attachment:
+        if part.content_type != "text/html" or part.is_attachment or budget <= 0:
             continue
+        budget -= min(len(part.payload), _HTML_BYTES)
         try:
             text = part.payload[:_HTML_BYTES].decode(part.charset or "utf-8", "replace")
         except LookupError:
