@@ -324,6 +324,49 @@ class MonitorConfig:
                                             "expected HOST:PORT"))
     # Tell the reporter the outcome of the triage by mail.
     reply_to_reporter: bool = False
+    # --- issue 15 (monitor hardening) ---
+    # Answer Dovecot's auth policy at /dovecot/policy. It needs dovecot_api_key (the monitor
+    # refuses to start without one); setting the key alone also enables it.
+    dovecot_policy: bool = False
+    # BP-6.2d locks from failed logins lift themselves after this long (0 = until the
+    # HUE-13.3 unlock, which is always available).
+    failed_login_lock_seconds: int = field(
+        default=3600, metadata=_check(lambda v: 0 <= v <= 365 * 86400, "must be 0..31536000"))
+    # Extra accounts that exist (one login per line, e.g. `doveadm user '*'` output), beside
+    # `congvu-guard inactivity import` and successful logins: only these can be locked by
+    # failed logins; other names only slow down the source address.
+    known_accounts_file: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"),
+                                    "expected an absolute path or \"\""))
+    # The page's login: after this many failures of one address or one name, each further
+    # attempt waits 2, 4, 8... seconds, up to login_backoff_max_seconds.
+    login_throttle_limit: int = field(default=5, metadata=_check(lambda v: 1 <= v <= 1000,
+                                                                 "must be 1..1000"))
+    login_backoff_max_seconds: int = field(
+        default=900, metadata=_check(lambda v: 1 <= v <= 86400, "must be 1..86400"))
+    # The province's own domains (beside [domains] official and public_providers): never
+    # put on the IOC blocklist as domains.
+    own_domains: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                                    "each entry must be a domain or a *.domain pattern"))
+    # Total bytes of reported/quarantined message bodies kept for release; the oldest go
+    # first beyond it.
+    report_raw_max_bytes: int = field(
+        default=512 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1048576"))
+
+    def __post_init__(self) -> None:
+        key = self.dovecot_api_key
+        if self.dovecot_policy and not key:
+            raise ConfigError("[monitor] dovecot_api_key: required when dovecot_policy = true "
+                              "(Dovecot sends it as auth_policy_server_api_header X-API-Key)")
+        if key and (len(key) < 12 or not key.isascii() or not key.isprintable()
+                    or " " in key):
+            raise ConfigError("[monitor] dovecot_api_key: expected at least 12 printable "
+                              "ASCII characters without spaces")
+
+    @property
+    def dovecot_policy_enabled(self) -> bool:
+        return self.dovecot_policy or bool(self.dovecot_api_key)
 
 
 @dataclass(frozen=True)
@@ -332,6 +375,33 @@ class MetricsConfig:
         default="127.0.0.1:9816",
         metadata=_check(_is_listen, "expected HOST:PORT (\"\" disables the metrics endpoint)"),
     )
+
+
+SecretAction = Literal["hold", "reject", "tag", "accept"]
+
+
+@dataclass(frozen=True)
+class SecretConfig:
+    """HUE-11.2 classified documents (congvu_guard.detectors.secret)."""
+
+    # The unit's security officer: held mail goes there (not to the report box). "" = held
+    # mail is rejected instead, never delivered.
+    officer: str = field(
+        default="",
+        metadata=_check(lambda v: v == "" or is_valid_address(v),
+                        "expected a mail address such as baomat@thuathienhue.gov.vn"),
+    )
+    # What a classification mark does, per direction: hold (deliver to the officer only),
+    # reject (550 to the sender), tag (deliver, marked) or accept.
+    outbound: SecretAction = "hold"
+    inbound: SecretAction = "hold"
+    # The monitor tells the sender (our users only) that the message was held.
+    notify_sender: bool = True
+    # OCR of the top of page 1 of image-only PDFs in outbound mail (tesseract-ocr and
+    # tesseract-ocr-vie must be installed; checked at start), within ocr_seconds a message.
+    ocr: bool = False
+    ocr_seconds: float = field(default=1.0, metadata=_check(
+        lambda v: 0 < v <= 30, "expected seconds between 0 and 30"))
 
 
 @dataclass(frozen=True)
@@ -409,6 +479,7 @@ class Config:
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    secret: SecretConfig = field(default_factory=SecretConfig)
     origin: OriginConfig = field(default_factory=OriginConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").
