@@ -41,9 +41,11 @@ def default_detectors(
         pdf_active,
     )
     from .carrier_checks import DETECTOR as CARRIERS
+    from .impersonation import build as build_impersonation
+    from .origin import build as build_origin
     from .secret import build as secret_detector
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
             documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
             office_docs.DETECTOR, pdf_active.DETECTOR, CARRIERS, secret_detector(config),
-            *extra)
+            build_impersonation(config), build_origin(config), *extra)
