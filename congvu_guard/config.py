@@ -179,6 +179,13 @@ class DomainsConfig:
         metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
                         "each entry must be a domain or a *.domain pattern"),
     )
+    # HUE-11.11 (origin): the domains this mail system hosts, e.g. ["thuathienhue.gov.vn",
+    # "*.thuathienhue.gov.vn"]. Mail from outside claiming them needs their DKIM signature.
+    own: tuple[str, ...] = field(
+        default=(),
+        metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                        "each entry must be a domain (hue.gov.vn) or a pattern (*.hue.gov.vn)"),
+    )
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,49 @@ class MonitorConfig:
                                             "expected HOST:PORT"))
     # Tell the reporter the outcome of the triage by mail.
     reply_to_reporter: bool = False
+    # --- issue 15 (monitor hardening) ---
+    # Answer Dovecot's auth policy at /dovecot/policy. It needs dovecot_api_key (the monitor
+    # refuses to start without one); setting the key alone also enables it.
+    dovecot_policy: bool = False
+    # BP-6.2d locks from failed logins lift themselves after this long (0 = until the
+    # HUE-13.3 unlock, which is always available).
+    failed_login_lock_seconds: int = field(
+        default=3600, metadata=_check(lambda v: 0 <= v <= 365 * 86400, "must be 0..31536000"))
+    # Extra accounts that exist (one login per line, e.g. `doveadm user '*'` output), beside
+    # `congvu-guard inactivity import` and successful logins: only these can be locked by
+    # failed logins; other names only slow down the source address.
+    known_accounts_file: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"),
+                                    "expected an absolute path or \"\""))
+    # The page's login: after this many failures of one address or one name, each further
+    # attempt waits 2, 4, 8... seconds, up to login_backoff_max_seconds.
+    login_throttle_limit: int = field(default=5, metadata=_check(lambda v: 1 <= v <= 1000,
+                                                                 "must be 1..1000"))
+    login_backoff_max_seconds: int = field(
+        default=900, metadata=_check(lambda v: 1 <= v <= 86400, "must be 1..86400"))
+    # The province's own domains (beside [domains] official and public_providers): never
+    # put on the IOC blocklist as domains.
+    own_domains: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                                    "each entry must be a domain or a *.domain pattern"))
+    # Total bytes of reported/quarantined message bodies kept for release; the oldest go
+    # first beyond it.
+    report_raw_max_bytes: int = field(
+        default=512 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1048576"))
+
+    def __post_init__(self) -> None:
+        key = self.dovecot_api_key
+        if self.dovecot_policy and not key:
+            raise ConfigError("[monitor] dovecot_api_key: required when dovecot_policy = true "
+                              "(Dovecot sends it as auth_policy_server_api_header X-API-Key)")
+        if key and (len(key) < 12 or not key.isascii() or not key.isprintable()
+                    or " " in key):
+            raise ConfigError("[monitor] dovecot_api_key: expected at least 12 printable "
+                              "ASCII characters without spaces")
+
+    @property
+    def dovecot_policy_enabled(self) -> bool:
+        return self.dovecot_policy or bool(self.dovecot_api_key)
 
 
 @dataclass(frozen=True)
@@ -336,9 +386,91 @@ class MetricsConfig:
     )
 
 
+SecretAction = Literal["hold", "reject", "tag", "accept"]
+
+
+@dataclass(frozen=True)
+class SecretConfig:
+    """HUE-11.2 classified documents (congvu_guard.detectors.secret)."""
+
+    # The unit's security officer: held mail goes there (not to the report box). "" = held
+    # mail is rejected instead, never delivered.
+    officer: str = field(
+        default="",
+        metadata=_check(lambda v: v == "" or is_valid_address(v),
+                        "expected a mail address such as baomat@thuathienhue.gov.vn"),
+    )
+    # What a classification mark does, per direction: hold (deliver to the officer only),
+    # reject (550 to the sender), tag (deliver, marked) or accept.
+    outbound: SecretAction = "hold"
+    inbound: SecretAction = "hold"
+    # The monitor tells the sender (our users only) that the message was held.
+    notify_sender: bool = True
+    # OCR of the top of page 1 of image-only PDFs in outbound mail (tesseract-ocr and
+    # tesseract-ocr-vie must be installed; checked at start), within ocr_seconds a message.
+    ocr: bool = False
+    ocr_seconds: float = field(default=1.0, metadata=_check(
+        lambda v: 0 < v <= 30, "expected seconds between 0 and 30"))
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+def _is_key_file_spec(s: str) -> bool:
+    name, _, path = s.partition("=")
+    return "._domainkey." in name and path.startswith("/")
+
+
+def split_nameserver(s: str) -> tuple[str, int] | None:
+    """``"127.0.0.1:5353"``, ``"10.0.0.2"``, ``"::1"`` or ``"[::1]:53"`` as (address, port)."""
+    host, port = s, "53"
+    if s.startswith("["):
+        host, _, rest = s[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif s.count(":") == 1:
+        host, _, port = s.partition(":")
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class OriginConfig:
+    # HUE-11.11 (origin): SPF, DKIM and DMARC of mail from outside (DNS lookups). The
+    # own-domain DKIM check runs whenever [domains] own is set, whatever this says.
+    authentication: bool = False
+    # "SELECTOR._domainkey.DOMAIN=/PATH": the DKIM public key record of an own domain read
+    # from a file (the TXT record text, or opendkim-genkey's SELECTOR.txt), not from DNS.
+    dkim_key_files: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(_is_key_file_spec(x) for x in v),
+                                    "expected SELECTOR._domainkey.DOMAIN=/ABSOLUTE/PATH entries"))
+    # Names of the province's leaders: a display name naming one on an address outside the
+    # official domains is impersonation (with or without diacritics), e.g. ["Nguyen Van A"].
+    leader_names: tuple[str, ...] = ()
+    # The authserv-id of the Authentication-Results header ("" = this host's name).
+    authserv_id: str = field(
+        default="", metadata=_check(lambda v: v.isascii() and " " not in v,
+                                    "expected a host name without spaces"))
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    # Resolvers for SPF, DKIM and DMARC lookups, "IP" or "IP:PORT"; [] = /etc/resolv.conf.
+    nameservers: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(split_nameserver(x) for x in v),
+                                    "each entry must be IP or IP:PORT, e.g. 127.0.0.1:53"))
+    # Total DNS time per message; past it the result is temperror (tag, never reject).
+    budget_seconds: float = field(
+        default=2.0, metadata=_check(lambda v: 0 < v <= 30, "must be > 0 and <= 30"))
+    # Answers kept in memory (LRU, each for its TTL).
+    cache_entries: int = field(
+        default=10000, metadata=_check(lambda v: 0 <= v <= 1_000_000, "must be 0..1000000"))
 
 
 @dataclass(frozen=True)
@@ -356,6 +488,9 @@ class Config:
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    secret: SecretConfig = field(default_factory=SecretConfig)
+    origin: OriginConfig = field(default_factory=OriginConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
     # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").
     actions: Mapping[str, Action] = field(default_factory=dict)
     # HUE-13.2d registered bulk senders: account -> own message limit (-1 = no limit).

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from . import replies, stamp
+from . import hold, replies, stamp
+from .auth.service import Authenticator
 from .config import SEVERITY_NAMES, Config, ConfigError
 from .detectors import Detector, default_detectors
 from .detectors.content import ScanLimits, expand
@@ -67,6 +68,7 @@ class Engine:
         limiter: Limiter | None = None,
         yara: YaraScanner | None = None,
         services: tuple[Detector, ...] = (),
+        authenticator: Authenticator | None = None,
     ) -> None:
         """``yara`` defaults to a scanner compiled from the configured rules (a bad rule
         file raises YaraError); ``services`` are detectors backed by a service (clamd,
@@ -88,6 +90,10 @@ class Engine:
                                           (self.yara.detector(), *services))
         self.detectors = tuple(detectors)
         self.report = ReportBox(config.report)
+        # HUE-11.11 (origin): SPF/DKIM/DMARC facts computed before the detectors run.
+        self.authenticator = authenticator
+        if authenticator is None and (config.domains.own or config.origin.authentication):
+            self.authenticator = Authenticator(config)
         self.known_rules = {SIZE_RULE, STAMP_RULE, RATE_RULE, STATE_RULE,
                             *(r for d in self.detectors for r in d.rules)}
         for direction, table in config.policy.items():
@@ -192,10 +198,15 @@ class Engine:
         t0 = time.perf_counter()
         parsed.content = expand(parsed, self.scan_limits)
         timings.append(("expand", time.perf_counter() - t0))
+        if self.authenticator is not None:
+            t0 = time.perf_counter()
+            parsed.auth = self.authenticator.check(env, parsed)
+            timings.append(("auth", time.perf_counter() - t0))
         findings = self.run_detectors(env, parsed, timings)
         direction = "inbound" if Hop(env.hop) is Hop.INBOUND else "outbound"
         verdict = decide_content(findings, env.recipients, self.report, self.config.actions,
                                  self.config.policy.get(direction, {}))
+        verdict = hold.to_officer(verdict, self.config.secret.officer)  # HUE-11.2
         release = parsed.header(stamp.RELEASE_HEADER)
         if release and verdict.action is not Action.ACCEPT and stamp.verify_release(
                 self.stamp_key(), release, parsed.header("Message-ID") or ""):
@@ -205,6 +216,7 @@ class Engine:
                               removed_recipients=())
         verdict = self.malware_step(env, verdict)
         verdict = self.rate_step(env, self.origin_step(env, parsed, verdict))
+        verdict = self.auth_header_step(parsed, verdict)
         prefix = self.config.scan.subject_prefix
         if prefix and verdict.action is Action.TAG and any(f.policy for f in verdict.findings):
             verdict = replace(verdict, subject_prefix=prefix)
@@ -245,6 +257,16 @@ class Engine:
             value = stamp.make(key, parsed.header("Message-ID") or "", int(self.clock()))
             add = ((stamp.HEADER, value),)
         return replace(verdict, strip_headers=strip, add_headers=add)
+
+    def auth_header_step(self, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
+        """The Authentication-Results header on a delivered message that was checked; the
+        copies it arrived with are removed (RFC 8601 5: a forger could claim a pass)."""
+        if parsed.auth is None or self.authenticator is None or \
+                verdict.action not in _DELIVERED:
+            return verdict
+        name, value = self.authenticator.header(parsed.auth)
+        return replace(verdict, add_headers=(*verdict.add_headers, (name, value)),
+                       strip_headers=(*verdict.strip_headers, name))
 
     def run_detectors(
         self, env: Envelope, parsed: ParsedMessage, timings: list[tuple[str, float]]

@@ -158,6 +158,18 @@ class Metrics:
         for result in ("ok", "exceeded", "locked", "unlimited", "unavailable"):
             self.ratelimit_checks.labels(result)
         self.ratelimit_fallback.set(0)
+        # HUE-11.2: messages carrying a classification mark, by the highest level found,
+        # direction and what happened (quarantine = held for the security officer). No
+        # account or address labels: who sent a classified document is in the audit trail.
+        self.secret_marks = Counter(
+            "congvu_guard_secret_marks_total",
+            "Messages with a state-secret classification mark (HUE-11.2), by level "
+            "(mat, toi-mat, tuyet-mat), direction and final action.",
+            ["level", "direction", "action"], registry=r,
+        )
+        for level in ("mat", "toi-mat", "tuyet-mat"):
+            for way in ("inbound", "outbound"):
+                self.secret_marks.labels(level, way, "quarantine")
 
     def record_verdict(self, verdict: Verdict, size: int | None) -> None:
         action = verdict.action.value
@@ -181,12 +193,22 @@ class Metrics:
                 self.yara_hits.labels(f.fact("yara_rule")).inc()
             if f.fact("encoding"):
                 self.legacy_encoding.labels(f.fact("encoding")).inc()
+        self.record_secret(verdict)
         if size is not None:
             self.message_size.observe(size)
         self.parts_scanned.inc(verdict.parts_scanned)
         self.bytes_scanned.inc(verdict.bytes_scanned)
         for stage, seconds in verdict.timings:
             self.stage_duration.labels(stage).observe(seconds)
+
+    def record_secret(self, verdict: Verdict) -> None:
+        """HUE-11.2: one count per message, at the highest level it carries."""
+        order = ("mat", "toi-mat", "tuyet-mat")
+        marks = [f for f in verdict.findings if f.rule == "HUE-11.2" and f.fact("level") in order]
+        if marks:
+            top = max(marks, key=lambda f: order.index(f.fact("level")))
+            self.secret_marks.labels(top.fact("level"), top.fact("direction") or "outbound",
+                                     verdict.action.value).inc()
 
     def serve(self, listen: str) -> None:
         """Start the /metrics HTTP endpoint in a daemon thread."""

@@ -13,12 +13,14 @@ import hashlib
 import io
 import re
 import tarfile
+import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..message import ParsedMessage, parse_message
-from . import filetypes
+from . import carriers, filetypes, pdf
 
 MIB = 1024 * 1024
 
@@ -43,8 +45,10 @@ class FileNode:
 
     @cached_property
     def kind(self) -> str:
-        # A message's own unnamed body text is not a file anyone runs.
-        return filetypes.sniff(self.data, self.name, scripts=bool(self.name) or self.depth > 0)
+        # A message's own unnamed body text is not a file anyone runs, nor is a part of an
+        # OOXML document (a .docx quoting a PowerShell command is a document: issue 13).
+        return filetypes.sniff(self.data, self.name, scripts=(
+            bool(self.name) or self.depth > 0) and self.container != "ooxml")
 
     @cached_property
     def sha256(self) -> str:
@@ -81,13 +85,14 @@ class _Expander:
         self.content = content
         self.members = 0
         self.budget = limits.max_total_bytes
+        self.pdf_seconds = pdf.MESSAGE_TIME_LIMIT  # time left for reading this message's PDFs
 
     def event(self, path: str, event: str, detail: str) -> None:
         self.content.events.append(Event(path, event, detail))
 
     def add(self, node: FileNode) -> None:
         self.content.files.append(node)
-        if node.kind in filetypes.ARCHIVES or node.kind in ("email", "ooxml"):
+        if hasattr(self, f"open_{node.kind}"):
             if node.depth >= self.limits.max_depth:
                 self.event(node.path, "too-deep",
                            f"nesting deeper than {self.limits.max_depth} not inspected")
@@ -132,6 +137,28 @@ class _Expander:
 
     def open_ooxml(self, node: FileNode) -> None:
         self.open_zip(node)  # an OOXML document is a zip package: scan its parts too
+
+    def open_ole(self, node: FileNode) -> None:
+        """Office 97-2003 files: OLE Package objects, and what a default password opens."""
+        from . import office
+
+        children, events = office.ole_children(node.data)
+        for event, detail in events:
+            self.event(node.path, event, detail)
+        for name, data in children:
+            if self.take(f"{node.path}:{name}", len(data), len(node.data)):
+                self.add(self.child(node, name, data))
+
+    def open_rtf(self, node: FileNode) -> None:
+        """RTF: every \\objdata object is an event; OLE and Package contents are judged."""
+        from . import office
+
+        children, events = office.rtf_children(node.data)
+        for event, detail in events:
+            self.event(node.path, event, detail)
+        for name, data in children:
+            if self.take(f"{node.path}:{name}", len(data), len(node.data)):
+                self.add(self.child(node, name, data))
 
     def open_zip(self, node: FileNode) -> None:
         with zipfile.ZipFile(io.BytesIO(node.data)) as z:
@@ -242,14 +269,71 @@ class _Expander:
             infos = [i for i in r.infolist() if not i.is_dir()]
             if r.needs_password() or any(i.needs_password() for i in infos):
                 self.event(node.path, "encrypted", "password-protected rar")
-            for info in infos:
-                # Without the unrar program rar members cannot be decompressed: their names
-                # are still judged.
-                self.content.files.append(FileNode(f"{node.path}:{info.filename}",
-                                                   info.filename, "", b"", node.depth + 1,
-                                                   "rar"))
-            self.event(node.path, "not-extracted",
-                       f"rar: {len(infos)} member name(s) checked, contents not decompressed")
+                for info in infos:  # names are still judged
+                    self.content.files.append(FileNode(f"{node.path}:{info.filename}",
+                                                       info.filename, "", b"",
+                                                       node.depth + 1, "rar"))
+                return
+        # rarfile lists (and finds encryption); libarchive decompresses RAR 4 and RAR 5
+        # without the non-free unrar.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "all", 1))
+
+    def _add_all(self, node: FileNode, files: Iterator[tuple[str, bytes]]) -> None:
+        for name, data in files:
+            self.add(self.child(node, name, data))
+
+    def open_cab(self, node: FileNode) -> None:
+        # Compressed folders: skipping a member decompresses it, so stop at a refusal.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "cab", 1))
+
+    def open_jar(self, node: FileNode) -> None:
+        self.open_zip(node)  # a Java archive is a zip: its members are judged too
+
+    def open_onenote(self, node: FileNode) -> None:
+        self._add_all(node, carriers.onenote_files(self, node.path, node.data))
+
+    def open_iso(self, node: FileNode) -> None:
+        self._add_all(node, carriers.iso_files(self, node.path, node.data))
+
+    def open_img(self, node: FileNode) -> None:
+        self._open_disk(node, memoryview(node.data))
+
+    def open_vhd(self, node: FileNode) -> None:
+        disk = carriers.vhd_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
+
+    def open_vhdx(self, node: FileNode) -> None:
+        disk = carriers.vhdx_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
+
+    def _open_disk(self, node: FileNode, disk: carriers.Disk) -> None:
+        for prefix, vol in carriers.volumes(self, node.path, disk):
+            self._add_all(node, carriers.fat_files(self, node.path, vol, prefix))
+
+    def open_pdf(self, node: FileNode) -> None:
+        """Files embedded in a PDF (/EmbeddedFile), judged like any attachment; a PDF that
+        needs a password is encrypted content like a zip's (the password-in-body note)."""
+        t0 = time.monotonic()
+        report = pdf.analyse_node(node, t0 + self.pdf_seconds)
+        self.pdf_seconds -= time.monotonic() - t0
+        if report.needs_password:
+            self.event(node.path, "encrypted", "password-protected PDF")
+        for emb in report.embedded:
+            path = f"{node.path}:{emb.name}"
+            try:
+                data = pdf.decode(emb.raw, emb.filters,
+                                  min(self.limits.max_member_bytes, self.budget),
+                                  self.limits.max_ratio)
+            except pdf.Bomb as e:
+                self.event(path, "bomb", f"PDF embedded file {e}")
+                continue
+            except ValueError as e:
+                self.event(path, "unreadable", f"PDF embedded file: {e}")
+                continue
+            if self.take(path, len(data), len(emb.raw)):
+                self.add(self.child(node, emb.name, data))
 
 
 def expand(parsed: ParsedMessage, limits: ScanLimits | None = None) -> Content:

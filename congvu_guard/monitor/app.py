@@ -19,7 +19,7 @@ from ..embedded_redis import EmbeddedRedis
 from ..metrics import MonitorMetrics
 from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
-from . import api
+from . import api, logsafe
 from .state import MonitorState
 
 log = logging.getLogger("congvu_guard.monitor")
@@ -79,12 +79,15 @@ def build_app(state: MonitorState, background: tuple[Background, ...] = ()) -> w
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        state.policy_executor.shutdown(wait=False, cancel_futures=True)
+        state.login_executor.shutdown(wait=False, cancel_futures=True)
 
     app.cleanup_ctx.append(start_background)
     return app
 
 
 def run(config: Config) -> int:
+    logsafe.install()  # one log line per event, whatever the values hold (issue 15)
     embedded: EmbeddedRedis | None = None
     url = config.redis.url
     if not url:

@@ -27,23 +27,38 @@ RESTART_SECONDS = 5
 
 def journal_command(units: tuple[str, ...]) -> list[str]:
     """journalctl for ``units``, from now on (old failures are not counted again)."""
-    return [JOURNALCTL, "--follow", "--lines=0", "--output=json", "--output-fields=MESSAGE",
-            "--no-pager", "--quiet", *(f"--unit={u}" for u in units)]
+    return [JOURNALCTL, "--follow", "--lines=0", "--output=json",
+            "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID", "--no-pager", "--quiet",
+            *(f"--unit={u}" for u in units)]
+
+
+def _text(value: object) -> str | None:
+    """A journal field in JSON: a string, or a byte array when it was not UTF-8."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
+        return bytes(value).decode("utf-8", "replace")
+    return None
 
 
 def message_of(line: bytes) -> str | None:
-    """The MESSAGE of one journal entry in JSON (a string, or a byte array when the
-    message was not UTF-8), else None."""
+    """One journal entry in JSON as the syslog line the file watcher parses:
+    ``IDENTIFIER[PID]: MESSAGE`` (journald keeps the daemon's tag apart from the message,
+    and the parser anchors on it); None when it has no usable MESSAGE."""
     try:
         entry = json.loads(line)
     except ValueError:
         return None
-    message = entry.get("MESSAGE") if isinstance(entry, dict) else None
-    if isinstance(message, str):
+    if not isinstance(entry, dict):
+        return None
+    message = _text(entry.get("MESSAGE"))
+    if message is None:
+        return None
+    ident = _text(entry.get("SYSLOG_IDENTIFIER"))
+    if not ident:
         return message
-    if isinstance(message, list) and all(isinstance(b, int) and 0 <= b < 256 for b in message):
-        return bytes(message).decode("utf-8", "replace")
-    return None
+    pid = _text(entry.get("SYSLOG_PID")) or _text(entry.get("_PID"))
+    return f"{ident}[{pid}]: {message}" if pid and pid.isdigit() else f"{ident}: {message}"
 
 
 async def watch_journal(tracker: LoginTracker, command: list[str]) -> int:

@@ -25,9 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 HERE = Path(__file__).resolve().parent / "nspawn"
 CACHE = Path("/var/tmp/congvu-guard-nspawn")
 MIRROR = "http://deb.debian.org/debian"
-# Everything scripts/setup's APT_PACKAGES names, so that it installs nothing in there.
-PACKAGES = ("systemd,systemd-sysv,dbus,postfix,redis-server,python3-venv,libmilter1.0.1,"
-            "libsasl2-modules")
+
+
+def _runtime_packages() -> list[str]:
+    """scripts/setup's APT_PACKAGES (the runtime list), comments dropped."""
+    text = (ROOT / "scripts" / "setup").read_text()
+    block = text.split("\nAPT_PACKAGES=(", 1)[1].split("\n)", 1)[0]
+    return [w for line in block.splitlines() for w in line.split("#", 1)[0].split()]
+
+
+# systemd to boot, and the runtime list, so that the wheelhouse install needs no network.
+PACKAGES = ",".join(["systemd", "systemd-sysv", "dbus", *_runtime_packages()])
 NSPAWN = ["systemd-nspawn", "--register=no", "--keep-unit", "--console=pipe", "--quiet"]
 
 pytestmark = [
@@ -53,6 +61,9 @@ def _base_root() -> Path:
             pytest.skip(f"debootstrap failed (no Debian mirror?): {proc.stderr[-300:]}")
         shutil.rmtree(base, ignore_errors=True)
         tmp.rename(base)
+        for old in CACHE.glob("bookworm-*"):  # roots of earlier package lists
+            if old != base:
+                shutil.rmtree(old, ignore_errors=True)
     return base
 
 
