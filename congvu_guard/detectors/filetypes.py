@@ -82,14 +82,17 @@ _SCRIPT_PATTERNS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes] | _Then]
      re.compile(
          rb"(?:invoke-expression|\biex\b|new-object\s+net\.webclient|downloadstring|"
          rb"-encodedcommand|start-process|\[system\.convert\]::frombase64string)")),
+    # [ \t]* after ^, never \s*: under re.M, \s* runs over every following line break from
+    # each line start (quadratic: "echo" and 65,000 newlines took 69 s, issue 14).
     ("vbs", (b"createobject", b"wscript.shell"), re.compile(
         rb"(?:createobject\s*\(\s*\"(?:wscript|scripting|msxml2|adodb)|wscript\.shell|"
-        rb"^\s*(?:dim|set)\s+\w+\s*=\s*createobject)", re.M)),
+        rb"^[ \t]*(?:dim|set)[ \t]+\w+[ \t]*=[ \t]*createobject)", re.M)),
     ("js", (b"activexobject", b"createobject", b"eval", b"fromcharcode", b"unescape"),
      re.compile(rb"(?:new\s+activexobject|wscript\.createobject|\beval\s*\(|"
                 rb"string\.fromcharcode|\bunescape\s*\()")),
     ("batch", (b"echo", b"powershell", b"cmd"),
-     re.compile(rb"^\s*@?echo\s+off\b|^\s*(?:powershell|cmd)(?:\.exe)?\s+/c\b", re.M)),
+     re.compile(rb"^[ \t]*@?echo[ \t]+off\b|^[ \t]*(?:powershell|cmd)(?:\.exe)?[ \t]+/c\b",
+                re.M)),
 )
 
 
@@ -183,7 +186,10 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
                     return kind
         if b"<html" in lowered or b"<!doctype html" in lowered or b"<script" in lowered:
             return "html"
-        if re.match(rb"(?:[\w-]+:[^\r\n]*\r?\n)+", head) and b"\nfrom:" in b"\n" + lowered:
+        # Linear even where searched (the walk in tests/test_linear_patterns.py): a run of
+        # name characters is tried from its start only, and taken whole.
+        if re.match(rb"(?<![\w-])(?:[\w-]++:[^\r\n]*+\r?\n)+", head) and \
+                b"\nfrom:" in b"\n" + lowered:
             return "email"
         return "text"
     if ext_kind(name) in ("img",) and len(data) % 512 == 0:
