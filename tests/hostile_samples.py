@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import struct
 import tarfile
 import zipfile
@@ -73,15 +74,19 @@ def solid_7z_through_zeros() -> bytes:
 
 
 def tar_damaged_after_exe() -> bytes:
+    """A tar.gz whose compressed stream is broken after the executable: reading all
+    headers first (getmembers) fails on the whole archive."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        data = samples.pe_exe()
-        info = tarfile.TarInfo(EXE_NAME)
-        info.size = len(data)
-        t.addfile(info, io.BytesIO(data))
-    raw = buf.getvalue()
-    end = raw.find(b"\0" * 1024, 512 + len(samples.pe_exe()) // 512 * 512)
-    return raw[:end] + b"\xa5" * 1024  # a second header that is garbage
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data in ((EXE_NAME, samples.pe_exe()),
+                           ("so-lieu.csv", random.Random(14).randbytes(100_000))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    raw = bytearray(buf.getvalue())
+    for i in range(len(raw) * 2 // 3, len(raw) * 2 // 3 + 64):
+        raw[i] ^= 0x55
+    return bytes(raw)
 
 
 def newline_script() -> bytes:
