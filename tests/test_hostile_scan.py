@@ -134,3 +134,22 @@ def test_attached_messages_count_towards_the_same_depth_limit() -> None:
     raw = hs.samples.mime_message("x", [("fwd.eml", "application/octet-stream", inner)])
     content = expand(parse_message(raw))
     assert any(e.event == "too-deep" for e in content.events)
+
+
+def test_add_opens_every_kind_that_has_an_opener() -> None:
+    """The contract with the engineers adding carriers: an ``open_<kind>`` method is all a
+    new kind needs; its children share the depth limit and the budget."""
+    from congvu_guard.detectors.content import Content, FileNode, ScanLimits, _Expander
+
+    opened: list[str] = []
+
+    class WithText(_Expander):
+        def open_text(self, node: FileNode) -> None:
+            opened.append(node.path)
+            if node.level < 50:
+                self.add(self.child(node, "again.txt", node.data))
+
+    content = Content()
+    WithText(ScanLimits(max_depth=4), content).add(FileNode("1/a.txt", "a.txt", "", b"hi", 0))
+    assert len(opened) == 4
+    assert [e.event for e in content.events] == ["too-deep"]
