@@ -86,6 +86,8 @@ class _Expander:
         self.limits = limits
         self.content = content
         self.members = 0
+        self.names = 0  # members judged by name only (see named)
+        self.too_many = False
         self.budget = limits.max_total_bytes
         self.scan_budget = scan_budget or ScanBudget(max_bytes=limits.max_total_bytes)
         content.budget = self.scan_budget
@@ -117,9 +119,12 @@ class _Expander:
             self.event(node.path, "unreadable", f"{node.kind}: {type(e).__name__}")
 
     def named(self, parent: FileNode, name: str) -> None:
-        """A member whose content could not be taken out: its name is still judged."""
-        self.content.files.append(FileNode(f"{parent.path}:{name}", name, "", b"",
-                                           parent.depth + 1, parent.kind, parent.level + 1))
+        """A member whose content could not be taken out: its name is still judged (up to
+        the member limit again: 65,536 names of one zip are one finding, not 65,536)."""
+        self.names += 1
+        if self.names <= self.limits.max_members:
+            self.content.files.append(FileNode(f"{parent.path}:{name}", name, "", b"",
+                                               parent.depth + 1, parent.kind, parent.level + 1))
 
     def got(self, data: bytes) -> bytes:
         """Count decompressed bytes against the message's byte budget."""
@@ -131,7 +136,9 @@ class _Expander:
         lim = self.limits
         self.scan_budget.check()
         if self.members >= lim.max_members:
-            self.event(path, "too-many", f"more than {lim.max_members} archive members")
+            if not self.too_many:  # once per message: the event becomes a finding
+                self.too_many = True
+                self.event(path, "too-many", f"more than {lim.max_members} archive members")
             return False
         if size > lim.max_member_bytes or size > self.budget:
             self.event(path, "bomb", f"member of {size} bytes exceeds the expansion limit")
@@ -188,8 +195,8 @@ class _Expander:
             return
         try:
             for e in files:
-                self.zip_member(node, z, infos.get(e.offset) if e.source == "central"
-                                else None, e)
+                # By offset: a name only in a local header may still be zipfile's member.
+                self.zip_member(node, z, infos.get(e.offset), e)
         finally:
             if z is not None:
                 z.close()
