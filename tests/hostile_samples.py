@@ -73,6 +73,14 @@ def solid_7z_through_zeros() -> bytes:
     return (DATA / "solid-bzip2-1gib-zeros-then-exe.7z").read_bytes()
 
 
+def seven_zip_first_block_damaged() -> bytes:
+    """7-Zip, not solid: bao-cao.txt's block damaged, hoa-don.pdf.exe's block intact."""
+    data = bytearray((DATA / "two-blocks-then-exe.7z").read_bytes())
+    for i in range(40, 80):  # inside the first packed stream (it starts at byte 32)
+        data[i] ^= 0x55
+    return bytes(data)
+
+
 def tar_damaged_after_exe() -> bytes:
     """A tar.gz whose compressed stream is broken after the executable: reading all
     headers first (getmembers) fails on the whole archive."""
@@ -133,6 +141,7 @@ def families() -> dict[str, bytes]:
         "zip, member only in local header": attach("ho-so.zip", zip_hiding_a_local_member()),
         "zip, Deflate64 first": attach("ho-so.zip", deflate64_zip()),
         "tar, damaged after exe": attach("ho-so.tar", tar_damaged_after_exe()),
+        "7z, first block damaged": attach("ho-so.7z", seven_zip_first_block_damaged()),
         "solid 7z, 1 GiB through": attach("ho-so.7z", solid_7z_through_zeros()),
         "zip of newline scripts": attach("ghi-chu.zip", zip_of_newline_scripts()),
         "gzip, 200 MiB of zeros": attach("so-lieu.zip", nested_gzip_bomb()),

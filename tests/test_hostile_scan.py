@@ -58,6 +58,12 @@ def test_the_executable_behind_a_bad_crc_is_scanned_by_content_too() -> None:
     assert any(e.event == "unreadable" and "bao-cao.txt" in e.path for e in content.events)
 
 
+def test_a_damaged_7z_block_does_not_take_the_next_blocks_members_with_it() -> None:
+    content = expand(parse_message(hs.attach("ho-so.7z", hs.seven_zip_first_block_damaged())))
+    assert {f.name: f.kind for f in content.files}[hs.EXE_NAME] == "pe"
+    assert [e.event for e in content.events] == ["unreadable"]
+
+
 def test_deflate64_members_are_read_not_unreadable() -> None:
     content = expand(parse_message(hs.attach("ho-so.zip", hs.deflate64_zip())))
     text = next(f for f in content.files if f.name == "bao-cao.txt")

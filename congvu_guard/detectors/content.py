@@ -330,6 +330,7 @@ class _Expander:
                 z.extract(targets=wanted, factory=factory)
             except Exception as e:  # noqa: BLE001 - py7zr on hostile bytes
                 self.event(node.path, "unreadable", f"7z: {type(e).__name__}")
+                self.seven_zip_one_by_one(z, wanted, factory)
             for name in wanted:
                 try:
                     data = factory.get(name).read()
@@ -337,6 +338,22 @@ class _Expander:
                     self.named(node, name)
                     continue
                 self.add(self.child(node, name, self.got(data)))
+
+    def seven_zip_one_by_one(self, z: object, wanted: list[str], factory: object) -> None:
+        """After a failure, each member not yet out on its own: a damaged block (member 1)
+        does not take the members of other blocks with it."""
+        for name in wanted:
+            try:
+                factory.get(name)  # type: ignore[attr-defined]
+                continue
+            except KeyError:
+                pass
+            self.scan_budget.charge(_through_bytes(z, {name}))
+            try:
+                z.reset()  # type: ignore[attr-defined]
+                z.extract(targets=[name], factory=factory)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - this member is judged by its name
+                continue
 
     def open_tnef(self, node: FileNode) -> None:
         """winmail.dat: Outlook's wrapper around attachments."""
