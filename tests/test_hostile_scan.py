@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from congvu_guard.config import ConfigError, from_mapping
 from congvu_guard.detectors import Detector, attachments
@@ -159,3 +161,31 @@ def test_add_opens_every_kind_that_has_an_opener() -> None:
     WithText(ScanLimits(max_depth=4), content).add(FileNode("1/a.txt", "a.txt", "", b"hi", 0))
     assert len(opened) == 4
     assert [e.event for e in content.events] == ["too-deep"]
+
+
+_FLIPS = st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), min_size=1,
+                  max_size=30)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(_FLIPS)
+def test_any_damage_to_member_one_leaves_member_two_judged(flips) -> None:
+    """Per-member isolation as a property: whatever happens to the bytes of member 1 (its
+    local header and data), the executable after it is found by content."""
+    z = bytearray(hs.samples.zip_of({"bao-cao.txt": hs.TEXT, hs.EXE_NAME: hs.samples.pe_exe()}))
+    second = z.find(b"PK\x03\x04", 4)
+    for i, v in flips:
+        z[i % second] = v
+    content = expand(parse_message(hs.attach("ho-so.zip", bytes(z))))
+    assert {f.name: f.kind for f in content.files}.get(hs.EXE_NAME) == "pe"
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(_FLIPS)
+def test_any_damage_after_a_tar_member_leaves_it_judged(flips) -> None:
+    raw = bytearray(hs.tar_damaged_after_exe())
+    start = len(raw) // 3  # well past the executable's compressed bytes
+    for i, v in flips:
+        raw[start + i % (len(raw) - start)] = v
+    content = expand(parse_message(hs.attach("ho-so.tar.gz", bytes(raw))))
+    assert {f.name: f.kind for f in content.files}.get(hs.EXE_NAME) == "pe"

@@ -187,7 +187,9 @@ class _Expander:
                        "from their local headers")
         infos = {i.header_offset: i for i in z.infolist()} if z is not None else {}
         files = [e for e in entries if not e.is_dir]
-        declared = sum(e.size for e in files)
+        # The central directory's total; a local-only entry (perhaps a damaged header
+        # with a garbage size) is judged by take() on its own and hides nothing else.
+        declared = sum(e.size for e in files if e.source == "central")
         if declared > self.limits.max_total_bytes:
             self.event(node.path, "bomb", f"declared expanded size {declared} bytes")
             for e in files[:self.limits.max_members]:

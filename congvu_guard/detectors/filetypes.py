@@ -177,6 +177,8 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "rtf"
     if head.startswith(b"\x78\x9f\x3e\x22"):
         return "tnef"
+    if _zip_trailer(data):
+        return "zip"
     if _is_text(head):
         lowered = head.lower()
         if scripts:
@@ -202,6 +204,15 @@ def _pe_signature(data: bytes) -> bool:
         return len(data) >= 2  # a truncated MZ stub still is one
     offset = int.from_bytes(data[0x3C:0x40], "little")
     return data[offset:offset + 4] == b"PE\x00\x00" if offset < len(data) - 4 else True
+
+
+def _zip_trailer(data: bytes) -> bool:
+    """A zip whose start is damaged or prefixed, with its end of central directory intact
+    (exactly at the end, comment included): 7-Zip and Windows Explorer open it by that
+    record, so the scanner must too (issue 14: a damaged start hid every member)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    return end >= 0 and end + 22 <= len(data) and \
+        end + 22 + int.from_bytes(data[end + 20:end + 22], "little") == len(data)
 
 
 def _is_ooxml(data: bytes) -> bool:
