@@ -97,15 +97,18 @@ def ole2(storages: dict[str, dict[str, bytes]], streams: dict[str, bytes] | None
 
 
 def vba_project() -> bytes:
-    return ole2({"VBA": {"_VBA_PROJECT": b"\xcc\x61\xff\xff" + b"\0" * 8,
-                         "dir": b"\x01\x00compressed-dir", "ThisDocument": VBA_SOURCE}},
-                {"PROJECT": b'ID="{00000000}"\r\nDocument=ThisDocument/&H00000000\r\n'})
+    """A real-format vbaProject.bin (MS-OVBA compressed source, tests/office_samples.py)
+    whose macro does not run by itself: VBA without auto-exec is a medium finding."""
+    from tests.office_samples import NO_AUTO, vba_project_bin
+
+    return vba_project_bin(NO_AUTO)
 
 
 def xls_with_macros() -> bytes:
-    return ole2({"_VBA_PROJECT_CUR": {"PROJECT": b"Document=ThisWorkbook",
-                                      "VBA": VBA_SOURCE.replace(b"AutoOpen", b"Workbook_Open")}},
-                {"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00" + b"\0" * 64})
+    """A BIFF8 workbook with a real VBA project (no auto-exec) in _VBA_PROJECT_CUR."""
+    from tests.office_samples import NO_AUTO, xls
+
+    return xls(modules=NO_AUTO)
 
 
 def plain_ole_doc() -> bytes:

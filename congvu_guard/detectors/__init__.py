@@ -30,7 +30,8 @@ def default_detectors(
     extra: tuple[Detector, ...] = (),
 ) -> tuple[Detector, ...]:
     """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
-    from . import archives, attachments, documents, forwarding, legacy_encoding, mime
+    from . import archives, attachments, documents, forwarding, legacy_encoding, mime, office_docs
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
-            documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR, *extra)
+            documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
+            office_docs.DETECTOR, *extra)

@@ -47,8 +47,10 @@ class FileNode:
 
     @cached_property
     def kind(self) -> str:
-        # A message's own unnamed body text is not a file anyone runs.
-        return filetypes.sniff(self.data, self.name, scripts=bool(self.name) or self.depth > 0)
+        # A message's own unnamed body text is not a file anyone runs, nor is a part of an
+        # OOXML document (a .docx quoting a PowerShell command is a document: issue 13).
+        return filetypes.sniff(self.data, self.name, scripts=(
+            bool(self.name) or self.depth > 0) and self.container != "ooxml")
 
     @cached_property
     def sha256(self) -> str:
@@ -172,6 +174,28 @@ class _Expander:
 
     def open_ooxml(self, node: FileNode) -> None:
         self.open_zip(node)  # an OOXML document is a zip package: scan its parts too
+
+    def open_ole(self, node: FileNode) -> None:
+        """Office 97-2003 files: OLE Package objects, and what a default password opens."""
+        from . import office
+
+        children, events = office.ole_children(node.data)
+        for event, detail in events:
+            self.event(node.path, event, detail)
+        for name, data in children:
+            if self.take(f"{node.path}:{name}", len(data), len(node.data)):
+                self.add(self.child(node, name, self.got(data)))
+
+    def open_rtf(self, node: FileNode) -> None:
+        """RTF: every \\objdata object is an event; OLE and Package contents are judged."""
+        from . import office
+
+        children, events = office.rtf_children(node.data)
+        for event, detail in events:
+            self.event(node.path, event, detail)
+        for name, data in children:
+            if self.take(f"{node.path}:{name}", len(data), len(node.data)):
+                self.add(self.child(node, name, self.got(data)))
 
     def open_zip(self, node: FileNode) -> None:
         """Every member named in the central directory or a local header is judged, and

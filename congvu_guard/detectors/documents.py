@@ -1,5 +1,5 @@
-"""HUE-11.5 active content in documents: Office macros (OLE and OOXML), PDF JavaScript or
-launch actions, HTML that smuggles a file past the scanner."""
+"""HUE-11.5 active content in documents: PDF JavaScript or launch actions, HTML that
+smuggles a file past the scanner (Office documents: office_docs.py)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,8 @@ SMUGGLING = "HUE-11.5/html-smuggling"
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     for node in msg.content.files:
         kind = node.kind
-        if (kind == "ole" and node.container != "ooxml") or kind == "ooxml":
-            has, auto = (filetypes.ole_macros if kind == "ole" else filetypes.ooxml_macros)(
-                node.data)
-            if has:
-                what = "Office macros with an auto-exec entry point" if auto else "Office macros"
-                yield finding(MACRO, Severity.MEDIUM, what, "documents", node)
-        elif kind == "pdf":
+        # Office macros (HUE-11.5/macro) are judged by detectors/office_docs.py (oletools).
+        if kind == "pdf":
             risks = filetypes.pdf_risks(node.data)
             if risks:
                 yield finding(PDF, Severity.MEDIUM, "PDF with " + ", ".join(risks),
@@ -36,4 +31,4 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                               "documents", node)
 
 
-DETECTOR = Detector("documents", (MACRO, PDF, SMUGGLING), detect)
+DETECTOR = Detector("documents", (PDF, SMUGGLING), detect)

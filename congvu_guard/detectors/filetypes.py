@@ -181,6 +181,12 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "zip"
     if _is_text(head):
         lowered = head.lower()
+        # A web page is HTML before anything else (issue 13 point 4): its inline script
+        # (String.fromCharCode, eval) runs in a browser sandbox, not in Windows Script Host.
+        # An HTA is the exception: it is HTML that runs with the user's rights.
+        if ext_kind(name) in ("html", "") and (b"<html" in lowered or b"<!doctype html" in
+                                               lowered) and b"hta:application" not in lowered:
+            return "html"
         if scripts:
             low = data[:65536].lower()
             for kind, words, pattern in _SCRIPT_PATTERNS:

@@ -23,6 +23,7 @@ from .scanning import finding
 log = logging.getLogger("congvu_guard.yara")
 
 RULE = "HUE-11.5/yara"
+_DOCUMENTS = frozenset({"ole", "ooxml", "rtf", "pdf"})
 SHIPPED = Path(__file__).resolve().parent / "rules"
 _SEVERITIES = {s.name.lower(): s for s in Severity}
 
@@ -102,6 +103,8 @@ class YaraScanner:
 
         return self._pool.submit(scan).result()
 
+    # Documents and their parts: the text they quote does not run (rules whose meta says
+    # bare_files_only are about scripts; what a document can run is judged by office_docs).
     def detector(self) -> Detector:
         def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             nodes = [node for node in msg.content.files if node.data]
@@ -109,6 +112,9 @@ class YaraScanner:
                                      strict=True):
                 for m in matches:
                     meta = m.meta or {}
+                    if meta.get("bare_files_only") and (
+                            node.container == "ooxml" or node.kind in _DOCUMENTS):
+                        continue  # script words quoted in a document (issue 13)
                     severity = _SEVERITIES.get(str(meta.get("severity", "medium")).lower(),
                                                Severity.MEDIUM)
                     desc = meta.get("description", m.rule)

@@ -16,6 +16,9 @@ rule Script_Dropper_Download_Execute
     meta:
         description = "script that downloads and runs a program"
         severity = "high"
+        // Only a bare file runs: the same words quoted in a document (.docx part, .doc,
+        // RTF, PDF: a security advisory) are not a script (issue 13).
+        bare_files_only = true
     strings:
         $d1 = "DownloadFile" nocase
         $d2 = "DownloadString" nocase
