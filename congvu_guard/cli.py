@@ -92,6 +92,8 @@ def _describe(config: Config) -> str:
         for key, v in vars(value).items():
             shown = list(v) if isinstance(v, tuple) else v
             lines.append(f"  [{section}] {key} = {shown!r}")
+    for key, v in vars(config.secret).items():  # HUE-11.2
+        lines.append(f"  [secret] {key} = {v!r}")
     for rule, action in config.actions.items():
         lines.append(f"  [actions] {rule} = {action.value!r}")
     for account, limit in config.bulk_senders.items():

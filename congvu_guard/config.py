@@ -332,6 +332,33 @@ class MetricsConfig:
     )
 
 
+SecretAction = Literal["hold", "reject", "tag", "accept"]
+
+
+@dataclass(frozen=True)
+class SecretConfig:
+    """HUE-11.2 classified documents (congvu_guard.detectors.secret)."""
+
+    # The unit's security officer: held mail goes there (not to the report box). "" = held
+    # mail is rejected instead, never delivered.
+    officer: str = field(
+        default="",
+        metadata=_check(lambda v: v == "" or is_valid_address(v),
+                        "expected a mail address such as baomat@thuathienhue.gov.vn"),
+    )
+    # What a classification mark does, per direction: hold (deliver to the officer only),
+    # reject (550 to the sender), tag (deliver, marked) or accept.
+    outbound: SecretAction = "hold"
+    inbound: SecretAction = "hold"
+    # The monitor tells the sender (our users only) that the message was held.
+    notify_sender: bool = True
+    # OCR of the top of page 1 of image-only PDFs in outbound mail (tesseract-ocr and
+    # tesseract-ocr-vie must be installed; checked at start), within ocr_seconds a message.
+    ocr: bool = False
+    ocr_seconds: float = field(default=1.0, metadata=_check(
+        lambda v: 0 < v <= 30, "expected seconds between 0 and 30"))
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -352,6 +379,7 @@ class Config:
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    secret: SecretConfig = field(default_factory=SecretConfig)
     # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").
     actions: Mapping[str, Action] = field(default_factory=dict)
     # HUE-13.2d registered bulk senders: account -> own message limit (-1 = no limit).

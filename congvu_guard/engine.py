@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from . import replies, stamp
+from . import hold, replies, stamp
 from .config import SEVERITY_NAMES, Config, ConfigError
 from .detectors import Detector, default_detectors
 from .detectors import budget as scan_budget
@@ -202,6 +202,7 @@ class Engine:
         direction = "inbound" if Hop(env.hop) is Hop.INBOUND else "outbound"
         verdict = decide_content(findings, env.recipients, self.report, self.config.actions,
                                  self.config.policy.get(direction, {}))
+        verdict = hold.to_officer(verdict, self.config.secret.officer)  # HUE-11.2
         release = parsed.header(stamp.RELEASE_HEADER)
         if release and verdict.action is not Action.ACCEPT and stamp.verify_release(
                 self.stamp_key(), release, parsed.header("Message-ID") or ""):

@@ -199,6 +199,18 @@ class Metrics:
         self.ratelimit_fallback.set(0)
         for outcome in ("within", "time", "bytes"):
             self.scan_budget.labels(outcome)
+        # HUE-11.2: messages carrying a classification mark, by the highest level found,
+        # direction and what happened (quarantine = held for the security officer). No
+        # account or address labels: who sent a classified document is in the audit trail.
+        self.secret_marks = Counter(
+            "congvu_guard_secret_marks_total",
+            "Messages with a state-secret classification mark (HUE-11.2), by level "
+            "(mat, toi-mat, tuyet-mat), direction and final action.",
+            ["level", "direction", "action"], registry=r,
+        )
+        for level in ("mat", "toi-mat", "tuyet-mat"):
+            for way in ("inbound", "outbound"):
+                self.secret_marks.labels(level, way, "quarantine")
 
     def _account_label(self, account: str) -> str:
         with self._accounts_lock:
@@ -230,6 +242,7 @@ class Metrics:
                 self.yara_hits.labels(f.fact("yara_rule")).inc()
             if f.fact("encoding"):
                 self.legacy_encoding.labels(f.fact("encoding")).inc()
+        self.record_secret(verdict)
         if size is not None:
             self.message_size.observe(size)
         if verdict.timings:  # the content was scanned
@@ -243,6 +256,15 @@ class Metrics:
     def set_scan_budget(self, seconds: float, max_bytes: int) -> None:
         self.scan_budget_seconds.set(seconds)
         self.scan_budget_bytes.set(max_bytes)
+
+    def record_secret(self, verdict: Verdict) -> None:
+        """HUE-11.2: one count per message, at the highest level it carries."""
+        order = ("mat", "toi-mat", "tuyet-mat")
+        marks = [f for f in verdict.findings if f.rule == "HUE-11.2" and f.fact("level") in order]
+        if marks:
+            top = max(marks, key=lambda f: order.index(f.fact("level")))
+            self.secret_marks.labels(top.fact("level"), top.fact("direction") or "outbound",
+                                     verdict.action.value).inc()
 
     def serve(self, listen: str) -> None:
         """Start the /metrics HTTP endpoint in a daemon thread."""

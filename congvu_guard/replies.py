@@ -60,6 +60,10 @@ _RULE_TEXT = {
         "Khong duoc tu dong chuyen tiep thu cong vu ra ngoai he thong thu cong vu",
         "Automatic forwarding of official mail outside the official mail system is forbidden",
     ),
+    "HUE-11.2": (
+        "Van ban mat khong duoc gui qua thu dien tu; hay chuyen qua kenh mat",
+        "Classified documents must not be sent by e-mail; use the secret channel",
+    ),
 }
 
 

@@ -31,7 +31,8 @@ def default_detectors(
 ) -> tuple[Detector, ...]:
     """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
     from . import archives, attachments, documents, forwarding, legacy_encoding, mime, office_docs
+    from .secret import build as secret_detector
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
             documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
-            office_docs.DETECTOR, *extra)
+            office_docs.DETECTOR, secret_detector(config), *extra)

@@ -39,6 +39,7 @@ from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, ParseLimits, parse_message
 from ..store import REPORT_STREAM
+from . import secret_notice
 from .api import STATE, ApiError, bad, body, caller, run, text_field
 from .state import MonitorState
 
@@ -191,6 +192,7 @@ class ReportStore:
         pipe.zadd(INDEX, {rid: float(record["ts"])})
         pipe.execute()
         self.state.metrics.reports.labels(record["kind"] or "unknown").inc()
+        secret_notice.after_ingest(self.state, rid, text, record)  # HUE-11.2 hold
         return rid
 
     def store_unparsed(self, entry_id: str, raw_fields: dict[Any, Any],
