@@ -11,6 +11,7 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from . import __version__
+from .detectors.budget import OUTCOMES
 from .model import Action, Verdict
 
 SIZE_BUCKETS = (
@@ -197,7 +198,7 @@ class Metrics:
         for result in ("ok", "exceeded", "locked", "unlimited", "unavailable"):
             self.ratelimit_checks.labels(result)
         self.ratelimit_fallback.set(0)
-        for outcome in ("within", "time", "bytes"):
+        for outcome in OUTCOMES:
             self.scan_budget.labels(outcome)
         # HUE-11.2: messages carrying a classification mark, by the highest level found,
         # direction and what happened (quarantine = held for the security officer). No

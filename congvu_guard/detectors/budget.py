@@ -84,10 +84,6 @@ class ScanBudget:
                                 "for one message")
         self.check()
 
-    @property
-    def outcome(self) -> str:
-        return self.exhausted or "within"
-
 
 def finding(budget: ScanBudget) -> Finding | None:
     """The ``scan-budget`` finding of a message whose budget ran out (None otherwise)."""
