@@ -322,6 +322,49 @@ class MonitorConfig:
                                             "expected HOST:PORT"))
     # Tell the reporter the outcome of the triage by mail.
     reply_to_reporter: bool = False
+    # --- issue 15 (monitor hardening) ---
+    # Answer Dovecot's auth policy at /dovecot/policy. It needs dovecot_api_key (the monitor
+    # refuses to start without one); setting the key alone also enables it.
+    dovecot_policy: bool = False
+    # BP-6.2d locks from failed logins lift themselves after this long (0 = until the
+    # HUE-13.3 unlock, which is always available).
+    failed_login_lock_seconds: int = field(
+        default=3600, metadata=_check(lambda v: 0 <= v <= 365 * 86400, "must be 0..31536000"))
+    # Extra accounts that exist (one login per line, e.g. `doveadm user '*'` output), beside
+    # `congvu-guard inactivity import` and successful logins: only these can be locked by
+    # failed logins; other names only slow down the source address.
+    known_accounts_file: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"),
+                                    "expected an absolute path or \"\""))
+    # The page's login: after this many failures of one address or one name, each further
+    # attempt waits 2, 4, 8... seconds, up to login_backoff_max_seconds.
+    login_throttle_limit: int = field(default=5, metadata=_check(lambda v: 1 <= v <= 1000,
+                                                                 "must be 1..1000"))
+    login_backoff_max_seconds: int = field(
+        default=900, metadata=_check(lambda v: 1 <= v <= 86400, "must be 1..86400"))
+    # The province's own domains (beside [domains] official and public_providers): never
+    # put on the IOC blocklist as domains.
+    own_domains: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                                    "each entry must be a domain or a *.domain pattern"))
+    # Total bytes of reported/quarantined message bodies kept for release; the oldest go
+    # first beyond it.
+    report_raw_max_bytes: int = field(
+        default=512 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1048576"))
+
+    def __post_init__(self) -> None:
+        key = self.dovecot_api_key
+        if self.dovecot_policy and not key:
+            raise ConfigError("[monitor] dovecot_api_key: required when dovecot_policy = true "
+                              "(Dovecot sends it as auth_policy_server_api_header X-API-Key)")
+        if key and (len(key) < 12 or not key.isascii() or not key.isprintable()
+                    or " " in key):
+            raise ConfigError("[monitor] dovecot_api_key: expected at least 12 printable "
+                              "ASCII characters without spaces")
+
+    @property
+    def dovecot_policy_enabled(self) -> bool:
+        return self.dovecot_policy or bool(self.dovecot_api_key)
 
 
 @dataclass(frozen=True)

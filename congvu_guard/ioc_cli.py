@@ -43,6 +43,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         store = IocStore(client)
         audit = AuditTrail(client, config.ratelimit.audit_retention_days)
         if args.ioc_command == "add":
+            if args.kind == "domain":  # issue 15: never an official/own/public domain
+                from .monitor.blockguard import DomainGuard
+
+                why = DomainGuard(config).refusal(args.value)
+                if why is not None:
+                    raise ValueError(why)
             value = store.add(args.kind, args.value, args.note)
             audit.append("ioc-add", value, actor, reason=args.kind, detail={"note": args.note})
             print(f"added {args.kind} {value}")

@@ -53,12 +53,13 @@ def test_lock_list_show_unlock_and_audit(cfg: Path, tmp_path: Path, capsys) -> N
 
     rc, out, _ = run(capsys, "locks", "audit", "--json", *c)
     rows = [json.loads(x) for x in out.splitlines()]
-    assert [(r["event"], r["actor"]) for r in rows] == [("lock", "an.nv"), ("unlock", "op2")]
-    assert rows[1]["reference"] == "123/UBND-VP" and rows[1]["approver"] == "Le Van C"
+    # Newest first (issue 15), like the API and the page.
+    assert [(r["event"], r["actor"]) for r in rows] == [("unlock", "op2"), ("lock", "an.nv")]
+    assert rows[0]["reference"] == "123/UBND-VP" and rows[0]["approver"] == "Le Van C"
     rc, out, _ = run(capsys, "locks", "audit", "--csv", "--account", "bob@hue.gov.vn", *c)
     assert rc == 0
     parsed = list(csv.DictReader(io.StringIO(out)))
-    assert [r["event"] for r in parsed] == ["lock", "unlock"]
+    assert [r["event"] for r in parsed] == ["unlock", "lock"]
     rc, out, _ = run(capsys, "locks", "audit", "--since", "2999-01-01", "--json", *c)
     assert rc == 0 and out == ""
 

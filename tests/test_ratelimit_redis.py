@@ -141,14 +141,14 @@ def test_audit_trail_has_every_lock_and_unlock_with_its_facts(redis_client) -> N
         time.sleep(0.05)
     svc.locks.lock("b@hue.gov.vn", "HUE-13.2c", by="to-an-ninh", note="leaked password")
     svc.locks.unlock("a@hue.gov.vn", "CV-9/SoTTTT", "Tran Thi B", actor="op1")
-    rows = svc.audit.entries()
+    rows = svc.audit.entries()  # newest first
     events = [(r["event"], r["account"]) for r in rows]
-    assert events == [("lock", "a@hue.gov.vn"), ("lock", "b@hue.gov.vn"),
-                      ("unlock", "a@hue.gov.vn")]
-    unlock = rows[-1]
+    assert events == [("unlock", "a@hue.gov.vn"), ("lock", "b@hue.gov.vn"),
+                      ("lock", "a@hue.gov.vn")]
+    unlock = rows[0]
     assert unlock["reference"] == "CV-9/SoTTTT" and unlock["approver"] == "Tran Thi B"
     assert unlock["actor"] == "op1" and unlock["reason"] == "HUE-13.2d"
-    assert json.loads(rows[0]["detail"])["count"] == "100"
+    assert json.loads(rows[-1]["detail"])["count"] == "100"
     assert svc.audit.entries(account="b@hue.gov.vn")[0]["reason"] == "HUE-13.2c"
     csv_text = to_csv(rows)
     assert csv_text.splitlines()[0].startswith("id,ts,event,account,reason")

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from ..detectors.ioc import KINDS
-from ..ratelimit.audit import to_csv
+from ..ratelimit.audit import PAGE_MAX, to_csv
 from ..ratelimit.locks import LockError, NotLocked
 from .auth import User
 from .state import MonitorState
@@ -158,27 +160,54 @@ def _since(value: str) -> float:
     if not value:
         return 0.0
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # nan, inf and far-future values would make no stream ID (issue 15: 500 before).
+        if not math.isfinite(seconds) or not 0 <= seconds < 1e11:
+            raise bad("since: expected unix seconds from 0 to 1e11 or an ISO date/time")
+        return seconds
     try:
         when = dt.datetime.fromisoformat(value)
-    except ValueError:
+        return (when if when.tzinfo else when.astimezone()).timestamp()
+    except (ValueError, OverflowError, OSError):
         raise bad("since: expected an ISO date/time or unix seconds") from None
-    return (when if when.tzinfo else when.astimezone()).timestamp()
+
+
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}\Z")
 
 
 async def audit(request: web.Request) -> web.StreamResponse:
+    """Newest first, one page (``limit``, default 100), older pages with ``before`` (the
+    ``X-Next-Before`` header of the previous page)."""
     caller(request, "viewer")
     q = request.query
     fmt = q.get("format", "json")
     if fmt not in ("json", "csv"):
         raise bad("format: json or csv")
-    rows = await run(state_of(request).audit.entries, account=q.get("account", ""),
-                     since=_since(q.get("since", "")), event=q.get("event", ""))
+    stream = q.get("stream", "main")
+    if stream not in ("main", "unauthenticated"):
+        raise bad("stream: main or unauthenticated")
+    before = q.get("before", "")
+    if "before" in q and not _STREAM_ID.match(before):
+        raise bad("before: expected an entry ID such as 1764560000000-0")
+    try:
+        limit = int(q.get("limit", "100"))
+    except ValueError:
+        raise bad("limit: expected an integer from 1 to 1000") from None
+    if not 1 <= limit <= PAGE_MAX:
+        raise bad("limit: expected an integer from 1 to 1000")
+    account, event = q.get("account", ""), q.get("event", "")
+    if len(account) > 320 or len(event) > 40:
+        raise bad("account or event: too long")
+    page = await run(state_of(request).audit.page, account=account,
+                     since=_since(q.get("since", "")), event=event, limit=limit,
+                     before=before, unauthenticated=stream == "unauthenticated")
+    headers = {"X-Next-Before": page.next_before} if page.next_before else {}
     if fmt == "csv":
-        return web.Response(text=to_csv(rows), content_type="text/csv")
-    return web.json_response(rows)
+        return web.Response(text=to_csv(page.rows), content_type="text/csv", headers=headers)
+    return web.json_response(page.rows, headers=headers)
 
 
 async def list_bulk(request: web.Request) -> web.Response:
@@ -224,8 +253,12 @@ async def add_ioc(request: web.Request) -> web.Response:
         raise bad(f"type: one of {', '.join(KINDS)}")
     note = text_field(data, "note", required=False)
     st = state_of(request)
+    value = text_field(data, "value", limit=500)
+    why = st.domain_guard.refusal(value) if kind == "domain" else None
+    if why is not None:
+        raise bad(f"value: {why}")
     try:
-        value = await run(st.ioc.add, kind, text_field(data, "value", limit=500), note)
+        value = await run(st.ioc.add, kind, value, note)
     except ValueError as e:
         raise bad(str(e)) from None
     await run(st.audit.append, "ioc-add", value, user.name, reason=kind, detail={"note": note})

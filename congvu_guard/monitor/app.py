@@ -16,7 +16,7 @@ from ..config import Config
 from ..embedded_redis import EmbeddedRedis
 from ..metrics import Metrics
 from ..redis_client import connect
-from . import api
+from . import api, logsafe
 from .state import MonitorState
 
 log = logging.getLogger("congvu_guard.monitor")
@@ -76,12 +76,15 @@ def build_app(state: MonitorState, background: tuple[Background, ...] = ()) -> w
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        state.policy_executor.shutdown(wait=False, cancel_futures=True)
+        state.login_executor.shutdown(wait=False, cancel_futures=True)
 
     app.cleanup_ctx.append(start_background)
     return app
 
 
 def run(config: Config) -> int:
+    logsafe.install()  # one log line per event, whatever the values hold (issue 15)
     embedded: EmbeddedRedis | None = None
     url = config.redis.url
     if not url:

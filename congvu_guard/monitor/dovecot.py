@@ -5,23 +5,38 @@ Dovecot posts JSON (``login``, ``remote``, ``protocol``...) to ``?command=allow`
 answer ``{"status": N, "msg": ...}`` refuses (N < 0), delays N seconds (tarpit) or allows
 (0). A locked account is refused whatever its password, so a lock also stops IMAP, POP and
 submission through Dovecot SASL.
+
+The endpoint exists only when enabled (``dovecot_policy`` or ``dovecot_api_key``), and then
+every command, ``report`` with ``success`` included, needs the key (compared in constant
+time as bytes). Its Redis work runs on an executor of its own, never behind the page's
+password hashing (issue 15).
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import functools
 import json
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
-from .api import STATE, run
+from .api import STATE
+from .auth import same
 from .logins import LoginTracker
+from .state import MonitorState
+
+
+async def on_policy_pool(state: MonitorState, fn: Callable[..., Any], *args: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(state.policy_executor, functools.partial(fn, *args))
 
 
 async def policy(request: web.Request) -> web.Response:
     state = request.app[STATE]
     key = state.config.monitor.dovecot_api_key
-    if key and not hmac.compare_digest(request.headers.get("X-API-Key", ""), key):
+    if not key or not same(request.headers.get("X-API-Key", ""), key):
         return web.json_response({"status": 0, "msg": "unauthorized"}, status=401)
     command = request.query.get("command", "")
     if command not in ("allow", "report"):
@@ -38,13 +53,14 @@ async def policy(request: web.Request) -> web.Response:
     if command == "report":
         success = data.get("success") is True
         if success and not data.get("policy_reject"):
-            await run(tracker.succeeded, login, remote)
+            await on_policy_pool(state, tracker.succeeded, login, remote)
         elif not success:
-            await run(tracker.failed, login, remote, "dovecot")
+            await on_policy_pool(state, tracker.failed, login, remote, "dovecot")
         return web.json_response({"status": 0, "msg": ""})
-    decision = await run(tracker.check, login, remote)
+    decision = await on_policy_pool(state, tracker.check, login, remote)
     return web.json_response({"status": decision.status, "msg": decision.message})
 
 
 def routes(app: web.Application) -> None:
-    app.router.add_post("/dovecot/policy", policy)
+    if app[STATE].config.monitor.dovecot_policy_enabled:
+        app.router.add_post("/dovecot/policy", policy)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ratelimit import keys
+from ..ratelimit.locks import LockError
+from ..ratelimit.names import account_problem
 from .logins import KNOWN, LAST_LOGIN
 from .state import MonitorState
 
@@ -42,9 +44,15 @@ def parse_accounts(text: str) -> list[str]:
 
 
 def import_accounts(client: Any, accounts: list[str], now: float | None = None) -> int:
+    """Known accounts (issue 15: only these can be locked by failed logins); a name that
+    could not be locked or exported safely is skipped with a warning."""
     when = int(now if now is not None else time.time())
     added = 0
     for acct in accounts:
+        problem = account_problem(acct)
+        if problem is not None:
+            log.warning("inactivity import: skipped %r: %s", acct, problem)
+            continue
         added += int(client.hsetnx(KNOWN, acct, when))
     return added
 
@@ -78,10 +86,14 @@ def sweep(state: MonitorState, now: float | None = None, dry_run: bool | None = 
             if dry:
                 result.would_lock.append(acct)
                 continue
-            state.locks.lock(acct, RULE_LOCK, by="monitor (inactivity sweep)",
-                             note=f"no login for {int(idle_days)} days",
-                             evidence={"last_login": str(int(since)) if acct in last else
-                                       "never"})
+            try:
+                state.locks.lock(acct, RULE_LOCK, by="monitor (inactivity sweep)",
+                                 note=f"no login for {int(idle_days)} days",
+                                 evidence={"last_login": str(int(since)) if acct in last
+                                           else "never"})
+            except LockError as e:  # one bad name must not stop the sweep
+                log.error("inactivity sweep: %s", e)
+                continue
             state.after_lock_change("lock", acct, "monitor")
             result.locked.append(acct)
     m = state.metrics

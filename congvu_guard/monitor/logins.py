@@ -7,6 +7,12 @@ endpoint and the log watcher.
   ``both``) instead slows down only the (account, source address) pair that keeps failing;
   other sources, including the owner, are not affected.
 - A success resets the account's failures and records the last login (for HUE-13.2a).
+- Only accounts known to exist can be locked (issue 15: any made-up name guessed six times
+  became a permanent lock): known from `inactivity import`, from successful logins, or
+  from ``known_accounts_file``. Failures of other names count against the source address,
+  which is slowed down (tarpit) beyond ``failed_login_limit``; no lock, no key per name.
+- Failed-login locks expire after ``failed_login_lock_seconds`` (0: never); the HUE-13.3
+  unlock works either way.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ratelimit import keys
+from ..ratelimit.names import valid_account
 from .state import MonitorState
 
 RULE = "BP-6.2d"
@@ -38,6 +45,10 @@ def _tarpit_key(account: str, remote: str) -> str:
     return f"congvu:{{{keys.normalize(account)}}}:tarpit:{remote}"
 
 
+def _unknown_key(remote: str) -> str:
+    return f"congvu:login-unknown:{remote or '-'}"
+
+
 class LoginTracker:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
@@ -48,10 +59,14 @@ class LoginTracker:
         acct = keys.normalize(account)
         if not acct:
             return Decision(0, "")
-        reason = self.state.locks.reason_of(acct)
+        reason = self.state.locks.reason_of(acct) if valid_account(acct) else None
         if reason is not None:
             self.state.metrics.auth_checks.labels("locked").inc()
             return Decision(-1, f"account locked ({reason})")
+        if remote and int(self.client.get(_unknown_key(remote)) or 0) > \
+                self.cfg.failed_login_limit:
+            self.state.metrics.auth_checks.labels("tarpit").inc()
+            return Decision(self.cfg.tarpit_seconds, "too many failures from this address")
         if self.cfg.failed_login_mode in ("tarpit", "both") and remote:
             n = int(self.client.get(_tarpit_key(acct, remote)) or 0)
             if n > self.cfg.failed_login_limit:
@@ -59,6 +74,10 @@ class LoginTracker:
                 return Decision(self.cfg.tarpit_seconds, "too many failures from this address")
         self.state.metrics.auth_checks.labels("allow").inc()
         return Decision(0, "")
+
+    def known(self, account: str) -> bool:
+        """Does this account exist (imported, seen logging in, or listed in the file)?"""
+        return account in self.state.known_extra or bool(self.client.hexists(KNOWN, account))
 
     def failed(self, account: str, remote: str, source: str) -> bool:
         """Count a failure; returns True when it locked the account."""
@@ -68,6 +87,12 @@ class LoginTracker:
         self.state.metrics.failed_logins.labels(source).inc()
         now = time.time()
         window = self.cfg.failed_login_window_seconds
+        if not valid_account(acct) or not self.known(acct):
+            # A made-up name: counted against the source address only, never locked.
+            uk = _unknown_key(remote)
+            self.client.incr(uk)
+            self.client.expire(uk, window)
+            return False
         if remote:
             tk = _tarpit_key(acct, remote)
             self.client.incr(tk)
@@ -83,6 +108,7 @@ class LoginTracker:
             return False
         self.state.locks.lock(acct, RULE, by=f"monitor ({source})",
                               note=f"{count} failed logins within {window // 60} min",
+                              expires_seconds=self.cfg.failed_login_lock_seconds,
                               evidence={"count": str(count), "last_remote": remote})
         self.client.delete(k)
         self.state.metrics.locks.labels(RULE).inc()
@@ -91,7 +117,7 @@ class LoginTracker:
 
     def succeeded(self, account: str, remote: str) -> None:
         acct = keys.normalize(account)
-        if not acct:
+        if not acct or not valid_account(acct):
             return
         now = int(time.time())
         self.client.delete(_fails_key(acct))

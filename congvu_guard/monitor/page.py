@@ -8,9 +8,10 @@ trail, reports grouped into campaigns with triage buttons, bulk senders.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import hmac
 import json
+import logging
 from html import escape
 from typing import Any
 
@@ -18,8 +19,14 @@ from aiohttp import web
 
 from ..ratelimit.locks import LockError, NotLocked
 from .api import STATE, run
-from .auth import User
+from .auth import User, same
+from .campaigns import TriageError
 from .reports import ReportStore
+
+log = logging.getLogger("congvu_guard.monitor.page")
+# Logins waiting for the password hash beyond this are answered 429 at once: the hashing
+# pool (two threads) is never queued deeper than a few seconds of work.
+MAX_WAITING_LOGINS = 16
 
 COOKIE = "cg_session"
 T = {
@@ -36,6 +43,8 @@ T = {
         "bulk": "Hộp thư được phép gửi số lượng lớn", "limit": "Giới hạn",
         "none": "Không có", "bad_login": "Sai tài khoản hoặc mật khẩu",
         "role": "Vai trò", "done": "Đã thực hiện", "sender": "Người gửi", "subject": "Tiêu đề",
+        "wait": "Đăng nhập sai quá nhiều lần, vui lòng chờ", "older": "Cũ hơn",
+        "pick": "Chọn dấu hiệu đưa vào danh sách chặn (khi bấm Độc hại)",
     },
     "en": {
         "title": "congvu-guard: official mail monitor", "login": "Log in",
@@ -50,6 +59,8 @@ T = {
         "bulk": "Registered bulk senders", "limit": "Limit",
         "none": "None", "bad_login": "Wrong user or password",
         "role": "Role", "done": "Done", "sender": "Sender", "subject": "Subject",
+        "wait": "Too many failed logins, please wait", "older": "Older",
+        "pick": "Pick the indicators to blocklist (with Malicious)",
     },
 }
 STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
@@ -111,14 +122,39 @@ async def login_form(request: web.Request, error: str = "") -> web.Response:
                 401 if error else 200)
 
 
+def _too_many(request: web.Request, seconds: int) -> web.Response:
+    t = T[lang_of(request)]
+    resp = page(request, f"<p class='err'>{h(t['wait'])} ({seconds} s)</p>", 429)
+    resp.headers["Retry-After"] = str(max(1, seconds))
+    return resp
+
+
 async def login(request: web.Request) -> web.Response:
+    """Per-address and per-name backoff (throttle.py) before any hashing; the hash runs on
+    the login pool, never on the one answering Dovecot (issue 15)."""
     state = request.app[STATE]
     form = await request.post()
     name, password = str(form.get("user", ""))[:100], str(form.get("password", ""))[:200]
-    user = await run(state.auth.by_password, name, password)
+    remote = request.remote or ""
+    wait = await run(state.throttle.wait_seconds, remote, name)
+    if wait:
+        return _too_many(request, wait)
+    if state.logins_waiting >= MAX_WAITING_LOGINS:
+        return _too_many(request, 1)
+    state.logins_waiting += 1
+    try:
+        user = await asyncio.get_running_loop().run_in_executor(
+            state.login_executor, state.auth.by_password, name, password)
+    finally:
+        state.logins_waiting -= 1
     if user is None:
-        state.audit.append("login-failed", name, name)
+        await run(state.throttle.failed, remote, name)
+        # Unauthenticated: its own capped stream, not the operators' trail.
+        await run(state.audit.append_unauthenticated, "login-failed", name, remote=remote)
+        # Raw value: the monitor's log formatter escapes control characters (logsafe).
+        log.warning("failed page login for %s from %s", name, remote)
         return await login_form(request, T[lang_of(request)]["bad_login"])
+    await run(state.throttle.succeeded, remote, name)
     sid, _ = await run(state.sessions.create, user)
     resp = web.HTTPSeeOther("/")
     resp.set_cookie(COOKIE, sid, httponly=True, samesite="Strict",
@@ -133,7 +169,7 @@ async def check_form(request: web.Request, role: str) -> tuple[User, Any]:
     if user is None:
         raise web.HTTPSeeOther("/login")
     form = await request.post()
-    if not csrf or not hmac.compare_digest(str(form.get("csrf", "")), csrf):
+    if not csrf or not same(str(form.get("csrf", "")), csrf):
         raise web.HTTPForbidden(text="CSRF token missing or wrong")
     if not user.may(role):
         raise web.HTTPForbidden(text=f"{user.name} has role {user.role}; this needs {role}")
@@ -172,12 +208,18 @@ async def ui_triage(request: web.Request) -> web.Response:
     verdict = str(form.get("verdict", ""))
     if verdict not in ("malicious", "benign"):
         raise back("error: bad verdict")
+    chosen = [str(v) for v in form.getall("indicator", [])][:200]
     try:
         result = await run(ReportStore(request.app[STATE]).triage, str(form.get("report", "")),
-                           verdict, user.name)
+                           verdict, user.name, chosen)
     except KeyError:
         raise back("error: no such report") from None
-    raise back(f"campaign {result['campaign']}: {result['status']}")
+    except TriageError as e:
+        raise back(f"error: {e}") from None
+    refused = "; ".join(f"{r['indicator']}: {r['reason']}" for r in result["ioc_refused"])
+    raise back(f"campaign {result['campaign']}: {result['status']}, "
+               f"{len(result['ioc_added'])} blocklisted" + (f"; refused {refused}" if refused
+                                                             else ""))
 
 
 async def ui_release(request: web.Request) -> web.Response:
@@ -201,7 +243,11 @@ async def dashboard(request: web.Request) -> web.Response:
     state = request.app[STATE]
     t = T[lang_of(request)]
     locks = await run(state.locks.list)
-    audit = (await run(state.audit.entries))[-50:][::-1]
+    before = request.query.get("before", "")
+    if before and not all(c.isdigit() or c == "-" for c in before[:45]):
+        before = ""
+    audit_page = await run(state.audit.page, limit=50, before=before[:45])
+    audit = audit_page.rows  # newest first
     store = ReportStore(state)
     campaigns = await run(store.campaigns)
     bulk = await run(state.bulk.list)
@@ -239,19 +285,25 @@ async def dashboard(request: web.Request) -> web.Response:
         desc = (f"{h(rep.get('subject', ''))} — {h(t['sender'])}: {h(rep.get('sender', ''))}"
                 if rep else "")
         buttons = ""
+        indicators = "<br>".join(h(i) for i in c["indicators"])
         if user.may("operator") and first:
-            buttons = "".join(
-                f"<form method='post' action='/ui/triage' style='display:inline'>"
-                f"{_csrf(csrf)}<input type='hidden' name='report' value='{h(first)}'>"
-                f"<input type='hidden' name='verdict' value='{v}'><button>{h(t[v])}</button>"
-                "</form>" for v in ("malicious", "benign"))
+            # Every indicator, none pre-selected: the operator picks what is blocklisted.
+            fid = f"triage-{h(c['id'])}"
+            indicators = (f"<small>{h(t['pick'])}</small><br>" + "<br>".join(
+                f"<label><input type='checkbox' form='{fid}' name='indicator' "
+                f"value='{h(i)}'> {h(i)}</label>" for i in c["indicators"]))
+            buttons = (f"<form method='post' action='/ui/triage' id='{fid}' "
+                       f"style='display:inline'>{_csrf(csrf)}"
+                       f"<input type='hidden' name='report' value='{h(first)}'>"
+                       + "".join(f"<button name='verdict' value='{v}'>{h(t[v])}</button>"
+                                 for v in ("malicious", "benign")) + "</form>")
             if rep and rep.get("kind") == "quarantine" and rep.get("status") != "released":
                 buttons += (f"<form method='post' action='/ui/release' style='display:inline'>"
                             f"{_csrf(csrf)}<input type='hidden' name='report' "
                             f"value='{h(first)}'><button>{h(t['release'])}</button></form>")
         out.append(f"<tr><td>{h(c['id'])}</td><td>{h(c.get('status', ''))}</td>"
                    f"<td>{len(c['reports'])}: {desc}</td>"
-                   f"<td>{h(', '.join(c['indicators'][:8]))}</td><td>{buttons}</td></tr>")
+                   f"<td>{indicators}</td><td>{buttons}</td></tr>")
     out.append("</table>")
     out.append(f"<h2>{h(t['audit'])}</h2><table id='audit'><tr><th>{h(t['at'])}</th>"
                f"<th>{h(t['event'])}</th><th>{h(t['account'])}</th><th>{h(t['reason'])}</th>"
@@ -263,6 +315,9 @@ async def dashboard(request: web.Request) -> web.Response:
                    f"<td>{h(r.get('actor', ''))}</td><td>{h(r.get('reference', ''))}</td>"
                    f"<td>{h(r.get('approver', ''))}</td></tr>")
     out.append("</table>")
+    if audit_page.next_before:
+        out.append(f"<p><a id='audit-older' href='/?before={h(audit_page.next_before)}'>"
+                   f"{h(t['older'])}</a></p>")
     out.append(f"<h2>{h(t['bulk'])}</h2><table id='bulk'><tr><th>{h(t['account'])}</th>"
                f"<th>{h(t['limit'])}</th></tr>")
     for account, data in bulk.items():

@@ -9,10 +9,10 @@ again first).
 A user's report is understood in the forms mail clients produce: the suspect message
 attached (``message/rfc822`` or an ``.eml``), an inline forward ("---------- Forwarded
 message ----------"), or a report button's subject tag (``Phishing:``, ``Junk:``, ``Not
-junk:``) with the message attached. Reports that share an indicator (attachment SHA-256,
-link domain, sender address) form a campaign. Triage "malicious" puts the campaign's
-indicators on the IOC blocklist, so the milter stops the next copy within seconds;
-"benign" closes it. Quarantined mail can be released to its original recipients.
+junk:``) with the message attached. Reports that share a strong indicator (attachment
+SHA-256, full URL) form a campaign (:mod:`campaigns`). Triage "malicious" puts the
+indicators the operator picks on the IOC blocklist, so the milter stops the next copy
+within seconds; "benign" closes it. Quarantined mail can be released to its original recipients.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import email.utils
 import json
 import logging
 import re
-import secrets
 import smtplib
 import socket
 import time
@@ -41,6 +40,8 @@ from ..message import ParsedMessage, ParseLimits, parse_message
 from ..store import REPORT_STREAM
 from . import secret_notice
 from .api import STATE, ApiError, bad, body, caller, run, text_field
+from .campaigns import TriageError, add_chosen, campaign_for, campaign_urls
+from .rawstore import RawStore
 from .state import MonitorState
 
 log = logging.getLogger("congvu_guard.monitor.reports")
@@ -133,6 +134,7 @@ def indicators(fields: dict[str, str], raw: bytes,
     return {
         "form": form, "tag": tag, "subject": subject[:300], "sender": sender,
         "domains": sorted(url_domains(target, parents=False))[:50], "sha256": hashes[:50],
+        "urls": campaign_urls(target),
         "message_id": (outer.header("Message-ID") or "").strip(),
         "note": ("partly parsed: " + ", ".join(notes)) if notes else "",
     }
@@ -141,7 +143,7 @@ def indicators(fields: dict[str, str], raw: bytes,
 def _unparsed(text: dict[str, str], error: BaseException) -> dict[str, Any]:
     """The record of a report that could not be parsed: kept, raw, with a note."""
     return {"form": "unparsed", "tag": "", "subject": "", "sender": text.get("sender", ""),
-            "domains": [], "sha256": [], "message_id": "",
+            "domains": [], "sha256": [], "urls": [], "message_id": "",
             "note": f"not parsed ({type(error).__name__}); the raw message is stored"}
 
 
@@ -149,6 +151,7 @@ class ReportStore:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
         self.client: Any = state.client
+        self.raw = RawStore(state.client, state.config.monitor.report_raw_max_bytes)
 
     # -- ingestion ---------------------------------------------------------------------
 
@@ -168,7 +171,7 @@ class ReportStore:
         try:
             info = indicators(text, raw, self.state.config.scan.max_depth) if raw else {
                 "form": "too-large", "tag": "", "subject": "", "sender": text.get("sender", ""),
-                "domains": [], "sha256": [], "message_id": ""}
+                "domains": [], "sha256": [], "urls": [], "message_id": ""}
         except redis.RedisError:
             raise
         except Exception as e:
@@ -185,10 +188,10 @@ class ReportStore:
                                  for k, v in info.items()},
         }
         record["campaign"] = self._campaign_for(rid, info)
+        if raw:  # stored once, under the total-bytes cap (issue 15)
+            self.raw.put(rid, raw)
         pipe = self.client.pipeline()
         pipe.hset(f"congvu:report:{rid}", mapping=record)
-        if raw:
-            pipe.set(f"congvu:report-raw:{rid}", raw, ex=90 * 86400)
         pipe.zadd(INDEX, {rid: float(record["ts"])})
         pipe.execute()
         self.state.metrics.reports.labels(record["kind"] or "unknown").inc()
@@ -207,33 +210,15 @@ class ReportStore:
                   "rules": "", "reasons": "", "envelope_sender": text.get("sender", ""),
                   **{k: json.dumps(v) if isinstance(v, list) else v
                      for k, v in _unparsed(text, error).items()}}
+        if raw:
+            self.raw.put(rid, raw if isinstance(raw, bytes) else _t(raw).encode())
         pipe = self.client.pipeline()
         pipe.hset(f"congvu:report:{rid}", mapping=record)
-        if raw:
-            pipe.set(f"congvu:report-raw:{rid}", raw, ex=90 * 86400)
         pipe.zadd(INDEX, {rid: float(record["ts"])})
         pipe.execute()
 
     def _campaign_for(self, rid: str, info: dict[str, Any]) -> str:
-        keys = [f"sha256:{h}" for h in info["sha256"]] + [f"domain:{d}" for d in
-                                                            info["domains"]]
-        if info["sender"]:
-            keys.append(f"sender:{info['sender']}")
-        found = [c for c in (self.client.hget("congvu:campaign-by", k) for k in keys) if c]
-        cid = _t(found[0]) if found else "c" + secrets.token_hex(5)
-        now = str(time.time())
-        ck = f"congvu:campaign:{cid}"
-        if not found:
-            self.client.hset(ck, mapping={"id": cid, "first_seen": now, "status": "open"})
-        self.client.hset(ck, "last_seen", now)
-        self.client.sadd(f"{ck}:reports", rid)
-        if keys:
-            self.client.sadd(f"{ck}:indicators", *keys)
-            self.client.hset("congvu:campaign-by", mapping=dict.fromkeys(keys, cid))
-        if self.client.hget(ck, "status") not in (b"open", "open"):
-            self.client.hset(ck, "status", "open")  # a new report reopens a closed campaign
-        self.client.sadd("congvu:campaigns-open", cid)
-        return cid
+        return campaign_for(self.client, rid, info)
 
     def consume_once(self, consumer: str, block_ms: int = 2000) -> int:
         """Process pending entries first (after a restart), then new ones. Entries another
@@ -248,7 +233,7 @@ class ReportStore:
             for _stream, entries in resp or []:
                 for entry_id, fields in entries:
                     if not fields:
-                        self.client.xack(REPORT_STREAM, GROUP, entry_id)
+                        self._done(entry_id)
                         continue
                     # A Redis error propagates before the acknowledgement: the entry stays
                     # pending and is read again (consume_forever retries), never lost.
@@ -259,10 +244,17 @@ class ReportStore:
                     except Exception as e:  # a bug past the parsing: keep the raw report
                         log.exception("report %s could not be ingested", _t(entry_id))
                         self.store_unparsed(_t(entry_id), fields, e)
-                    self.client.xack(REPORT_STREAM, GROUP, entry_id)
+                    self._done(entry_id)
                     done += 1
         self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))
         return done
+
+    def _done(self, entry_id: Any) -> None:
+        """Acknowledge and delete: the body is kept once (RawStore), not in the stream."""
+        pipe = self.client.pipeline()
+        pipe.xack(REPORT_STREAM, GROUP, entry_id)
+        pipe.xdel(REPORT_STREAM, entry_id)
+        pipe.execute()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -271,7 +263,7 @@ class ReportStore:
         if not data:
             return None
         rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
-        for k in ("domains", "sha256"):
+        for k in ("domains", "sha256", "urls"):
             rec[k] = json.loads(rec.get(k) or "[]")
         return rec
 
@@ -297,31 +289,31 @@ class ReportStore:
 
     # -- triage and release --------------------------------------------------------------
 
-    def triage(self, rid: str, verdict: str, actor: str) -> dict[str, Any]:
+    def triage(self, rid: str, verdict: str, actor: str,
+               chosen: list[str] | None = None) -> dict[str, Any]:
+        """Close the campaign; "malicious" blocklists only the ``chosen`` indicators."""
         rec = self.get(rid)
         if rec is None:
             raise KeyError(rid)
         cid = rec["campaign"]
         camp = self.campaign(cid) or {"indicators": [], "reports": [rid]}
-        added = []
+        added: list[str] = []
+        refused: list[dict[str, str]] = []
         if verdict == "malicious":
-            for ind in camp["indicators"]:
-                kind, _, value = ind.partition(":")
-                try:
-                    self.state.ioc.add(kind, value, f"campaign {cid} (report {rid}) by {actor}")
-                    added.append(ind)
-                except ValueError:
-                    continue
+            added, refused = add_chosen(self.state, cid, rid, actor, camp["indicators"],
+                                        chosen or [])
         status = "malicious" if verdict == "malicious" else "benign"
         self.client.hset(f"congvu:campaign:{cid}", "status", status)
         self.client.srem("congvu:campaigns-open", cid)
         for r in camp["reports"]:
             self.client.hset(f"congvu:report:{r}", "status", status)
         self.state.audit.append("triage", cid, actor, reason=status,
-                                detail={"report": rid, "ioc_added": added})
+                                detail={"report": rid, "ioc_added": added,
+                                        "ioc_refused": refused})
         self.state.metrics.triage.labels(status).inc()
         self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))
-        return {"report": rid, "campaign": cid, "status": status, "ioc_added": added}
+        return {"report": rid, "campaign": cid, "status": status, "ioc_added": added,
+                "ioc_refused": refused}
 
     def release(self, rid: str, actor: str) -> dict[str, Any]:
         rec = self.get(rid)
@@ -329,7 +321,7 @@ class ReportStore:
             raise KeyError(rid)
         if rec["kind"] != "quarantine":
             raise ValueError("only quarantined mail can be released")
-        raw = self.client.get(f"congvu:report-raw:{rid}")
+        raw = self.raw.get(rid)
         if not raw:
             raise ValueError("the message content is no longer stored")
         key = self.state.stamp_key()
@@ -404,11 +396,17 @@ async def triage(request: web.Request) -> web.Response:
     reply = data.get("reply", False)
     if not isinstance(reply, bool):
         raise bad("reply: expected true or false")
+    chosen = data.get("indicators", [])
+    if not isinstance(chosen, list) or len(chosen) > 200 or not all(
+            isinstance(i, str) and len(i) <= 2100 for i in chosen):
+        raise bad("indicators: expected a list of the campaign's indicators (TYPE:VALUE)")
     store = ReportStore(request.app[STATE])
     try:
-        result = await run(store.triage, request.match_info["id"], verdict, user.name)
+        result = await run(store.triage, request.match_info["id"], verdict, user.name, chosen)
     except KeyError:
         raise ApiError(404, "no such report") from None
+    except TriageError as e:
+        raise bad(str(e)) from None
     if reply and request.app[STATE].config.monitor.reply_to_reporter:
         text = ("Thu ban bao cao la thu doc hai; he thong da chan cac thu tuong tu. / The "
                 "message you reported is malicious; similar mail is now blocked."

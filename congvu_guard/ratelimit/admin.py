@@ -20,7 +20,7 @@ from ..embedded_redis import EmbeddedRedis
 from ..redis_client import connect
 from .audit import AuditTrail, to_csv, to_json_lines
 from .bulk import NO_LIMIT, BulkSenders
-from .export import write_exports
+from .export import export_from_redis
 from .hooks import HookRunner
 from .locks import LockError, LockStore, NotLocked
 from .model import Lock
@@ -52,6 +52,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--event", default="", choices=("", "lock", "unlock", "hook", "bulk-add",
                                                    "bulk-remove"))
     p.add_argument("--since", default="", help="ISO date/time or unix seconds")
+    p.add_argument("--limit", type=int, default=10_000, metavar="N",
+                   help="the newest N entries (default 10000), newest first")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per line")
     fmt.add_argument("--csv", action="store_true")
@@ -87,9 +89,13 @@ def _since(text: str) -> float:
     if not text:
         return 0.0
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not 0 <= seconds < 1e11:  # nan, inf and years beyond 5000
+            raise LockError(f"--since: expected an ISO date/time or unix seconds, got {text!r}")
+        return seconds
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError as e:
@@ -153,18 +159,20 @@ def _locks(args: argparse.Namespace, config: Config, store: LockStore, audit: Au
         lock = store.lock(args.account, args.reason, by=actor, note=args.note,
                           expires_seconds=args.expires)
         hooks.fire("lock", lock.account, wait=True)
-        write_exports(store.list(), rl.export_postfix, rl.export_dovecot)
+        export_from_redis(store.client, rl.export_postfix, rl.export_dovecot)
         print(f"locked {lock.account} ({lock.reason})")
         return 0
     if cmd == "unlock":
         lock = store.unlock(args.account, args.reference, args.approver, actor=actor)
         hooks.fire("unlock", lock.account, wait=True)
-        write_exports(store.list(), rl.export_postfix, rl.export_dovecot)
+        export_from_redis(store.client, rl.export_postfix, rl.export_dovecot)
         print(f"unlocked {lock.account} (was {lock.reason}); reference {args.reference}, "
               f"approved by {args.approver}")
         return 0
     if cmd == "audit":
-        rows = audit.entries(account=args.account, since=_since(args.since), event=args.event)
+        # Newest first, like the API, the page and the CSV export.
+        rows = audit.entries(account=args.account, since=_since(args.since), event=args.event,
+                             count=args.limit)
         if args.json:
             sys.stdout.write(to_json_lines(rows))
         elif args.csv:
@@ -183,7 +191,7 @@ def _locks(args: argparse.Namespace, config: Config, store: LockStore, audit: Au
         if not (pf or dc):
             raise LockError("nothing to write: give --postfix/--dovecot or set "
                             "[ratelimit] export_postfix/export_dovecot")
-        for path in write_exports(store.list(), pf, dc):
+        for path in export_from_redis(store.client, pf, dc):
             print(f"wrote {path}")
         return 0
     raise LockError(f"unknown action {cmd}")

@@ -1,5 +1,10 @@
 """The audit trail (HUE-13.3): every lock, unlock, hook run and bulk-sender change, in a
-Redis Stream. Entries younger than the retention are never trimmed."""
+Redis Stream. Entries younger than the retention are never trimmed.
+
+Read newest first, a page at a time, filtered inside Redis (a Lua script walks the stream
+with XREVRANGE), so the latest entries are always the ones shown, however long the trail.
+Events nobody authenticated for (failed page logins) go to a separate stream capped by
+length: outsiders cannot push the operators' entries out of sight (issue 15)."""
 
 from __future__ import annotations
 
@@ -7,48 +12,129 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import keys
 
 FIELDS = ("id", "ts", "event", "account", "reason", "actor", "reference", "approver",
           "detail")
+UNAUTH_STREAM = f"{keys.PREFIX}:audit-unauth"  # failed page logins (capped)
+UNAUTH_MAXLEN = 10_000
+PAGE_MAX = 1000
+# Entries the script reads per call at most: a filter that matches nothing returns after
+# this much work with a cursor to go on from (one call stays well under 10 ms).
+SCAN_BUDGET = 5000
+
+_PAGE = """
+local account, event = ARGV[3], ARGV[4]
+local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
+local out, scanned, cursor, last, more = {}, 0, ARGV[1], '', true
+while more and #out < limit and scanned < budget do
+  local rows = redis.call('XREVRANGE', KEYS[1], cursor, ARGV[2], 'COUNT', 200)
+  if #rows < 200 then more = false end
+  for i, row in ipairs(rows) do
+    scanned = scanned + 1
+    last = row[1]
+    local f, acc, ev = row[2], '', ''
+    for j = 1, #f, 2 do
+      if f[j] == 'account' then acc = f[j + 1] elseif f[j] == 'event' then ev = f[j + 1] end
+    end
+    if (account == '' or acc == account) and (event == '' or ev == event) then
+      out[#out + 1] = row
+      if #out >= limit then
+        if i < #rows then more = true end
+        break
+      end
+    end
+  end
+  if last ~= '' then cursor = '(' .. last end
+end
+if not more then last = '' end
+return {out, last}
+"""
 
 
 def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
+@dataclass
+class Page:
+    rows: list[dict[str, str]]
+    next_before: str  # pass as ``before`` for the next (older) page; "" at the end
+
+
 class AuditTrail:
     def __init__(self, client: Any, retention_days: int) -> None:
         self.client = client
         self.retention_ms = retention_days * 86400 * 1000
+        self._page = client.register_script(_PAGE)
 
-    def append(self, event: str, account: str, actor: str, **fields: object) -> str:
+    def _entry(self, event: str, account: str, actor: str,
+               fields: Mapping[str, object]) -> dict[str, str]:
         entry = {"ts": f"{time.time():.3f}", "event": event, "account": account,
                  "actor": actor}
         entry.update({k: (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
                       for k, v in fields.items() if v is not None and v != ""})
+        return entry
+
+    def append(self, event: str, account: str, actor: str, **fields: object) -> str:
+        entry = self._entry(event, account, actor, fields)
         entry_id = _text(self.client.xadd(keys.AUDIT_STREAM, entry))
         # Only entries older than the retention go, and only approximately (cheap).
         min_id = f"{int(time.time() * 1000) - self.retention_ms}-0"
         self.client.xtrim(keys.AUDIT_STREAM, minid=min_id, approximate=True)
         return entry_id
 
+    def append_unauthenticated(self, event: str, account: str, **fields: object) -> str:
+        """Events anyone can cause without a login (failed page logins): a capped stream
+        of their own, never the operators' trail."""
+        entry = self._entry(event, account, "(unauthenticated)", fields)
+        return _text(self.client.xadd(UNAUTH_STREAM, entry, maxlen=UNAUTH_MAXLEN,
+                                      approximate=True))
+
+    def page(self, account: str = "", since: float = 0.0, until: float = 0.0,
+             event: str = "", limit: int = 100, before: str = "",
+             unauthenticated: bool = False) -> Page:
+        """One page, newest first: entries older than ``before`` (an entry ID, exclusive)
+        and not older than ``since``, matching ``account`` and ``event``."""
+        limit = max(1, min(limit, PAGE_MAX))
+        if before and before.replace("-", "").strip("0") == "":
+            return Page([], "")  # nothing is older than 0-0 (and "(0-0" is no interval)
+        start = f"{int(since * 1000)}-0" if since else "-"
+        end = f"({before}" if before else (f"{int(until * 1000)}-0" if until else "+")
+        stream = UNAUTH_STREAM if unauthenticated else keys.AUDIT_STREAM
+        found, last = self._page(keys=[stream], args=[
+            end, start, keys.normalize(account) if account else "", event, limit,
+            SCAN_BUDGET])
+        rows = []
+        for entry_id, data in found:
+            pairs = iter(data)
+            row = {_text(k): _text(v) for k, v in zip(pairs, pairs, strict=True)}
+            row["id"] = _text(entry_id)
+            rows.append(row)
+        return Page(rows, _text(last))
+
+    def iterate(self, **filters: Any) -> Iterator[dict[str, str]]:
+        """Every matching entry, newest first, a page at a time."""
+        before = ""
+        while True:
+            page = self.page(limit=PAGE_MAX, before=before, **filters)
+            yield from page.rows
+            if not page.next_before:
+                return
+            before = page.next_before
+
     def entries(self, account: str = "", since: float = 0.0, until: float = 0.0,
                 event: str = "", count: int = 10_000) -> list[dict[str, str]]:
-        start = f"{int(since * 1000)}-0" if since else "-"
-        end = f"{int(until * 1000)}-0" if until else "+"
-        out = []
-        for entry_id, data in self.client.xrange(keys.AUDIT_STREAM, start, end, count=count):
-            row = {_text(k): _text(v) for k, v in data.items()}
-            row["id"] = _text(entry_id)
-            if account and row.get("account", "") != keys.normalize(account):
-                continue
-            if event and row.get("event") != event:
-                continue
+        """The newest ``count`` matching entries, newest first."""
+        out: list[dict[str, str]] = []
+        for row in self.iterate(account=account, since=since, until=until, event=event):
             out.append(row)
+            if len(out) >= count:
+                break
         return out
 
 
@@ -56,10 +142,20 @@ def to_json_lines(rows: Iterable[Mapping[str, str]]) -> str:
     return "".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows)
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A spreadsheet opening the export must not run a cell as a formula (OWASP CSV
+    injection): a leading =, +, -, @, tab or CR is neutralised with a quote."""
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
 def to_csv(rows: Iterable[Mapping[str, str]]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
+    # CRLF (RFC 4180): a CR or LF inside a value is then always quoted, never a new row.
+    w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\r\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: r.get(k, "") for k in FIELDS})
+        w.writerow({k: csv_cell(r.get(k, "")) for k in FIELDS})
     return buf.getvalue()

@@ -10,6 +10,7 @@ from ..local_copy import bump
 from . import keys
 from .audit import AuditTrail
 from .model import Lock
+from .names import account_problem
 
 
 class LockError(ValueError):
@@ -85,8 +86,9 @@ class LockStore:
 
     def lock(self, account: str, reason: str, by: str, note: str = "",
              expires_seconds: int = 0, evidence: dict[str, str] | None = None) -> Lock:
-        if not account.strip():
-            raise LockError("an account is required")
+        problem = account_problem(account)
+        if problem is not None:  # it could not be written to the exports unchanged
+            raise LockError(f"{account!r} cannot be locked: {problem}")
         if not reason.strip() or not by.strip():
             raise LockError("a lock needs a reason (rule ID) and who locks")
         acct = keys.normalize(account)

@@ -24,7 +24,7 @@ from . import keys
 from .audit import AuditTrail
 from .export import write_exports
 from .hooks import HookRunner
-from .locks import Locked, LockStore, reason_in
+from .locks import Locked, LockStore, load_locked, reason_in
 from .model import Lock, RateResult, Status
 from .window import ClockMs, MemoryWindow, RedisWindow
 
@@ -198,7 +198,8 @@ class RateLimitService:
     def refresh_exports(self) -> None:
         if not (self.cfg.export_postfix or self.cfg.export_dovecot):
             return
-        ok, locks = self._redis("list_locks", self.locks.list)
+        # One pipelined read, no HGETALL per lock (issue 15).
+        ok, locks = self._redis("list_locks", lambda: load_locked(self.locks.client))
         if ok:
             try:
                 write_exports(locks, self.cfg.export_postfix, self.cfg.export_dovecot)

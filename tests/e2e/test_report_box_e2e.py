@@ -52,8 +52,10 @@ def test_reported_phishing_becomes_a_report_and_triage_blocks_the_next_copy(
     _, campaigns = monitor.call("GET", "/api/v1/campaigns", "viewer")
     assert any(rep["id"] in c["reports"] for c in campaigns)
 
+    # The operator picks what goes on the blocklist (issue 15): here the attachment's hash.
     status, result = monitor.call("POST", f"/api/v1/reports/{rep['id']}/triage", "operator",
-                                  {"verdict": "malicious"})
+                                  {"verdict": "malicious",
+                                   "indicators": [f"sha256:{rep['sha256'][0]}"]})
     assert status == 200 and result["status"] == "malicious"
     assert f"sha256:{rep['sha256'][0]}" in result["ioc_added"]
 

@@ -48,8 +48,8 @@ def test_lock_unlock_workflow_is_audited_with_the_callers_name(monitor: Monitor)
     assert monitor.call("POST", "/api/v1/locks/nv@hue.gov.vn/unlock", "operator",
                         {"reference": "x", "approver": "y"})[0] == 404
     status, rows = monitor.call("GET", "/api/v1/audit?account=nv@hue.gov.vn", "viewer")
-    assert [(r["event"], r["actor"]) for r in rows] == [("lock", "operator-client"),
-                                                        ("unlock", "operator-client")]
+    assert [(r["event"], r["actor"]) for r in rows] == [("unlock", "operator-client"),
+                                                        ("lock", "operator-client")]
     status, csv_text = monitor.call("GET", "/api/v1/audit?format=csv&account=nv@hue.gov.vn",
                                     "viewer")
     assert status == 200 and "12/UBND" in csv_text

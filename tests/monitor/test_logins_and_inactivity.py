@@ -25,6 +25,7 @@ def state(client: redis.Redis, **monitor) -> MonitorState:
 
 def test_more_than_five_failures_lock_in_lock_mode(redis_client) -> None:
     t = LoginTracker(state(redis_client))
+    import_accounts(redis_client, ["a@hue.gov.vn"])  # only known accounts can be locked
     for _ in range(5):
         assert t.failed("a@hue.gov.vn", "198.51.100.7", "dovecot") is False
     assert t.failed("a@hue.gov.vn", "198.51.100.7", "dovecot") is True
@@ -33,6 +34,7 @@ def test_more_than_five_failures_lock_in_lock_mode(redis_client) -> None:
 
 def test_tarpit_mode_slows_the_guesser_not_the_owner(redis_client) -> None:
     t = LoginTracker(state(redis_client, failed_login_mode="tarpit", tarpit_seconds=20))
+    import_accounts(redis_client, ["b@hue.gov.vn"])
     for _ in range(10):
         t.failed("b@hue.gov.vn", "203.0.113.66", "dovecot")
     assert t.check("b@hue.gov.vn", "203.0.113.66").status == 20  # the attacker waits
@@ -53,8 +55,13 @@ def test_log_lines_of_postfix_dovecot_and_zimbra_are_understood() -> None:
     assert parse_failure("dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 "
                          "secs): user=<an@hue.gov.vn>, method=PLAIN, rip=198.51.100.4, "
                          "lip=10.0.0.1") == ("an@hue.gov.vn", "198.51.100.4")
-    assert parse_failure("2026-11-26 audit - authentication failed for [chi@hue.gov.vn] "
-                         "oip=192.0.2.9; ua=zclient") == ("chi@hue.gov.vn", "192.0.2.9")
+    assert parse_failure("2026-11-26 10:00:01,234 WARN  [qtp-12] [ip=10.0.0.5;oip=192.0.2.9;"
+                         "ua=zclient/9.0;] security - cmd=Auth; account=chi@hue.gov.vn; "
+                         "protocol=soap; error=authentication failed for [chi@hue.gov.vn], "
+                         "invalid password;") == ("chi@hue.gov.vn", "192.0.2.9")
+    assert parse_failure("Nov 26 10:00:00 mx1 dovecot: auth-worker(42): sql(bob@hue.gov.vn,"
+                         "203.0.113.9,<AbCd>): Password mismatch") == ("bob@hue.gov.vn",
+                                                                        "203.0.113.9")
     assert parse_failure("postfix/smtpd[1]: connect from unknown[1.2.3.4]") is None
 
 
@@ -64,8 +71,9 @@ def test_log_watcher_follows_rotation_and_locks(redis_client, tmp_path: Path) ->
     f = Follower(str(log))
     assert f.read_new() == []  # starts at the end: old failures do not count
     t = LoginTracker(state(redis_client))
+    import_accounts(redis_client, ["d@hue.gov.vn"])
     line = ("dovecot: imap-login: Disconnected (auth failed, 1 attempts): user=<d@hue.gov.vn>,"
-            " method=PLAIN, rip=203.0.113.9\n")
+            " method=PLAIN, rip=203.0.113.9, lip=10.0.0.1\n")
     with log.open("a") as out:
         out.write(line * 3)
     assert process(t, f.read_new()) == 3

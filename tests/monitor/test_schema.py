@@ -4,8 +4,11 @@ that match the documented status codes, content types and schemas."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,5 +29,30 @@ def test_api_conforms_to_its_schema(monitor: Monitor, tmp_path: Path) -> None:
          "--max-examples", "30", "--phases", "examples,coverage,fuzzing", "--workers", "2",
          "--suppress-health-check", "all", "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_a_viewer_token_gets_no_2xx_from_any_operator_or_admin_operation(
+        monitor: Monitor, tmp_path: Path) -> None:
+    """Issue 15: the same generated requests with a viewer's token; the custom check in
+    schemathesis_viewer_hooks.py fails the run on any 2xx from an operation whose
+    ``x-role`` is operator or admin (checked: with the admin token the run fails)."""
+    spec = json.loads((Path(__file__).parents[2] / "congvu_guard" / "monitor" /
+                       "openapi.json").read_text())
+    roles = {o.get("x-role") for ops in spec["paths"].values() for o in ops.values()}
+    assert {"viewer", "operator", "admin"} <= roles  # every protected operation is marked
+    st = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    if st is None:
+        pytest.skip("schemathesis is not installed")
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.monitor.schemathesis_viewer_hooks",
+           "PYTHONPATH": str(Path(__file__).parents[2])}
+    proc = subprocess.run(
+        [st, "run", monitor.url + "/api/v1/openapi.json", "--url", monitor.url,
+         "-H", f"Authorization: Bearer {TOKENS['viewer']}",
+         "--checks", "not_a_server_error,viewer_gets_no_2xx_above_its_role",
+         "--max-examples", "15", "--phases", "examples,coverage,fuzzing", "--workers", "2",
+         "--suppress-health-check", "all", "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, env=env,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
