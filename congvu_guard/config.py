@@ -174,6 +174,13 @@ class DomainsConfig:
         metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
                         "each entry must be a domain or a *.domain pattern"),
     )
+    # HUE-11.11 (origin): the domains this mail system hosts, e.g. ["thuathienhue.gov.vn",
+    # "*.thuathienhue.gov.vn"]. Mail from outside claiming them needs their DKIM signature.
+    own: tuple[str, ...] = field(
+        default=(),
+        metadata=_check(lambda v: all(is_valid_domain_pattern(p) for p in v),
+                        "each entry must be a domain (hue.gov.vn) or a pattern (*.hue.gov.vn)"),
+    )
 
 
 @dataclass(frozen=True)
@@ -407,6 +414,61 @@ class LoggingConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+def _is_key_file_spec(s: str) -> bool:
+    name, _, path = s.partition("=")
+    return "._domainkey." in name and path.startswith("/")
+
+
+def split_nameserver(s: str) -> tuple[str, int] | None:
+    """``"127.0.0.1:5353"``, ``"10.0.0.2"``, ``"::1"`` or ``"[::1]:53"`` as (address, port)."""
+    host, port = s, "53"
+    if s.startswith("["):
+        host, _, rest = s[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif s.count(":") == 1:
+        host, _, port = s.partition(":")
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class OriginConfig:
+    # HUE-11.11 (origin): SPF, DKIM and DMARC of mail from outside (DNS lookups). The
+    # own-domain DKIM check runs whenever [domains] own is set, whatever this says.
+    authentication: bool = False
+    # "SELECTOR._domainkey.DOMAIN=/PATH": the DKIM public key record of an own domain read
+    # from a file (the TXT record text, or opendkim-genkey's SELECTOR.txt), not from DNS.
+    dkim_key_files: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(_is_key_file_spec(x) for x in v),
+                                    "expected SELECTOR._domainkey.DOMAIN=/ABSOLUTE/PATH entries"))
+    # Names of the province's leaders: a display name naming one on an address outside the
+    # official domains is impersonation (with or without diacritics), e.g. ["Nguyen Van A"].
+    leader_names: tuple[str, ...] = ()
+    # The authserv-id of the Authentication-Results header ("" = this host's name).
+    authserv_id: str = field(
+        default="", metadata=_check(lambda v: v.isascii() and " " not in v,
+                                    "expected a host name without spaces"))
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    # Resolvers for SPF, DKIM and DMARC lookups, "IP" or "IP:PORT"; [] = /etc/resolv.conf.
+    nameservers: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(split_nameserver(x) for x in v),
+                                    "each entry must be IP or IP:PORT, e.g. 127.0.0.1:53"))
+    # Total DNS time per message; past it the result is temperror (tag, never reject).
+    budget_seconds: float = field(
+        default=2.0, metadata=_check(lambda v: 0 < v <= 30, "must be > 0 and <= 30"))
+    # Answers kept in memory (LRU, each for its TTL).
+    cache_entries: int = field(
+        default=10000, metadata=_check(lambda v: 0 <= v <= 1_000_000, "must be 0..1000000"))
+
+
 @dataclass(frozen=True)
 class Config:
     milter: MilterConfig = field(default_factory=MilterConfig)
@@ -423,6 +485,8 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     secret: SecretConfig = field(default_factory=SecretConfig)
+    origin: OriginConfig = field(default_factory=OriginConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
     # rule ID -> action, overriding the action a detector proposes (e.g. "CG-MIME" = "accept").
     actions: Mapping[str, Action] = field(default_factory=dict)
     # HUE-13.2d registered bulk senders: account -> own message limit (-1 = no limit).

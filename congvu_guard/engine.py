@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from . import hold, replies, stamp
+from .auth.service import Authenticator
 from .config import SEVERITY_NAMES, Config, ConfigError
 from .detectors import Detector, default_detectors
 from .detectors import budget as scan_budget
@@ -69,6 +70,7 @@ class Engine:
         limiter: Limiter | None = None,
         yara: YaraScanner | None = None,
         services: tuple[Detector, ...] = (),
+        authenticator: Authenticator | None = None,
     ) -> None:
         """``yara`` defaults to a scanner compiled from the configured rules (a bad rule
         file raises YaraError); ``services`` are detectors backed by a service (clamd,
@@ -90,6 +92,10 @@ class Engine:
                                           (self.yara.detector(), *services))
         self.detectors = tuple(detectors)
         self.report = ReportBox(config.report)
+        # HUE-11.11 (origin): SPF/DKIM/DMARC facts computed before the detectors run.
+        self.authenticator = authenticator
+        if authenticator is None and (config.domains.own or config.origin.authentication):
+            self.authenticator = Authenticator(config)
         self.known_rules = {SIZE_RULE, STAMP_RULE, RATE_RULE, STATE_RULE, scan_budget.RULE,
                             *(r for d in self.detectors for r in d.rules)}
         for direction, table in config.policy.items():
@@ -196,6 +202,10 @@ class Engine:
         t0 = time.perf_counter()
         parsed.content = expand(parsed, self.scan_limits, budget)
         timings.append(("expand", time.perf_counter() - t0))
+        if self.authenticator is not None:
+            t0 = time.perf_counter()
+            parsed.auth = self.authenticator.check(env, parsed)
+            timings.append(("auth", time.perf_counter() - t0))
         findings = self.run_detectors(env, parsed, timings, budget)
         if (over := scan_budget.finding(budget)) is not None:
             findings.append(over)  # MEDIUM: quarantine, never an accept bought by the budget
@@ -212,6 +222,7 @@ class Engine:
                               removed_recipients=())
         verdict = self.malware_step(env, verdict)
         verdict = self.rate_step(env, self.origin_step(env, parsed, verdict))
+        verdict = self.auth_header_step(parsed, verdict)
         prefix = self.config.scan.subject_prefix
         if prefix and verdict.action is Action.TAG and any(f.policy for f in verdict.findings):
             verdict = replace(verdict, subject_prefix=prefix)
@@ -252,6 +263,16 @@ class Engine:
             value = stamp.make(key, parsed.header("Message-ID") or "", int(self.clock()))
             add = ((stamp.HEADER, value),)
         return replace(verdict, strip_headers=strip, add_headers=add)
+
+    def auth_header_step(self, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
+        """The Authentication-Results header on a delivered message that was checked; the
+        copies it arrived with are removed (RFC 8601 5: a forger could claim a pass)."""
+        if parsed.auth is None or self.authenticator is None or \
+                verdict.action not in _DELIVERED:
+            return verdict
+        name, value = self.authenticator.header(parsed.auth)
+        return replace(verdict, add_headers=(*verdict.add_headers, (name, value)),
+                       strip_headers=(*verdict.strip_headers, name))
 
     def run_detectors(
         self, env: Envelope, parsed: ParsedMessage, timings: list[tuple[str, float]],

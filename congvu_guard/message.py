@@ -53,6 +53,8 @@ class ParsedMessage:
     # Every file, archives opened (detectors.content.Content); set by the engine.
     content: Any = None
     raw: bytes = b""  # the message as received, for scanners that take it whole (clamd)
+    # SPF/DKIM/DMARC facts (auth.model.AuthFacts) set by the engine's authentication stage.
+    auth: Any = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

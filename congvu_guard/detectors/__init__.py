@@ -30,9 +30,22 @@ def default_detectors(
     extra: tuple[Detector, ...] = (),
 ) -> tuple[Detector, ...]:
     """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
-    from . import archives, attachments, documents, forwarding, legacy_encoding, mime, office_docs
+    from . import (
+        archives,
+        attachments,
+        documents,
+        forwarding,
+        legacy_encoding,
+        mime,
+        office_docs,
+        pdf_active,
+    )
+    from .carrier_checks import DETECTOR as CARRIERS
+    from .impersonation import build as build_impersonation
+    from .origin import build as build_origin
     from .secret import build as secret_detector
 
     return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
             documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
-            office_docs.DETECTOR, secret_detector(config), *extra)
+            office_docs.DETECTOR, pdf_active.DETECTOR, CARRIERS, secret_detector(config),
+            build_impersonation(config), build_origin(config), *extra)

@@ -12,13 +12,15 @@ import hashlib
 import io
 import re
 import tarfile
+import time
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..message import ParsedMessage, ParseLimits, parse_message
-from . import filetypes, ziplist
+from . import carriers, filetypes, pdf, ziplist
 from .budget import BudgetExhausted, ScanBudget
 
 MIB = 1024 * 1024
@@ -93,6 +95,7 @@ class _Expander:
         self.budget = limits.max_total_bytes
         self.scan_budget = scan_budget or ScanBudget(max_bytes=limits.max_total_bytes)
         content.budget = self.scan_budget
+        self.pdf_seconds = pdf.MESSAGE_TIME_LIMIT  # time left for reading this message's PDFs
 
     def event(self, path: str, event: str, detail: str) -> None:
         self.content.events.append(Event(path, event, detail))
@@ -138,9 +141,8 @@ class _Expander:
         lim = self.limits
         self.scan_budget.check()
         if self.members >= lim.max_members:
-            if not self.too_many:  # once per message: the event becomes a finding
-                self.too_many = True
-                self.event(path, "too-many", f"more than {lim.max_members} archive members")
+            self.too_many = True  # the readers below stop asking: names only from here
+            self.event(path, "too-many", f"more than {lim.max_members} archive members")
             return False
         if size > lim.max_member_bytes or size > self.budget:
             self.event(path, "bomb", f"member of {size} bytes exceeds the expansion limit")
@@ -221,6 +223,9 @@ class _Expander:
             return
         try:
             for e in files:
+                if self.too_many:  # one too-many event, not one per remaining member
+                    self.named(node, e.name)
+                    continue
                 # By offset: a name only in a local header may still be zipfile's member.
                 self.zip_member(node, z, infos.get(e.offset), e)
         finally:
@@ -305,7 +310,7 @@ class _Expander:
                 if not m.isfile():
                     continue
                 path = f"{node.path}:{m.name}"
-                if not self.take(path, m.size, 0):
+                if self.too_many or not self.take(path, m.size, 0):
                     self.named(node, m.name)
                     continue
                 try:
@@ -337,7 +342,8 @@ class _Expander:
                 if info.is_directory:
                     continue
                 path = f"{node.path}:{info.filename}"
-                if self.take(path, info.uncompressed or 0, info.compressed or 0):
+                if not self.too_many and self.take(path, info.uncompressed or 0,
+                                                   info.compressed or 0):
                     wanted.append(info.filename)
                 else:
                     self.named(node, info.filename)
@@ -391,7 +397,7 @@ class _Expander:
             data = att.data if isinstance(att.data, bytes) else b""
             path = f"{node.path}:{name or f'attachment{i}'}"
             if self.take(path, len(data), 0):
-                self.add(self.child(node, name or f"attachment{i}", data))
+                self.add(self.child(node, name or f"attachment{i}", self.got(data)))
 
     def open_rar(self, node: FileNode) -> None:
         import rarfile
@@ -407,14 +413,71 @@ class _Expander:
             infos = [i for i in r.infolist() if not i.is_dir()]
             if r.needs_password() or any(i.needs_password() for i in infos):
                 self.event(node.path, "encrypted", "password-protected rar")
-            for info in infos:
-                # Without the unrar program rar members cannot be decompressed: their names
-                # are still judged.
-                self.content.files.append(FileNode(f"{node.path}:{info.filename}",
-                                                   info.filename, "", b"", node.depth + 1,
-                                                   "rar"))
-            self.event(node.path, "not-extracted",
-                       f"rar: {len(infos)} member name(s) checked, contents not decompressed")
+                for info in infos:  # names are still judged
+                    self.content.files.append(FileNode(f"{node.path}:{info.filename}",
+                                                       info.filename, "", b"",
+                                                       node.depth + 1, "rar"))
+                return
+        # rarfile lists (and finds encryption); libarchive decompresses RAR 4 and RAR 5
+        # without the non-free unrar.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "all", 1))
+
+    def _add_all(self, node: FileNode, files: Iterator[tuple[str, bytes]]) -> None:
+        for name, data in files:
+            self.add(self.child(node, name, self.got(data)))
+
+    def open_cab(self, node: FileNode) -> None:
+        # Compressed folders: skipping a member decompresses it, so stop at a refusal.
+        self._add_all(node, carriers.libarchive_files(self, node.path, node.data, "cab", 1))
+
+    def open_jar(self, node: FileNode) -> None:
+        self.open_zip(node)  # a Java archive is a zip: its members are judged too
+
+    def open_onenote(self, node: FileNode) -> None:
+        self._add_all(node, carriers.onenote_files(self, node.path, node.data))
+
+    def open_iso(self, node: FileNode) -> None:
+        self._add_all(node, carriers.iso_files(self, node.path, node.data))
+
+    def open_img(self, node: FileNode) -> None:
+        self._open_disk(node, memoryview(node.data))
+
+    def open_vhd(self, node: FileNode) -> None:
+        disk = carriers.vhd_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
+
+    def open_vhdx(self, node: FileNode) -> None:
+        disk = carriers.vhdx_disk(node.path, node.data, self)
+        if disk is not None:
+            self._open_disk(node, disk)
+
+    def _open_disk(self, node: FileNode, disk: carriers.Disk) -> None:
+        for prefix, vol in carriers.volumes(self, node.path, disk):
+            self._add_all(node, carriers.fat_files(self, node.path, vol, prefix))
+
+    def open_pdf(self, node: FileNode) -> None:
+        """Files embedded in a PDF (/EmbeddedFile), judged like any attachment; a PDF that
+        needs a password is encrypted content like a zip's (the password-in-body note)."""
+        t0 = time.monotonic()
+        report = pdf.analyse_node(node, t0 + self.pdf_seconds)
+        self.pdf_seconds -= time.monotonic() - t0
+        if report.needs_password:
+            self.event(node.path, "encrypted", "password-protected PDF")
+        for emb in report.embedded:
+            path = f"{node.path}:{emb.name}"
+            try:
+                data = pdf.decode(emb.raw, emb.filters,
+                                  min(self.limits.max_member_bytes, self.budget),
+                                  self.limits.max_ratio)
+            except pdf.Bomb as e:
+                self.event(path, "bomb", f"PDF embedded file {e}")
+                continue
+            except ValueError as e:
+                self.event(path, "unreadable", f"PDF embedded file: {e}")
+                continue
+            if self.take(path, len(data), len(emb.raw)):
+                self.add(self.child(node, emb.name, self.got(data)))
 
 
 def _too_deep(defect: str) -> bool:

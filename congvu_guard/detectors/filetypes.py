@@ -10,8 +10,10 @@ import io
 import re
 import zipfile
 
+from . import carriers as _carriers
+
 # Kinds -----------------------------------------------------------------------------------
-EXECUTABLES = {"pe", "elf", "macho", "msi"}
+EXECUTABLES = {"pe", "elf", "macho", "msi", "jar"}
 SCRIPTS = {"js", "vbs", "powershell", "hta", "batch", "wsf"}
 ARCHIVES = {"zip", "gzip", "tar", "7z", "rar", "tnef"}
 DISK_IMAGES = {"iso", "img", "vhd", "vhdx"}
@@ -47,6 +49,7 @@ _EXT_FAMILY = {
     **dict.fromkeys(("gif",), "gif"),
     **dict.fromkeys(("eml",), "email"),
 }
+_EXT_FAMILY.update(_carriers.EXT_KINDS)  # OneNote, CHM, JAR, shell links (carriers.py)
 # Document-like extensions people trust; a file named so must not be an executable.
 _DOCUMENT_EXTS = {"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "jpg", "jpeg",
                   "png", "gif", "odt", "ods", "rtf", "csv", "zip", "rar", "7z"}
@@ -138,6 +141,8 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
     ``scripts=False`` skips the script patterns (for a message's own body text, which is
     never run: it saves most of the work on ordinary mail)."""
     head = data[:4096]
+    if carried := _carriers.binary_kind(head):
+        return carried
     if head.startswith(b"MZ") and _pe_signature(data):
         return "pe"
     if head.startswith(b"\x7fELF"):
@@ -149,10 +154,10 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "lnk"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "msi" if extension(name) == "msi" else "ole"
-    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+    if head.startswith(b"%PDF-"):
         return "pdf"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "ooxml" if _is_ooxml(data) else "zip"
+        return "ooxml" if _is_ooxml(data) else "jar" if _carriers.is_jar(data) else "zip"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
@@ -163,10 +168,18 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "tar"
     if len(data) > 0x8005 and data[0x8001:0x8006] == b"CD001":
         return "iso"
+    if _carriers.udf_image(data):
+        return "iso"
     if head.startswith(b"vhdxfile"):
         return "vhdx"
     if data[-512:].startswith(b"conectix") or head.startswith(b"conectix"):
         return "vhd"
+    if _carriers.fat_image(head):
+        return "img"
+    if b"%PDF-" in head[:1024]:
+        # A PDF after some junk (readers accept it), checked only after the archive magics:
+        # a stored zip or rar whose first member is a PDF is an archive, not a PDF.
+        return "pdf"
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -181,6 +194,8 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "zip"
     if _is_text(head):
         lowered = head.lower()
+        if carried := _carriers.text_kind(lowered):
+            return carried
         # A web page is HTML before anything else (issue 13 point 4): its inline script
         # (String.fromCharCode, eval) runs in a browser sandbox, not in Windows Script Host.
         # An HTA is the exception: it is HTML that runs with the user's rights.
@@ -270,23 +285,6 @@ def ooxml_macros(data: bytes) -> tuple[bool, bool]:
     except Exception:  # noqa: BLE001 - zipfile/zlib on hostile bytes raise many errors
         return bool(vba), False
     return True, bool(_AUTOEXEC.search(blob)) or ole_macros(blob)[1]
-
-
-_PDF_RISK = re.compile(rb"/(?:(JavaScript|JS)|(Launch)|(EmbeddedFile))\b")
-_PDF_RISK_LABELS = ("JavaScript", "Launch action", "embedded file")
-_PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
-
-
-def pdf_risks(data: bytes) -> list[str]:
-    """Active content in a PDF (names may be hex-escaped: /J#61vaScript), in one pass."""
-    if b"#" in data:
-        data = _PDF_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-    found: set[int] = set()
-    for m in _PDF_RISK.finditer(data):
-        found.add(m.lastindex or 0)
-        if len(found) == len(_PDF_RISK_LABELS):
-            break
-    return [label for i, label in enumerate(_PDF_RISK_LABELS, 1) if i in found]
 
 
 _SMUGGLING = (

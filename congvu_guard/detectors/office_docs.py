@@ -42,7 +42,9 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
     for node in files:
         kind = node.kind if node.data else ""
-        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary"):
+        # "slk": a SYLK sheet is also a shell-link-like risky type (carriers); its Excel 4.0
+        # macros are judged here on top.
+        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary", "slk"):
             continue
         if time.monotonic() > deadline:
             yield finding(UNREADABLE, Severity.MEDIUM, "Office analysis time budget spent; "
@@ -59,7 +61,7 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                 ole = office.active_mime(node.data, MAX_EMBEDDED_BYTES)
                 if ole.startswith(b"\xd0\xcf\x11\xe0"):
                     yield from _ole(office_node(node, ole, 1), node)
-            elif kind != "binary" and (blobs := office.embedded_ole(node.data,
+            elif kind not in ("binary", "slk") and (blobs := office.embedded_ole(node.data,
                                                                     MAX_EMBEDDED_BYTES)):
                 for i, ole in enumerate(blobs, 1):  # Word 2003 XML, Flat OPC, MHT
                     yield from _ole(office_node(node, ole, i), node)

@@ -35,6 +35,7 @@ decisions = logging.getLogger("congvu_guard.decision")
 NEEDED_ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT
 # Headers the engine may ask to remove: ours (against forged verdicts) and the origin stamp.
 _STRIPPABLE = {h.lower() for h in (*explain.OWN_HEADERS, stamp.HEADER)}
+_STRIPPABLE.add("authentication-results")  # replaced by ours at the inbound door (HUE-11.11)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

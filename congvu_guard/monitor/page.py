@@ -284,6 +284,8 @@ async def dashboard(request: web.Request) -> web.Response:
         rep = await run(store.get, first) if first else None
         desc = (f"{h(rep.get('subject', ''))} — {h(t['sender'])}: {h(rep.get('sender', ''))}"
                 if rep else "")
+        if rep and rep.get("reasons"):  # the evidence, e.g. HUE-11.11/lookalike ...
+            desc += f"<br><small class='reasons'>{h(rep['reasons'][:400])}</small>"
         buttons = ""
         indicators = "<br>".join(h(i) for i in c["indicators"])
         if user.may("operator") and first:

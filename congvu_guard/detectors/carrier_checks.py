@@ -1,0 +1,60 @@
+"""HUE-11.5 carriers that run or fetch something when opened: compiled HTML help (CHM),
+Internet shortcuts and other shell-link formats, SVG images with active content, script-like
+files embedded in OneNote sections.
+
+Files these carriers hold (OneNote attachments, the files on a disk image, RAR members) are
+taken out by the expander (:mod:`.carriers`) and judged by the other detectors like any
+attachment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..message import ParsedMessage
+from ..model import Envelope, Finding, Severity
+from . import Detector, filetypes
+from .carriers import SHELL_LINKS, svg_active
+from .scanning import finding
+
+CHM = "HUE-11.5/chm"
+SHELL_LINK = "HUE-11.5/shell-link"
+SVG = "HUE-11.5/svg-active"
+ONENOTE = "HUE-11.5/onenote-embedded"
+# Kinds of a file embedded in a OneNote section that run when double-clicked without a
+# telltale pattern of their own: the 2023 .one campaigns embedded HTA pages that begin with
+# <script> (sniffed html), VBScript and batch text. Pictures, PDFs and Office files are
+# judged on their own; executables and known scripts are already high.
+_ONENOTE_SUSPECT = {"html", "text", "svg", "rtf"}
+
+_LINK_NAMES = {
+    "url": "Internet shortcut (.url/.website)", "iqy": "Excel web query (.iqy)",
+    "slk": "SYLK spreadsheet (.slk)", "settingcontent": "settings shortcut "
+    "(.settingcontent-ms)", "library-ms": "library description (.library-ms)",
+    "search-ms": "saved search (.search-ms)",
+    "searchconnector-ms": "search connector (.searchConnector-ms)",
+}
+
+
+def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+    for node in msg.content.files:
+        named = filetypes.ext_kind(node.name)
+        # By content only for a file someone can open (named, inside another, or not
+        # declared as text): the message's own text may quote a shortcut.
+        openable = node.name or node.depth or not node.declared_type.startswith("text/")
+        kind = node.kind if node.data and openable else ""
+        if "chm" in (kind, named):
+            # Compiled help runs the script and ActiveX its pages hold, outside the browser.
+            yield finding(CHM, Severity.HIGH, "compiled HTML help (CHM)", "carriers", node)
+        elif (link := kind if kind in SHELL_LINKS else named) in SHELL_LINKS:
+            # Each opens a remote location, runs a command or fills cells from a URL (the
+            # same job as a .lnk shortcut, hence the same severity).
+            yield finding(SHELL_LINK, Severity.HIGH, _LINK_NAMES[link], "carriers", node)
+        elif kind == "svg" and (active := svg_active(node.data)):
+            yield finding(SVG, Severity.MEDIUM, "SVG image with active content: "
+                          + ", ".join(active), "carriers", node)
+        if node.container == "onenote" and kind in _ONENOTE_SUSPECT:
+            yield finding(ONENOTE, Severity.MEDIUM, f"{kind} file embedded in a OneNote "
+                          "section", "carriers", node)
+
+
+DETECTOR = Detector("carriers", (CHM, SHELL_LINK, SVG, ONENOTE), detect)
