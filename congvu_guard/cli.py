@@ -21,6 +21,18 @@ def _setup_logging(level: str) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from .journal import PriorityFormatter, stderr_is_journal
+
+    if stderr_is_journal():  # under systemd: <N> prefixes, so journalctl -p err works
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(PriorityFormatter("%(levelname)s %(name)s: %(message)s"))
+
+
+def _err() -> str:
+    """``<3>`` (error) before a fatal message when stderr is the journal (journal.py)."""
+    from .journal import stderr_is_journal
+
+    return "<3>" if stderr_is_journal() else ""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     add_ioc_parser(sub)
     add_monitor_parsers(sub)
+    from .zimbra_hooks import add_parser as add_zimbra_hooks_parser
+
+    add_zimbra_hooks_parser(sub)
 
     dm = sub.add_parser("demo", help="every rule once on a throwaway mail system (root)")
     dm.add_argument("--keep", action="store_true", help="keep it running until Ctrl-C")
@@ -106,6 +121,10 @@ def _describe(config: Config) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "zimbra-hooks":  # no configuration: it runs as user zimbra
+        from . import zimbra_hooks
+
+        return zimbra_hooks.run(args)
     try:
         if args.command == "check-config":
             from .engine import Engine
@@ -158,12 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(config)
     except ConfigError as e:
-        print(f"congvu-guard: configuration error: {e}", file=sys.stderr)
+        print(f"{_err()}congvu-guard: configuration error: {e}", file=sys.stderr)
         return 2
     except YaraError as e:
-        print(f"congvu-guard: {e}", file=sys.stderr)
+        print(f"{_err()}congvu-guard: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:
-        print(f"congvu-guard: {e}", file=sys.stderr)
+        print(f"{_err()}congvu-guard: {e}", file=sys.stderr)
         return 1
     return 2

@@ -128,6 +128,11 @@ class RateLimitConfig:
     hook_timeout_seconds: int = field(
         default=30, metadata=_check(lambda v: 1 <= v <= 3600, "must be 1..3600")
     )
+    # A spool directory: every lock/unlock is also written there as a request, which a
+    # separate privileged unit applies (congvu-guard zimbra-hooks); "" = none.
+    hook_queue: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith("/"), "absolute path")
+    )
     # Files refreshed (write + rename) after every lock and unlock; "" = not written.
     export_postfix: str = field(
         default="", metadata=_check(lambda v: v == "" or v.startswith("/"), "absolute path")
@@ -317,6 +322,10 @@ class MonitorConfig:
                                                             "must be 1..300"))
     # Log files to follow for "authentication failed" lines (Postfix smtpd, Dovecot).
     log_files: tuple[str, ...] = ()
+    # systemd units whose journal to follow the same way (journalctl -u), e.g. "postfix@-".
+    journal_units: tuple[str, ...] = field(
+        default=(), metadata=_check(lambda v: all(u and not u.startswith("-") for u in v),
+                                    "expected unit names such as \"postfix@-\""))
     # HUE-13.2a: lock after this many days without a login; BP-5.3c: list for revocation.
     inactivity_days: int = field(default=180, metadata=_check(lambda v: v >= 1, "must be >= 1"))
     revocation_days: int = field(default=365, metadata=_check(lambda v: v >= 1, "must be >= 1"))

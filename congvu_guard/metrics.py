@@ -2,17 +2,30 @@
 
 The metric names are a contract with the Grafana dashboards and alert rules in
 ``dashboards/``; rename one only together with them.
+
+No label carries an account or an address (personal data; one series per account): the
+top senders and forwarders go to the monitor's API instead (``top.py``). The milter
+(``Metrics``) and the monitor (``MonitorMetrics``) each export only their own metrics.
+``_created`` series are off: nothing here reads them, and they doubled the series count.
 """
 
 from __future__ import annotations
 
-import threading
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 from . import __version__
 from .detectors.budget import OUTCOMES
 from .model import Action, Verdict
+from .top import ForwarderCounts, TopSenders
+
+disable_created_metrics()
 
 SIZE_BUCKETS = (
     1024, 10 * 1024, 100 * 1024, 512 * 1024, 1024**2, 5 * 1024**2, 10 * 1024**2,
@@ -22,14 +35,10 @@ TIME_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 
 class Metrics:
-    # The forwarding account comes from headers of mail from anywhere: only this many
-    # distinct accounts get a label of their own, the rest count as "other" (bounded
-    # memory here and bounded series in Prometheus, whatever a sender makes up).
-    MAX_ACCOUNT_LABELS = 500
-
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self._accounts: set[str] = set()
-        self._accounts_lock = threading.Lock()
+        # Per account, in memory and published to Redis for the monitor API (top.py).
+        self.top_senders = TopSenders()
+        self.top_forwarders = ForwarderCounts()
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.messages = Counter(
@@ -67,9 +76,9 @@ class Metrics:
         )
         self.autoforward = Counter(
             "congvu_guard_autoforward_total",
-            "Automatic forwards seen (HUE-11.6/HUE-12.4), by outcome, destination provider "
-            "(or non-official/official) and forwarding account.",
-            ["outcome", "destination", "account"], registry=r,
+            "Automatic forwards seen (HUE-11.6/HUE-12.4), by outcome and destination provider "
+            "(or non-official/official); per account: GET /api/v1/top/forwarders.",
+            ["outcome", "destination"], registry=r,
         )
         self.public_provider_mail = Counter(
             "congvu_guard_public_provider_mail_total",
@@ -105,11 +114,6 @@ class Metrics:
         self.clamd_enabled = Gauge(
             "congvu_guard_clamd_enabled", "1 when [clamav] enabled = true.", registry=r,
         )
-        self.window_messages = Gauge(
-            "congvu_guard_ratelimit_window_messages",
-            "Messages in the current 30-minute window of the busiest accounts seen by this "
-            "milter (HUE-13.2d; at most 20 accounts are exported).", ["account"], registry=r,
-        )
         self.ratelimit_limit = Gauge(
             "congvu_guard_ratelimit_limit_messages", "The configured HUE-13.2d limit.",
             registry=r,
@@ -135,33 +139,6 @@ class Metrics:
             "congvu_guard_legacy_encoding_total",
             "Text in legacy Vietnamese encodings instead of Unicode (HUE-5.3).",
             ["encoding"], registry=r,
-        )
-        self.auth_checks = Counter(
-            "congvu_guard_auth_checks_total",
-            "Login policy checks (Dovecot auth policy), by decision.", ["decision"], registry=r,
-        )
-        self.failed_logins = Counter(
-            "congvu_guard_failed_logins_total",
-            "Failed logins seen (BP-6.2d), by source (dovecot, log).", ["source"], registry=r,
-        )
-        self.reports = Counter(
-            "congvu_guard_reports_total",
-            "Reports ingested from the report box (HUE-11.11), by kind.", ["kind"], registry=r,
-        )
-        self.triage = Counter(
-            "congvu_guard_triage_total", "Triage decisions on reports.", ["verdict"], registry=r,
-        )
-        self.open_campaigns = Gauge(
-            "congvu_guard_open_campaigns", "Campaigns with untriaged reports.", registry=r,
-        )
-        self.inactivity = Counter(
-            "congvu_guard_inactivity_sweep_total",
-            "Inactivity sweep results (HUE-13.2a locks, BP-5.3c revocation candidates).",
-            ["result"], registry=r,
-        )
-        self.inactivity_last_success = Gauge(
-            "congvu_guard_inactivity_sweep_last_success_timestamp_seconds",
-            "When the inactivity sweep last completed.", registry=r,
         )
         self.redis_up = Gauge(
             "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
@@ -213,15 +190,6 @@ class Metrics:
             for way in ("inbound", "outbound"):
                 self.secret_marks.labels(level, way, "quarantine")
 
-    def _account_label(self, account: str) -> str:
-        with self._accounts_lock:
-            if account in self._accounts:
-                return account
-            if len(self._accounts) < self.MAX_ACCOUNT_LABELS:
-                self._accounts.add(account)
-                return account
-        return "other"
-
     def record_verdict(self, verdict: Verdict, size: int | None) -> None:
         action = verdict.action.value
         self.messages.labels(action).inc()
@@ -235,8 +203,9 @@ class Metrics:
                 # override may have let it through.
                 refused = any(r in verdict.removed_recipients for r in f.recipients)
                 outcome = "blocked" if refused else "allowed"
-                self.autoforward.labels(outcome, f.fact("destination"),
-                                        self._account_label(f.fact("account"))).inc()
+                self.autoforward.labels(outcome, f.fact("destination")).inc()
+                if f.fact("account"):
+                    self.top_forwarders.add(f.fact("account"))
             elif f.fact("provider"):
                 self.public_provider_mail.labels(f.fact("direction"), f.fact("provider")).inc()
             if f.fact("yara_rule"):
@@ -271,3 +240,49 @@ class Metrics:
         """Start the /metrics HTTP endpoint in a daemon thread."""
         host, _, port = listen.rpartition(":")
         start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)
+
+
+class MonitorMetrics:
+    """The monitor's own metrics (logins, reports, inactivity, its view of Redis)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.auth_checks = Counter(
+            "congvu_guard_auth_checks_total",
+            "Login policy checks (Dovecot auth policy), by decision.", ["decision"], registry=r,
+        )
+        self.failed_logins = Counter(
+            "congvu_guard_failed_logins_total",
+            "Failed logins seen (BP-6.2d), by source (dovecot, log).", ["source"], registry=r,
+        )
+        self.reports = Counter(
+            "congvu_guard_reports_total",
+            "Reports ingested from the report box (HUE-11.11), by kind.", ["kind"], registry=r,
+        )
+        self.triage = Counter(
+            "congvu_guard_triage_total", "Triage decisions on reports.", ["verdict"], registry=r,
+        )
+        self.open_campaigns = Gauge(
+            "congvu_guard_open_campaigns", "Campaigns with untriaged reports.", registry=r,
+        )
+        self.inactivity = Counter(
+            "congvu_guard_inactivity_sweep_total",
+            "Inactivity sweep results (HUE-13.2a locks, BP-5.3c revocation candidates).",
+            ["result"], registry=r,
+        )
+        self.inactivity_last_success = Gauge(
+            "congvu_guard_inactivity_sweep_last_success_timestamp_seconds",
+            "When the inactivity sweep last completed.", registry=r,
+        )
+        self.locks = Counter(
+            "congvu_guard_locks_total", "Accounts locked by this process, by reason.",
+            ["reason"], registry=r,
+        )
+        self.redis_up = Gauge(
+            "congvu_guard_redis_up", "1 when the last Redis operation succeeded.", registry=r,
+        )
+        self.build_info = Gauge(
+            "congvu_guard_build_info", "Version of congvu-guard.", ["version"], registry=r,
+        )
+        self.build_info.labels(__version__).set(1)

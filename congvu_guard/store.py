@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import redis
 
-from .metrics import Metrics
+from .metrics import Metrics, MonitorMetrics
 from .model import Envelope, Verdict
 
 log = logging.getLogger("congvu_guard.store")
@@ -36,7 +36,8 @@ class Store(Protocol):
 class RedisStore:
     """Redis-backed store. Thread-safe: redis-py's connection pool serves every thread."""
 
-    def __init__(self, client: Any, url: str, metrics: Metrics | None = None) -> None:
+    def __init__(self, client: Any, url: str, metrics: Metrics | MonitorMetrics | None = None,
+                 ) -> None:
         self.url = url
         self.client = client
         self.metrics = metrics

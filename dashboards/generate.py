@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The congvu-guard Grafana dashboard, written as code (grafanalib).
+"""The congvu-guard Grafana dashboard, written as code with grafana-foundation-sdk (Grafana
+Labs' maintained SDK, pinned in the test extra; its schemaVersion is Grafana's current one).
 
     .venv/bin/python dashboards/generate.py          # rewrite congvu-guard.json
     .venv/bin/python dashboards/generate.py --check  # exit 1 when the JSON has drifted
 
 CI runs the check (tests/test_operations.py), so the committed JSON always matches this file.
+The data source is a variable of type prometheus with no value forced: Grafana offers the
+default Prometheus data source, or the one chosen in the selector.
 """
 
 from __future__ import annotations
@@ -14,55 +17,73 @@ import json
 import sys
 from pathlib import Path
 
-from grafanalib._gen import DashboardEncoder
-from grafanalib.core import (
+from grafana_foundation_sdk.builders import stat as stat_panel
+from grafana_foundation_sdk.builders import timeseries
+from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
+from grafana_foundation_sdk.builders.dashboard import (
     Dashboard,
+    DatasourceVariable,
+    QueryVariable,
+    ThresholdsConfig,
+)
+from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode
+from grafana_foundation_sdk.models.dashboard import (
+    DataSourceRef,
     GridPos,
-    Stat,
-    Target,
-    Template,
-    Templating,
     Threshold,
-    TimeSeries,
+    ThresholdsMode,
+    VariableOption,
+    VariableRefresh,
 )
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "congvu-guard.json"
-DS = "${datasource}"
+DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
 I = 'instance=~"$instance"'  # noqa: E741 - short: it is in every expression
+Steps = list[tuple[float | None, str]]
+
+
+def thresholds(steps: Steps) -> ThresholdsConfig:
+    return ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps(
+        [Threshold(value=v, color=c) for v, c in steps])
 
 
 def ts(title: str, exprs: list[tuple[str, str]], x: int, y: int, w: int = 12, h: int = 8,
-       unit: str = "short", thresholds: list[Threshold] | None = None) -> TimeSeries:
-    return TimeSeries(
-        title=title, dataSource=DS, gridPos=GridPos(h=h, w=w, x=x, y=y), unit=unit,
-        targets=[Target(expr=e, legendFormat=legend, refId=chr(65 + i), datasource=DS)
-                 for i, (e, legend) in enumerate(exprs)],
-        thresholds=thresholds or [], thresholdsStyleMode="line" if thresholds else "off",
-    )
+       unit: str = "short", steps: Steps | None = None) -> timeseries.Panel:
+    panel = (timeseries.Panel().title(title).datasource(DS)
+             .grid_pos(GridPos(h=h, w=w, x=x, y=y)).unit(unit))
+    for i, (expr, legend) in enumerate(exprs):
+        panel = panel.with_target(Dataquery().expr(expr).legend_format(legend)
+                                  .ref_id(chr(65 + i)).datasource(DS))
+    if steps:
+        panel = (panel.thresholds(thresholds(steps)).thresholds_style(
+            GraphThresholdsStyleConfig().mode(GraphThresholdsStyleMode.LINE)))
+    return panel
 
 
 def stat(title: str, expr: str, x: int, y: int, w: int = 4, unit: str = "short",
-         thresholds: list[Threshold] | None = None) -> Stat:
-    return Stat(title=title, dataSource=DS, gridPos=GridPos(h=4, w=w, x=x, y=y), format=unit,
-                targets=[Target(expr=expr, refId="A", datasource=DS)],
-                thresholdType="absolute", thresholds=thresholds or [
-                    Threshold("green", 0, 0.0), Threshold("red", 1, 1.0)])
+         steps: Steps | None = None) -> stat_panel.Panel:
+    return (stat_panel.Panel().title(title).datasource(DS)
+            .grid_pos(GridPos(h=4, w=w, x=x, y=y)).unit(unit)
+            .with_target(Dataquery().expr(expr).ref_id("A").datasource(DS))
+            .thresholds(thresholds(steps or [(None, "green"), (1.0, "red")])))
 
 
 def dashboard() -> Dashboard:
-    health_ok = [Threshold("red", 0, 0.0), Threshold("green", 1, 1.0)]
+    health_ok: Steps = [(None, "red"), (1.0, "green")]
     panels = [
-        stat("Redis up", f"min(congvu_guard_redis_up{{{I}}})", 0, 0, thresholds=health_ok),
+        stat("Redis up", f"min(congvu_guard_redis_up{{{I}}})", 0, 0, steps=health_ok),
         stat("Rate-limit fallback active",
              f"max(congvu_guard_ratelimit_fallback_active{{{I}}})", 4, 0),
         stat("clamd up (when enabled)",
              f"min(congvu_guard_clamd_up{{{I}}}) or on() (1 - max(congvu_guard_clamd_enabled"
-             f"{{{I}}}))", 8, 0, thresholds=health_ok),
+             f"{{{I}}}))", 8, 0, steps=health_ok),
         stat("Accounts locked now", "max(congvu_guard_locked_accounts)", 12, 0,
-             thresholds=[Threshold("green", 0, 0.0), Threshold("orange", 1, 5.0)]),
+             steps=[(None, "green"), (5.0, "orange")]),
         stat("Open report campaigns", "max(congvu_guard_open_campaigns)", 16, 0,
-             thresholds=[Threshold("green", 0, 0.0), Threshold("orange", 1, 1.0)]),
+             steps=[(None, "green"), (1.0, "orange")]),
         stat("Milter errors (1h)",
              f"sum(increase(congvu_guard_errors_total{{{I}}}[1h]))", 20, 0),
         ts("Mail flow by action",
@@ -74,14 +95,14 @@ def dashboard() -> Dashboard:
         ts("Automatic forwards blocked by destination (HUE-11.6)",
            [(f'sum by (destination) (increase(congvu_guard_autoforward_total{{outcome='
              f'"blocked",{I}}}[1h]))', "{{destination}}")], 0, 12),
-        ts("Top forwarding accounts (24h)",
-           [(f"topk(10, sum by (account) (increase(congvu_guard_autoforward_total{{{I}}}"
-             f"[24h])))", "{{account}}")], 12, 12),
-        ts("Busiest senders vs the HUE-13.2d limit (messages in 30 min)",
-           [(f"topk(10, max by (account) (congvu_guard_ratelimit_window_messages{{{I}}}))",
-             "{{account}}"),
-            ("max(congvu_guard_ratelimit_limit_messages)", "limit")], 0, 20,
-           thresholds=[Threshold("green", 0, 0.0), Threshold("red", 1, 100.0)]),
+        # Per-account views are not in Prometheus (personal data): the monitor's API
+        # serves them (GET /api/v1/top/forwarders, /api/v1/top/senders).
+        ts("Automatic forwards by outcome (per account: monitor /api/v1/top/forwarders)",
+           [(f"sum by (outcome) (increase(congvu_guard_autoforward_total{{{I}}}[1h]))",
+             "{{outcome}}")], 12, 12),
+        ts("Send-rate checks, HUE-13.2d (busiest senders: monitor /api/v1/top/senders)",
+           [(f"sum by (result) (rate(congvu_guard_ratelimit_checks_total{{{I}}}[5m]))",
+             "{{result}}")], 0, 20, unit="ops"),
         ts("Locks by reason",
            [("sum by (reason) (increase(congvu_guard_locks_total[1h]))", "{{reason}}"),
             ("max(congvu_guard_locked_accounts)", "locked now")], 12, 20),
@@ -121,24 +142,26 @@ def dashboard() -> Dashboard:
            [(f"sum by (outcome) (increase(congvu_guard_scan_budget_total{{{I}}}[1h]))",
              "{{outcome}}")], 0, 60, w=24),
     ]
-    return Dashboard(
-        title="congvu-guard", uid="congvu-guard", timezone="browser", refresh="1m",
-        description="Official mail filter and abuse monitor (HUE/BP rules)",
-        tags=["congvu-guard", "mail"],
-        templating=Templating(list=[
-            Template(name="datasource", type="datasource", query="prometheus",
-                     label="Data source", default="Prometheus"),
-            Template(name="instance", label="Instance", dataSource=DS,
-                     query="label_values(congvu_guard_build_info, instance)",
-                     includeAll=True, multi=True, default="$__all", allValue=".*"),
-        ]),
-        panels=panels,
-    ).auto_panel_ids()
+    board = (
+        Dashboard("congvu-guard").uid("congvu-guard").timezone("browser").refresh("1m")
+        .time("now-6h", "now")
+        .description("Official mail filter and abuse monitor (HUE/BP rules)")
+        .tags(["congvu-guard", "mail"])
+        .with_variable(DatasourceVariable("datasource").label("Data source").type("prometheus"))
+        .with_variable(
+            QueryVariable("instance").label("Instance").datasource(DS)
+            .query("label_values(congvu_guard_build_info, instance)")
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .multi(True).include_all(True).all_value(".*")
+            .current(VariableOption(selected=True, text="All", value="$__all")))
+    )
+    for panel_id, panel in enumerate(panels, start=1):
+        board = board.with_panel(panel.id(panel_id))
+    return board
 
 
 def render() -> str:
-    return json.dumps(dashboard().to_json_data(), cls=DashboardEncoder, indent=2,
-                      sort_keys=True) + "\n"
+    return json.dumps(dashboard().build(), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
 def expressions(data: dict) -> list[str]:

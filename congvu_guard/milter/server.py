@@ -30,8 +30,10 @@ from ..ratelimit import locks
 from ..ratelimit.locks import Locked
 from ..ratelimit.service import RateLimitService
 from ..redis_client import connect
+from ..sdnotify import Watchdog, notify
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
+from ..top import Publisher
 from .adapter import GuardMilter, Services
 from .gate import ScanGate
 from .limits import raise_packet_limit
@@ -99,6 +101,7 @@ def run(config: Config) -> int:
     embedded: EmbeddedRedis | None = None
     clamd: Clamd | None = None
     copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
+    publisher: Publisher | None = None
     url = config.redis.url
     if not url and config.redis.mode != "standalone":
         raise ConfigError(f"[redis] url: required with mode = \"{config.redis.mode}\"")
@@ -108,10 +111,14 @@ def run(config: Config) -> int:
     try:
         client = connect(config.redis, url)
         store = RedisStore(client, url, metrics)
+        redis_status = "redis answered"
         if not store.ping():
             log.warning("redis at %s is down; starting anyway, shared state is unavailable", url)
+            redis_status = "redis DOWN (fallback limits)"
         hostname = socket.getfqdn()
         copies = _local_copies(client, metrics)
+        publisher = Publisher(client, hostname, metrics.top_senders,
+                              metrics.top_forwarders).start()
         limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}",
                                    lock_copy=copies[0])
         services = [IocDetector(IocStore(client, copies[1]), config.ratelimit.on_redis_down,
@@ -136,8 +143,10 @@ def run(config: Config) -> int:
             config.scan.spool_threshold_bytes, config.scan.spool_dir)
         Milter.factory = GuardMilter
         raise_packet_limit()
-        return _serve(config, metrics, yara)
+        return _serve(config, metrics, yara, redis_status)
     finally:
+        if publisher is not None:
+            publisher.stop()
         for copy in copies:
             copy.stop()
         if clamd is not None:
@@ -146,18 +155,23 @@ def run(config: Config) -> int:
             embedded.stop()
 
 
-def _serve(config: Config, metrics: Metrics, yara: YaraScanner) -> int:
+def _serve(config: Config, metrics: Metrics, yara: YaraScanner, redis_status: str) -> int:
     """Run libmilter in a thread of its own; the main thread handles the signals.
 
     libmilter stops on SIGHUP, so it must never see one: every thread but this one blocks
     SIGHUP/SIGTERM/SIGINT (Linux gives a process signal to the main thread first when it
     accepts it). SIGHUP reloads the YARA rules without dropping connections; SIGTERM and
     SIGINT stop libmilter, which finishes the connections in progress.
+
+    Under systemd (Type=notify) READY=1 goes out once libmilter's socket listens (Redis was
+    asked before), so ``Before=postfix.service`` really makes Postfix wait for it; the loop
+    below sends the watchdog keep-alives while libmilter's thread lives.
     """
     signal.pthread_sigmask(signal.SIG_BLOCK, _MILTER_SIGNALS)
     if config.metrics.listen:
         metrics.serve(config.metrics.listen)
     failure: list[BaseException] = []
+    listening = _watch_opensocket()
 
     def milter_main() -> None:
         try:
@@ -177,8 +191,15 @@ def _serve(config: Config, metrics: Metrics, yara: YaraScanner) -> int:
     log.info("congvu-guard milter listening on %s (config %s)", config.milter.socket,
              config.source)
     stopping = False
+    ready = False
+    watchdog = Watchdog()
     while worker.is_alive():
         worker.join(0.2)
+        if not ready and listening.is_set():
+            ready = True
+            notify("READY=1", f"STATUS=listening on {config.milter.socket}; {redis_status}")
+        if ready and not stopping:
+            watchdog.tick()
         if reload_wanted.is_set():
             reload_wanted.clear()
             log.info("SIGHUP: reloading YARA rules")
@@ -186,9 +207,30 @@ def _serve(config: Config, metrics: Metrics, yara: YaraScanner) -> int:
         if stop_wanted.is_set() and not stopping:
             stopping = True
             log.info("stopping: finishing the connections in progress")
+            notify("STOPPING=1")
             libmilter.stop()
     if failure:
         log.error("libmilter failed: %s", failure[0])
         return 1
     log.info("congvu-guard milter stopped")
     return 0
+
+
+def _watch_opensocket() -> threading.Event:
+    """An event set once libmilter's listening socket is open.
+
+    ``Milter.runmilter`` calls ``milter.opensocket`` (smfi_opensocket: socket, bind,
+    listen) and then ``milter.main``; wrapping opensocket is the one exact moment Postfix
+    can connect, without a probe connection that libmilter would log as a failed session.
+    """
+    listening = threading.Event()
+    real = getattr(libmilter.opensocket, "__wrapped__", libmilter.opensocket)
+
+    def opensocket(rmsock: bool) -> Any:
+        result = real(rmsock)
+        listening.set()
+        return result
+
+    opensocket.__wrapped__ = real  # type: ignore[attr-defined]
+    libmilter.opensocket = opensocket
+    return listening

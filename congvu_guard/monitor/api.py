@@ -284,6 +284,36 @@ async def remove_ioc(request: web.Request) -> web.Response:
     return web.json_response({"removed": value, "type": kind})
 
 
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise bad("limit: expected 1..500")
+    return int(raw)
+
+
+async def top_senders(request: web.Request) -> web.Response:
+    """HUE-13.2d: the busiest senders now (from every live milter; not in Prometheus)."""
+    caller(request, "viewer")
+    from ..top import top_senders as read
+
+    return web.json_response(await run(read, state_of(request).client, _limit(request)))
+
+
+async def top_forwarders(request: web.Request) -> web.Response:
+    """HUE-11.6/HUE-12.4: the accounts with the most automatic forwards on a UTC day."""
+    caller(request, "viewer")
+    from ..top import top_forwarders as read
+
+    day = request.query.get("day", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        raise bad("day: expected YYYY-MM-DD") from None
+    if len(day) != 10:
+        raise bad("day: expected YYYY-MM-DD")
+    return web.json_response(await run(read, state_of(request).client, day, _limit(request)))
+
+
 def routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/health", health)
@@ -298,3 +328,5 @@ def routes(app: web.Application) -> None:
     r.add_get("/api/v1/ioc", list_ioc)
     r.add_post("/api/v1/ioc", add_ioc)
     r.add_delete("/api/v1/ioc/{kind}/{value}", remove_ioc)
+    r.add_get("/api/v1/top/senders", top_senders)
+    r.add_get("/api/v1/top/forwarders", top_forwarders)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..config import Config
 from ..embedded_redis import EmbeddedRedis
-from ..metrics import Metrics
+from ..metrics import MonitorMetrics
 from ..redis_client import connect
+from ..sdnotify import Watchdog, notify
 from . import api, logsafe
 from .state import MonitorState
 
@@ -91,7 +94,7 @@ def run(config: Config) -> int:
         embedded = EmbeddedRedis(config.redis.embedded_dir)
         url = embedded.start()
     try:
-        state = MonitorState(config, connect(config.redis, url), Metrics())
+        state = MonitorState(config, connect(config.redis, url), MonitorMetrics())
         if not state.auth.users:
             log.warning("no users in %s: only /api/v1/health answers; add one with "
                         "congvu-guard monitor-user add", config.monitor.users_file)
@@ -101,11 +104,39 @@ def run(config: Config) -> int:
                                   inactivity.sweep_forever]
         if config.monitor.log_files:
             jobs.append(logwatch.watch_forever)
+        if config.monitor.journal_units:
+            from .journalwatch import watch_journal_forever
+
+            jobs.append(watch_journal_forever)
         host, _, port = config.monitor.listen.rpartition(":")
         log.info("congvu-guard monitor on http://%s:%s/", host, port)
-        web.run_app(build_app(state, tuple(jobs)), host=host.strip("[]"), port=int(port),
-                    print=None, access_log=None)
+        asyncio.run(serve(build_app(state, tuple(jobs)), host.strip("[]"), int(port), state))
         return 0
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+async def serve(app: web.Application, host: str, port: int, state: MonitorState) -> None:
+    """Serve until SIGTERM or SIGINT. Under systemd (Type=notify) READY=1 goes out once the
+    port listens and Redis was asked; the keep-alives come from this event loop, so a
+    blocked loop stops them and systemd restarts the monitor (WatchdogSec=)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await web.TCPSite(runner, host, port).start()
+        redis_ok = await asyncio.to_thread(state.redis_ok)
+        notify("READY=1", f"STATUS=listening on {host}:{port}; redis "
+                          f"{'answered' if redis_ok else 'DOWN'}")
+        watchdog = Watchdog()
+        while not stop.is_set():
+            watchdog.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(watchdog.interval or 1, 1))
+        notify("STOPPING=1")
+    finally:
+        await runner.cleanup()

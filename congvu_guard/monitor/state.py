@@ -11,7 +11,7 @@ import redis
 
 from ..config import Config
 from ..detectors.ioc import IocStore
-from ..metrics import Metrics
+from ..metrics import MonitorMetrics
 from ..ratelimit.audit import AuditTrail
 from ..ratelimit.bulk import BulkSenders
 from ..ratelimit.export import ExportScheduler, export_from_redis
@@ -27,10 +27,11 @@ log = logging.getLogger("congvu_guard.monitor")
 
 
 class MonitorState:
-    def __init__(self, config: Config, client: Any, metrics: Metrics | None = None) -> None:
+    def __init__(self, config: Config, client: Any, metrics: MonitorMetrics | None = None,
+                 ) -> None:
         self.config = config
         self.client = client
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or MonitorMetrics()
         rl = config.ratelimit
         self.audit = AuditTrail(client, rl.audit_retention_days)
         self.locks = LockStore(client, self.audit)
@@ -39,7 +40,7 @@ class MonitorState:
         self.auth = Authenticator(load_users(config.monitor.users_file))
         self.sessions = Sessions(client, config.monitor.session_ttl_seconds)
         self.hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
-                                self._record_hook)
+                                self._record_hook, queue=rl.hook_queue)
         # The milter's key: a release token must verify there (key file or shared in Redis).
         self.stamp_key = StampKeySource(config.forwarding, RedisStore(client, "monitor",
                                                                       self.metrics))

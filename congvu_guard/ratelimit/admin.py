@@ -138,7 +138,8 @@ def _locks(args: argparse.Namespace, config: Config, store: LockStore, audit: Au
     rl = config.ratelimit
     hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
                        lambda name, acct, outcome: audit.append("hook", acct, actor,
-                                                                reason=name, detail=outcome))
+                                                                reason=name, detail=outcome),
+                       queue=rl.hook_queue)
     if cmd == "list":
         locks = store.list()
         if args.json:

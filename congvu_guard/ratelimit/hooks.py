@@ -1,6 +1,11 @@
 """External commands run on lock and unlock (e.g. Zimbra's ``zmprov ma USER
 zimbraAccountStatus locked``, or a password reset). They run in a background thread with a
-timeout; their outcome goes to the audit trail. Mail flow never waits for them."""
+timeout; their outcome goes to the audit trail. Mail flow never waits for them.
+
+With a hook queue (``[ratelimit] hook_queue``) each lock and unlock is also written there as
+a request file, for a separate privileged unit to apply (``zimbra_hooks.py``): the milter
+and monitor units cannot change user (no capabilities, ``@privileged`` syscalls filtered),
+so ``sudo -u zimbra zmprov`` cannot run from them."""
 
 from __future__ import annotations
 
@@ -34,12 +39,23 @@ def run_hook(name: str, argv: Sequence[str], account: str, timeout: int) -> dict
 
 class HookRunner:
     def __init__(self, lock_hook: Sequence[str], unlock_hook: Sequence[str], timeout: int,
-                 record: Recorder) -> None:
+                 record: Recorder, queue: str = "") -> None:
         self.hooks = {"lock": tuple(lock_hook), "unlock": tuple(unlock_hook)}
         self.timeout = timeout
         self.record = record
+        self.queue = queue
 
     def fire(self, name: str, account: str, wait: bool = False) -> threading.Thread | None:
+        if self.queue and name in self.hooks:
+            from ..zimbra_hooks import enqueue
+
+            outcome = enqueue(self.queue, name, account)
+            if outcome["status"] != "queued":
+                log.error("%s request for %s not queued: %s", name, account, outcome)
+            try:
+                self.record(name, account, outcome)
+            except Exception:
+                log.exception("could not record the %s request for %s", name, account)
         argv = self.hooks.get(name, ())
         if not argv:
             return None

@@ -4,7 +4,6 @@ few seconds at a time and recover by themselves."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import threading
@@ -52,12 +51,12 @@ class RateLimitService:
         self.window = RedisWindow(client, self.cfg, config.bulk_senders, clock_ms)
         self.memory = MemoryWindow(self.cfg, config.bulk_senders)
         self.hooks = HookRunner(self.cfg.lock_hook, self.cfg.unlock_hook,
-                                self.cfg.hook_timeout_seconds, self._record_hook)
+                                self.cfg.hook_timeout_seconds, self._record_hook,
+                                queue=self.cfg.hook_queue)
         self._breaker_until = 0.0
         self._fallback = False
         self._gauge_at = 0.0
         self._mutex = threading.Lock()
-        self._busiest: dict[str, int] = {}  # account -> messages in its window (exported)
         metrics.ratelimit_limit.set(self.cfg.max_messages)
 
     # -- who is counted ------------------------------------------------------------------
@@ -168,20 +167,9 @@ class RateLimitService:
                                              self.hooks.fire("lock", acct)),
                              name="after-lock", daemon=True).start()
 
-    def _export_busiest(self, account: str, count: int, keep: int = 20) -> None:
-        """Keep a gauge for the busiest accounts only: bounded label cardinality."""
-        with self._mutex:
-            self._busiest[account] = count
-            if len(self._busiest) <= keep:
-                self.metrics.window_messages.labels(account).set(count)
-                return
-            ranked = sorted(self._busiest.items(), key=lambda kv: kv[1], reverse=True)
-            for acct, _ in ranked[keep:]:
-                del self._busiest[acct]
-                with contextlib.suppress(KeyError):
-                    self.metrics.window_messages.remove(acct)
-            if account in self._busiest:
-                self.metrics.window_messages.labels(account).set(count)
+    def _export_busiest(self, account: str, count: int) -> None:
+        """The busiest accounts go to the monitor's API (top.py), never to metric labels."""
+        self.metrics.top_senders.set(account, count)
 
     # -- side effects of a lock, off the mail path ---------------------------------------
 

@@ -60,6 +60,38 @@ def test_every_metric_of_the_dashboard_and_alerts_exists(mail: MailSystem,
     assert not missing, f"used by dashboards/alerts but not exported: {missing}"
 
 
+SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? \S+")
+LABEL = re.compile(r'(?P<key>[a-zA-Z_][a-zA-Z0-9_]*)="(?P<value>(?:[^"\\]|\\.)*)"')
+
+
+def samples(url: str) -> list[tuple[str, dict[str, str]]]:
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    out = []
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if m and not line.startswith("#"):
+            out.append((m["name"], {lm["key"]: lm["value"]
+                                    for lm in LABEL.finditer(m["labels"] or "")}))
+    return out
+
+
+def test_no_personal_data_and_no_created_series_and_each_exports_its_own(
+    mail: MailSystem, monitor: Monitor,
+) -> None:
+    send(mail.inbound_port, "a@thuathienhue.gov.vn", ["b@thuathienhue.gov.vn"],
+         simple_message(f"metrics {token()}"))
+    milter = samples(f"http://127.0.0.1:{mail.milter.metrics_port}/metrics")
+    mon = samples(monitor.url + "/metrics")
+    for name, labels in milter + mon:
+        assert "account" not in labels, (name, labels)
+        assert not any("@" in v for v in labels.values()), (name, labels)
+        assert not name.endswith("_created"), name
+    milter_names = {n for n, _ in milter}
+    assert "congvu_guard_messages_total" in milter_names
+    assert "congvu_guard_auth_checks_total" not in milter_names
+    assert "congvu_guard_messages_total" not in {n for n, _ in mon}
+
+
 def test_a_real_prometheus_scrapes_them_and_answers_a_dashboard_query(
     mail: MailSystem, monitor: Monitor,
 ) -> None:
