@@ -17,6 +17,7 @@ from aiohttp import web
 from ..detectors.ioc import KINDS
 from ..ratelimit.audit import PAGE_MAX, to_csv
 from ..ratelimit.locks import LockError, NotLocked
+from . import console_data, listing
 from .auth import User
 from .state import MonitorState
 
@@ -106,10 +107,35 @@ async def health(request: web.Request) -> web.Response:
                              status=200 if ok else 503)
 
 
+INTERNAL = ("account", "rule", "text", "ts", "first_report", "title")
+
+
+def list_query(request: web.Request, default_size: int = listing.MAX_SIZE) -> listing.Query:
+    """The list filters of the page, for the API (issue 21): q, account, rule, status,
+    from, to (dates, Vietnam's days), sort (new/old), page, size."""
+    try:
+        return listing.parse(request.query, default_size)
+    except listing.QueryError as e:
+        raise bad(str(e)) from None
+
+
+def paged(rows: list[dict[str, Any]], query: listing.Query,
+          shape: Callable[[dict[str, Any]], dict[str, Any]]) -> web.Response:
+    pg = listing.select(rows, query)
+    return web.json_response([shape(r) for r in pg.rows],
+                             headers={"X-Total-Count": str(pg.total)})
+
+
+def _lock_shape(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in (*INTERNAL, "status")} | {
+        "account": row["account"]}
+
+
 async def list_locks(request: web.Request) -> web.Response:
     caller(request, "viewer")
-    locks = await run(state_of(request).locks.list)
-    return web.json_response([lk.as_dict() for lk in locks])
+    query = list_query(request)
+    rows = await run(console_data.locks, state_of(request).client)
+    return paged(rows, query, _lock_shape)
 
 
 async def show_lock(request: web.Request) -> web.Response:
@@ -190,7 +216,9 @@ async def audit(request: web.Request) -> web.StreamResponse:
     if stream not in ("main", "unauthenticated"):
         raise bad("stream: main or unauthenticated")
     before = q.get("before", "")
-    if "before" in q and not _STREAM_ID.match(before):
+    # Both parts of a stream ID are 64-bit: Redis refuses larger ones (a 500 before).
+    if "before" in q and not (_STREAM_ID.match(before) and all(
+            int(p) < 2**64 for p in before.split("-"))):
         raise bad("before: expected an entry ID such as 1764560000000-0")
     try:
         limit = int(q.get("limit", "100"))
@@ -212,8 +240,10 @@ async def audit(request: web.Request) -> web.StreamResponse:
 
 async def list_bulk(request: web.Request) -> web.Response:
     caller(request, "viewer")
-    entries = await run(state_of(request).bulk.list)
-    return web.json_response([{"account": a, **d} for a, d in entries.items()])
+    query = list_query(request)
+    rows = await run(console_data.bulk, state_of(request).client)
+    return paged(rows, query, lambda r: {"account": r["account"], "messages": r["messages"],
+                                         "note": r["note"]})
 
 
 async def add_bulk(request: web.Request) -> web.Response:
@@ -237,12 +267,10 @@ async def remove_bulk(request: web.Request) -> web.Response:
 
 async def list_ioc(request: web.Request) -> web.Response:
     caller(request, "viewer")
-    st = state_of(request)
-    out = []
-    for kind in KINDS:
-        for value, note in (await run(st.ioc.list, kind)).items():
-            out.append({"type": kind, "value": value, "note": note})
-    return web.json_response(out)
+    query = list_query(request)
+    rows = await run(console_data.ioc, state_of(request).client)
+    return paged(rows, query, lambda r: {"type": r["type"], "value": r["value"],
+                                         "note": r["note"]})
 
 
 async def add_ioc(request: web.Request) -> web.Response:
