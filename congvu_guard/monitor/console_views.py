@@ -294,7 +294,8 @@ class lists:
         """Newest first, read a page at a time inside Redis (issue 15), filtered by
         account, event and dates there; older pages by the entry ID cursor."""
         t = ctx.t
-        q = listing.parse(params if not compact else {}, ctx.page_size, strict=False)
+        size = min(10, ctx.page_size) if compact else ctx.page_size
+        q = listing.parse(params if not compact else {}, size, strict=False)
         before = params.get("before", "") if not compact else ""
         if before and not all(c.isdigit() or c == "-" for c in before[:45]):
             before = ""
