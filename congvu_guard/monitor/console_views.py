@@ -11,10 +11,10 @@ from html import escape
 from typing import Any
 
 from ..ratelimit.audit import AuditTrail
-from . import listing
+from . import console_data, listing
 from .auth import User
 from .i18n import Words, data, local_time
-from .mailtext import shorten
+from .mailtext import decode_header_text, shorten
 
 SHORT = 80  # characters of a value shown in a list; the detail page shows it whole
 
@@ -70,7 +70,6 @@ def chart(values: list[int], label: str) -> str:
 
 def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
     t = ctx.t
-    today = ov["days"][-1].isoformat()
     week = ov["days"][0].isoformat()
     grafana = (f" <a href='{a(ctx.grafana_url)}' rel='noopener'>{t('grafana')}</a>"
                if ctx.grafana_url else "")
@@ -97,7 +96,6 @@ def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
                     "</li>" for r, n in ov["locks_by_rule"]) or f"<li>{t('none')}</li>"
     cards.append(f"<div class='card' id='ov-rules'><h3>{t('locks_by_rule')}</h3>"
                  f"<ul>{rules}</ul></div>")
-    del today
     return (f"<section id='overview' aria-labelledby='h-overview'><h2 id='h-overview'>"
             f"{t('overview')}</h2><div class='cards'>{''.join(cards)}</div>"
             f"<p>{grafana}</p></section>")
@@ -245,8 +243,6 @@ class lists:
     @staticmethod
     def campaigns(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
                   compact: bool = False) -> str:
-        from . import console_data
-
         t = ctx.t
         pg = listing.select(rows, q)
         inds = console_data.indicators(ctx.client, [c["id"] for c in pg.rows])
@@ -353,8 +349,6 @@ class lists:
 
 def detail(ctx: Ctx, r: dict[str, Any], headers: str | None) -> str:
     t = ctx.t
-    from .mailtext import decode_header_text
-
     status = r.get("status", "")
     kind = r.get("kind", "")
     files = r.get("files") or [{"name": "", "sha256": s} for s in r.get("sha256", [])]

@@ -16,6 +16,7 @@ import logging
 import re
 import time
 import urllib.parse
+from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -85,8 +86,6 @@ def page(request: web.Request, body: str, status: int = 200, user: User | None =
 
 
 def h_attr(value: str) -> str:
-    from html import escape
-
     return escape(value, quote=True)
 
 

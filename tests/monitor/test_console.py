@@ -173,3 +173,24 @@ def test_the_api_filters_and_pages_like_the_page(monitor: Monitor, seeded) -> No
     assert status == 200 and len(camps) == 3 and all(c["title"] for c in camps)
     assert monitor.call("GET", "/api/v1/locks?size=0", "viewer")[0] == 400
     assert monitor.call("GET", "/api/v1/ioc?from=2026-02-30", "viewer")[0] == 400
+
+
+def test_the_overview_draws_seven_day_charts_and_links_to_grafana() -> None:
+    from congvu_guard.monitor.auth import User
+    from congvu_guard.monitor.console_views import Ctx, overview
+    from congvu_guard.monitor.i18n import Words
+
+    days = [dt.date(2026, 11, 25) + dt.timedelta(days=i) for i in range(7)]
+    ov = {"days": days, "judged": [5, 0, 7, 9, 1, 2, 40], "rejected": [0] * 6 + [3],
+          "quarantined": [1] * 7, "counted": True, "locks": [0] * 7,
+          "reports": [2] * 7, "locks_by_rule": [("HUE-13.2d", 4)], "untriaged": 6}
+    ctx = Ctx(Words("vi"), User("an.nv", "viewer", ""), "", None, 20,
+              "https://grafana.hue.gov.vn/d/cg")
+    html = overview(ctx, ov)
+    assert html.count("<svg") == 5 and html.count("<rect") == 35
+    assert "<script" not in html and "style=" not in html  # the CSP allows neither
+    assert "href='https://grafana.hue.gov.vn/d/cg'" in html
+    assert "href='/ui/locks?rule=HUE-13.2d'" in html
+    assert "<bdi>40</bdi></span> Hôm nay" in html and "<bdi>64</bdi> 7 ngày" in html
+    ov["counted"] = False  # a milter without day counters: said, not shown as zero
+    assert VI["not_counted"] in overview(ctx, ov)
