@@ -226,12 +226,16 @@ async def audit(request: web.Request) -> web.StreamResponse:
         raise bad("limit: expected an integer from 1 to 1000") from None
     if not 1 <= limit <= PAGE_MAX:
         raise bad("limit: expected an integer from 1 to 1000")
-    account, event = q.get("account", ""), q.get("event", "")
-    if len(account) > 320 or len(event) > 40:
-        raise bad("account or event: too long")
+    account, event, query = q.get("account", ""), q.get("event", ""), q.get("q", "")
+    if len(account) > 320 or len(event) > 40 or len(query) > 200:
+        raise bad("account, event or q: too long")
+    sort = q.get("sort", "new")
+    if sort not in ("new", "old"):
+        raise bad("sort: new or old")
     page = await run(state_of(request).audit.page, account=account,
                      since=_since(q.get("since", "")), event=event, limit=limit,
-                     before=before, unauthenticated=stream == "unauthenticated")
+                     before=before, unauthenticated=stream == "unauthenticated",
+                     query=query, oldest_first=sort == "old")
     headers = {"X-Next-Before": page.next_before} if page.next_before else {}
     if fmt == "csv":
         return web.Response(text=to_csv(page.rows), content_type="text/csv", headers=headers)

@@ -287,8 +287,8 @@ class lists:
 
     @staticmethod
     def audit(ctx: Ctx, params: Mapping[str, str], compact: bool = False) -> str:
-        """Newest first, read a page at a time inside Redis (issue 15), filtered by
-        account, event and dates there; older pages by the entry ID cursor."""
+        """Read a page at a time inside Redis (issue 15), searched and filtered by
+        account, event and dates there; further pages by the entry ID cursor."""
         t = ctx.t
         size = min(10, ctx.page_size) if compact else ctx.page_size
         q = listing.parse(params if not compact else {}, size, strict=False)
@@ -298,7 +298,8 @@ class lists:
         since, until = q.bounds()
         pg = AuditTrail(ctx.client, 36500).page(account=q.account, event=q.status,
                                                 since=since, until=until, limit=q.size,
-                                                before=before[:45])
+                                                before=before[:45], query=q.q,
+                                                oldest_first=q.sort == "old")
         out = [f"<tr><td>{when(r.get('ts'))}</td><td>{d(r.get('event', ''))}</td>"
                f"<td>{d(r.get('account', ''))}</td><td>{d(r.get('reason', ''))}</td>"
                f"<td>{d(r.get('actor', ''))}</td><td>{d(r.get('reference', ''))}</td>"
@@ -307,13 +308,13 @@ class lists:
                                    "approver"], out, [12, 10, 20, 14, 14, 15, 15])
         links = []
         if before:
-            links.append(f"<a href='{url('/ui/audit', q.params())}'>{t('newest')}</a>")
+            links.append(f"<a href='{url('/ui/audit', q.params())}'>{t('first_page')}</a>")
         if pg.next_before:
-            links.append(f"<a id='audit-older' rel='next' href='"
+            links.append(f"<a id='audit-next' rel='next' href='"
                          f"{url('/ui/audit', {**q.params(), 'before': pg.next_before})}'>"
-                         f"{t('older')}</a>")
+                         f"{t('next')}</a>")
         foot = f"<nav class='pager' aria-label='{t('audit')}'>{''.join(links)}</nav>"
-        form = filter_form(ctx, "audit", q, ("account", "from", "to", "size"))
+        form = filter_form(ctx, "audit", q, ("q", "account", "from", "to", "sort", "size"))
         event = (f"<label for='audit-event'>{t('event')}<input id='audit-event' name='status'"
                  f" form='audit-filter' value='{a(q.status)}' maxlength='40'></label>")
         form = form.replace("<form ", "<form id='audit-filter' ", 1).replace(

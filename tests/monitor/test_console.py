@@ -91,7 +91,25 @@ def test_the_milters_day_counters_are_read_per_vietnamese_day(redis_client) -> N
     assert 0 < redis_client.ttl("congvu:day:20261201") <= daystats.KEEP_DAYS * 86400
 
 
-# -- on a running monitor ------------------------------------------------------------------
+def test_the_audit_trail_is_searched_and_read_oldest_first_inside_redis(redis_client) -> None:
+    from congvu_guard.ratelimit.audit import AuditTrail
+
+    trail = AuditTrail(redis_client, 30)
+    for i in range(450):
+        trail.append("lock", f"a{i}@hue.gov.vn", "milter@mx1", reason="HUE-13.2d")
+    trail.append("unlock", "a7@hue.gov.vn", "an.nv", reference="45/UBND-VP",
+                 approver="Ho Van D")
+    found = trail.page(query="45/ubnd-vp", limit=10)
+    assert [(r["event"], r["account"]) for r in found.rows] == [("unlock", "a7@hue.gov.vn")]
+    first = trail.page(oldest_first=True, limit=200)
+    assert first.rows[0]["account"] == "a0@hue.gov.vn" and len(first.rows) == 200
+    second = trail.page(oldest_first=True, limit=200, before=first.next_before)
+    assert second.rows[0]["account"] == "a200@hue.gov.vn"
+    assert [r["account"] for r in trail.page(query="A44", limit=20).rows][-1] == \
+        "a44@hue.gov.vn"
+
+
+# -- on a running monitor (after the tests above: redis_client empties the shared Redis) --
 
 def request(mon: Monitor, method: str, path: str, form: str = "", cookie: str = ""
             ) -> http.client.HTTPResponse:
@@ -194,3 +212,11 @@ def test_the_overview_draws_seven_day_charts_and_links_to_grafana() -> None:
     assert "<bdi>40</bdi></span> Hôm nay" in html and "<bdi>64</bdi> 7 ngày" in html
     ov["counted"] = False  # a milter without day counters: said, not shown as zero
     assert VI["not_counted"] in overview(ctx, ov)
+
+
+def test_the_audit_api_searches_and_sorts(monitor: Monitor, seeded) -> None:
+    status, rows = monitor.call("GET", "/api/v1/audit?q=OLD1&sort=old&limit=3", "viewer")
+    assert status == 200 and len(rows) == 3
+    assert [r["account"].split("@")[0] for r in rows] == ["old1", "old10", "old11"]
+    assert float(rows[0]["ts"]) < float(rows[1]["ts"])
+    assert monitor.call("GET", "/api/v1/audit?sort=up", "viewer")[0] == 400

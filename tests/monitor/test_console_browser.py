@@ -120,7 +120,7 @@ def test_a_real_day_loads_one_page_per_list_without_horizontal_scroll(
     assert "#" * 300 in page.locator("#report").inner_text()
     page.screenshot(path=str(ARTIFACTS / "console-3-report.png"), full_page=True)
     page.goto(f"{monitor.url}/ui/audit")
-    page.click("#audit-older")  # the next page of the 5,000 lines
+    page.click("#audit-next")  # the next page of the 5,000 lines
     assert page.locator("#audit tbody tr").count() == LIST_ROWS
 
 
