@@ -149,6 +149,53 @@ def ioc(client: Any) -> list[dict[str, Any]]:
 
 # -- overview ------------------------------------------------------------------------------
 
+# Lock events of the audit trail counted per day and rule inside Redis: only the counts
+# cross the network. At most LOCK_SCAN entries are read (the trail holds every event; a
+# week of a busy province is a few thousand); beyond it the oldest days are undercounted.
+LOCK_SCAN = 20_000
+_LOCKS_BY_DAY = """
+local from, day_ms, days = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local budget = tonumber(ARGV[4])
+local counts, cursor, scanned = {}, ARGV[1] .. '-0', 0
+while scanned < budget do
+  local rows = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', 500)
+  for _, row in ipairs(rows) do
+    scanned = scanned + 1
+    local f, ev, reason = row[2], '', ''
+    for j = 1, #f, 2 do
+      if f[j] == 'event' then ev = f[j + 1] elseif f[j] == 'reason' then reason = f[j + 1] end
+    end
+    if ev == 'lock' then
+      local d = math.floor((tonumber(string.match(row[1], '^%d+')) - from) / day_ms)
+      if d >= 0 and d < days then
+        local k = d .. ' ' .. reason
+        counts[k] = (counts[k] or 0) + 1
+      end
+    end
+  end
+  if #rows < 500 then break end
+  cursor = '(' .. rows[#rows][1]
+end
+local out = {}
+for k, v in pairs(counts) do
+  out[#out + 1] = k
+  out[#out + 1] = v
+end
+return out
+"""
+
+
+def locks_by_day(client: Any, days: list[dt.date]) -> dict[str, list[int]]:
+    """Locks placed per day of ``days`` (consecutive, oldest first), per rule."""
+    start_ms = int(_day_start(days[0]) * 1000)
+    flat = client.eval(_LOCKS_BY_DAY, 1, keys.AUDIT_STREAM, start_ms, 86_400_000,
+                       len(days), LOCK_SCAN)
+    out: dict[str, list[int]] = {}
+    for k, n in zip(flat[::2], flat[1::2], strict=True):
+        day, _, rule = _t(k).partition(" ")
+        out.setdefault(rule, [0] * len(days))[int(day)] += int(n)
+    return out
+
 def last_days(now: float, n: int = 7) -> list[dt.date]:
     today = daystats.day_of(now)
     return [today - dt.timedelta(days=i) for i in range(n - 1, -1, -1)]
@@ -161,8 +208,8 @@ def _day_start(day: dt.date) -> float:
 def overview(client: Any, now: float, lock_rows: list[dict[str, Any]],
              report_rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Per day of the last 7 (oldest first): messages judged, rejected, quarantined
-    (the milter's day counters), locks placed, reports received; current locks by rule and
-    untriaged reports."""
+    (the milter's day counters), locks placed (the audit trail), reports received; locks
+    by rule (today, 7 days, now) and untriaged reports."""
     from .reports import INDEX
 
     days = last_days(now)
@@ -171,12 +218,12 @@ def overview(client: Any, now: float, lock_rows: list[dict[str, Any]],
     for d in days:
         pipe.zcount(INDEX, _day_start(d), f"({_day_start(d + dt.timedelta(days=1))}")
     received = [int(n) for n in pipe.execute()]
-    placed = [0] * len(days)
-    for lk in lock_rows:
-        day = daystats.day_of(lk["ts"]) if lk.get("ts") else None
-        if day in days:
-            placed[days.index(day)] += 1
-    by_rule = Counter(lk["rule"] for lk in lock_rows)
+    per_rule = locks_by_day(client, days)
+    placed = [sum(counts[i] for counts in per_rule.values()) for i in range(len(days))]
+    current = Counter(lk["rule"] for lk in lock_rows)
+    rules = sorted(set(per_rule) | set(current))
+    by_rule = [(r, per_rule.get(r, [0])[-1], sum(per_rule.get(r, [0])), current.get(r, 0))
+               for r in rules]
     return {
         "days": days,
         "judged": [c["judged"] for c in counted],
@@ -185,6 +232,6 @@ def overview(client: Any, now: float, lock_rows: list[dict[str, Any]],
         "counted": any(c["judged"] for c in counted),
         "locks": placed,
         "reports": received,
-        "locks_by_rule": sorted(by_rule.items()),
+        "locks_by_rule": by_rule,  # (rule, today, 7 days, locked now)
         "untriaged": sum(1 for r in report_rows if r.get("status") == "open"),
     }

@@ -76,7 +76,7 @@ def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
     cards = []
     specs = [("judged", ov["judged"], ""), ("rejected", ov["rejected"], ""),
              ("quarantined", ov["quarantined"], "/ui/reports?status=quarantine&from=" + week),
-             ("locks_placed", ov["locks"], "/ui/locks?from=" + week),
+             ("locks_placed", ov["locks"], "/ui/audit?status=lock&from=" + week),
              ("reports_received", ov["reports"], "/ui/reports?from=" + week)]
     for key, values, link in specs:
         counted = ov["counted"] or key not in ("judged", "rejected", "quarantined")
@@ -92,10 +92,15 @@ def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
     cards.append(f"<div class='card' id='ov-untriaged'><h3>{t('untriaged')}</h3>"
                  f"<div class='num'>{data(ov['untriaged'])}</div>"
                  f"<a href='/ui/reports?status=open'>{t('see_list')}</a></div>")
-    rules = "".join(f"<li><a href='{url('/ui/locks', {'rule': r})}'>{d(r)}</a>: {data(n)}"
-                    "</li>" for r, n in ov["locks_by_rule"]) or f"<li>{t('none')}</li>"
-    cards.append(f"<div class='card' id='ov-rules'><h3>{t('locks_by_rule')}</h3>"
-                 f"<ul>{rules}</ul></div>")
+    rules = "".join(f"<tr><th scope='row'><a href='{url('/ui/locks', {'rule': r})}'>{d(r)}"
+                    f"</a></th><td>{data(today)}</td><td>{data(week)}</td><td>{data(now)}</td>"
+                    "</tr>" for r, today, week, now in ov["locks_by_rule"])
+    rules = rules or f"<tr><td colspan='4'>{t('none')}</td></tr>"
+    cards.append(f"<div class='card wide' id='ov-rules'><h3 id='h-rules'>{t('locks_by_rule')}"
+                 f"</h3><table aria-labelledby='h-rules'><thead><tr><th scope='col'>"
+                 f"{t('rule')}</th><th scope='col'>{t('today')}</th><th scope='col'>"
+                 f"{t('week')}</th><th scope='col'>{t('locked_now')}</th></tr></thead>"
+                 f"<tbody>{rules}</tbody></table></div>")
     return (f"<section id='overview' aria-labelledby='h-overview'><h2 id='h-overview'>"
             f"{t('overview')}</h2><div class='cards'>{''.join(cards)}</div>"
             f"<p>{grafana}</p></section>")

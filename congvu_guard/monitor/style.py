@@ -40,7 +40,9 @@ button.danger{background:#b3261e;border-color:#b3261e}
 .pager{display:flex;gap:14px;align-items:center;margin:6px 0}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .card h3{font-size:.95rem;margin:0 0 4px}
-.card ul{margin:0;padding-left:1.2em}
+.card.wide{grid-column:span 2}
+.card table{table-layout:auto}
+.card th,.card td{padding:2px 4px}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:8px;background:#fbfcfd}
 .card .num{font-size:1.5rem;font-weight:700}
 .card svg{display:block;margin-top:4px}

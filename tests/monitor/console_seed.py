@@ -95,17 +95,20 @@ def seed(client: redis.Redis, reports: int = 500, locks: int = 200,
         ids.append(rid)
         if i % len(SUBJECTS) == 4 and not long_report:
             long_report = rid
+    dated = client.xlen(keys.AUDIT_STREAM) == 0  # IDs in the past only on an empty trail
+    pipe = client.pipeline(transaction=False)
+    for i in range(audit_lines):
+        ts = now - (audit_lines - i) * 60  # one a minute, oldest first: IDs in order
+        pipe.xadd(keys.AUDIT_STREAM, {"ts": f"{ts:.3f}",
+                                      "event": "lock" if i % 2 else "unlock",
+                                      "account": f"old{i % 300}@thuathienhue.gov.vn",
+                                      "actor": "milter@mx1", "reason": LOCK_RULES[i % 3]},
+                  id=f"{int(ts * 1000)}-{i}" if dated else "*")
+    pipe.execute()
     accounts = [f"lock{i:03d}@thuathienhue.gov.vn" for i in range(locks)]
     for i, account in enumerate(accounts):
         state.locks.lock(account, LOCK_RULES[i % 3], by="milter@mx1",
                          evidence={"messages": str(101 + i), "window": "3600"})
-    pipe = client.pipeline(transaction=False)
-    for i in range(audit_lines):
-        pipe.xadd(keys.AUDIT_STREAM, {"ts": f"{now - (audit_lines - i) * 60:.3f}",
-                                      "event": "lock" if i % 2 else "unlock",
-                                      "account": f"old{i % 300}@thuathienhue.gov.vn",
-                                      "actor": "milter@mx1", "reason": LOCK_RULES[i % 3]})
-    pipe.execute()
     for day in range(7):
         ts = now - day * 86400
         for action, n in (("accept", 40 + day), ("reject", 5 + day), ("quarantine", 2)):

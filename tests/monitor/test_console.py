@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import http.client
 import re
+import time
 import urllib.parse
 
 import pytest
@@ -201,7 +202,7 @@ def test_the_overview_draws_seven_day_charts_and_links_to_grafana() -> None:
     days = [dt.date(2026, 11, 25) + dt.timedelta(days=i) for i in range(7)]
     ov = {"days": days, "judged": [5, 0, 7, 9, 1, 2, 40], "rejected": [0] * 6 + [3],
           "quarantined": [1] * 7, "counted": True, "locks": [0] * 7,
-          "reports": [2] * 7, "locks_by_rule": [("HUE-13.2d", 4)], "untriaged": 6}
+          "reports": [2] * 7, "locks_by_rule": [("HUE-13.2d", 1, 4, 2)], "untriaged": 6}
     ctx = Ctx(Words("vi"), User("an.nv", "viewer", ""), "", None, 20,
               "https://grafana.hue.gov.vn/d/cg")
     html = overview(ctx, ov)
@@ -220,3 +221,17 @@ def test_the_audit_api_searches_and_sorts(monitor: Monitor, seeded) -> None:
     assert [r["account"].split("@")[0] for r in rows] == ["old1", "old10", "old11"]
     assert float(rows[0]["ts"]) < float(rows[1]["ts"])
     assert monitor.call("GET", "/api/v1/audit?sort=up", "viewer")[0] == 400
+
+
+def test_locks_are_counted_per_day_and_rule_from_the_audit_trail(monitor: Monitor,
+                                                                 seeded) -> None:
+    """Locks since lifted count too: the trail, not the current locks, is the source."""
+    from congvu_guard.monitor import console_data
+
+    client = redis.Redis.from_url(monitor.redis_url)
+    days = console_data.last_days(time.time())
+    per_rule = console_data.locks_by_day(client, days)
+    # The seed: 30 locks now (10 per rule) and 150 older lock lines a minute apart.
+    assert sum(per_rule["HUE-13.2d"]) >= 10 and sum(map(sum, per_rule.values())) >= 180
+    ov = console_data.overview(client, time.time(), console_data.locks(client), [])
+    assert ov["locks"] == [sum(c[i] for c in per_rule.values()) for i in range(7)]
