@@ -73,6 +73,8 @@ def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
     week = ov["days"][0].isoformat()
     grafana = (f" <a href='{a(ctx.grafana_url)}' rel='noopener'>{t('grafana')}</a>"
                if ctx.grafana_url else "")
+    card_grafana = (f" <a href='{a(ctx.grafana_url)}' rel='noopener' class='muted'>"
+                    f"{t('grafana_short')}</a>" if ctx.grafana_url else "")
     cards = []
     specs = [("judged", ov["judged"], ""), ("rejected", ov["rejected"], ""),
              ("quarantined", ov["quarantined"], "/ui/reports?status=quarantine&from=" + week),
@@ -88,7 +90,7 @@ def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
             nums = f"<p class='muted'>{t('not_counted')}</p>"
         more = f"<a href='{a(link)}'>{t('see_list')}</a>" if link else ""
         cards.append(f"<div class='card' id='ov-{key}'><h3>{t(key)}</h3>{nums}{more}"
-                     f"{grafana if not link else ''}</div>")
+                     f"{card_grafana}</div>")
     cards.append(f"<div class='card' id='ov-untriaged'><h3>{t('untriaged')}</h3>"
                  f"<div class='num'>{data(ov['untriaged'])}</div>"
                  f"<a href='/ui/reports?status=open'>{t('see_list')}</a></div>")

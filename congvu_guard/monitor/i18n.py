@@ -31,6 +31,7 @@ VI: dict[str, str] = {
     "locks_by_rule": "Khóa theo quy tắc", "locked_now": "Đang khóa",
     "not_counted": "Chưa có số liệu (bộ lọc thư chưa ghi bộ đếm theo ngày).",
     "grafana": "Biểu đồ chi tiết trên Grafana", "see_list": "Xem danh sách",
+    "grafana_short": "Grafana",
     "chart": "Biểu đồ 7 ngày: {name}",
     # lists
     "locks": "Hộp thư đang bị tạm khóa", "reports": "Thư báo cáo",
@@ -107,6 +108,7 @@ EN: dict[str, str] = {
     "locks_by_rule": "Locks by rule", "locked_now": "Locked now",
     "not_counted": "No figures yet (the milter has not written day counters).",
     "grafana": "Detailed charts in Grafana", "see_list": "See the list",
+    "grafana_short": "Grafana",
     "chart": "7-day chart: {name}",
     "locks": "Locked accounts", "reports": "Reports",
     "campaigns": "Campaigns (reports sharing indicators)",

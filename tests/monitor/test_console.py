@@ -208,7 +208,7 @@ def test_the_overview_draws_seven_day_charts_and_links_to_grafana() -> None:
     html = overview(ctx, ov)
     assert html.count("<svg") == 5 and html.count("<rect") == 35
     assert "<script" not in html and "style=" not in html  # the CSP allows neither
-    assert "href='https://grafana.hue.gov.vn/d/cg'" in html
+    assert html.count("href='https://grafana.hue.gov.vn/d/cg'") == 6  # each chart, and below
     assert "href='/ui/locks?rule=HUE-13.2d'" in html
     assert "<bdi>40</bdi></span> Hôm nay" in html and "<bdi>64</bdi> 7 ngày" in html
     ov["counted"] = False  # a milter without day counters: said, not shown as zero
