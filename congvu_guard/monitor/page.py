@@ -12,6 +12,7 @@ the catalogue of the page's language (:mod:`i18n`); no JavaScript, a strict CSP.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -186,10 +187,13 @@ async def check_form(request: web.Request, role: str) -> tuple[User, Any]:
     return user, form
 
 
-def back(key: str, **values: str) -> web.HTTPSeeOther:
-    """Back to the overview with a message from the catalogue and its data values."""
-    params = {"flash": key, **{k: v[:300] for k, v in values.items()}}
-    return web.HTTPSeeOther("/?" + urllib.parse.urlencode(params))
+async def back(request: web.Request, key: str, **values: str) -> web.HTTPSeeOther:
+    """Back to the overview, which shows a message from the catalogue with its values."""
+    _, _, sid = await session_user(request)
+    if sid:
+        message = json.dumps({"key": key, **{k: v[:300] for k, v in values.items()}})
+        await run(request.app[STATE].sessions.set_flash, sid, message)
+    return web.HTTPSeeOther("/")
 
 
 def form_handler(role: str) -> Any:
@@ -224,27 +228,27 @@ async def ui_unlock(request: web.Request, user: User, form: Any) -> web.Response
         lock = await run(state.locks.unlock, account, str(form.get("reference", "")),
                          str(form.get("approver", "")), actor=user.name)
     except NotLocked:
-        raise back("err_not_locked", account=account) from None
+        raise await back(request, "err_not_locked", account=account) from None
     except LockError:
-        raise back("err_unlock", account=account) from None
+        raise await back(request, "err_unlock", account=account) from None
     await run(state.after_lock_change, "unlock", lock.account, user.name)
-    raise back("flash_unlocked", account=lock.account)
+    raise await back(request, "flash_unlocked", account=lock.account)
 
 
 @form_handler("operator")
 async def ui_triage(request: web.Request, user: User, form: Any) -> web.Response:
     verdict = str(form.get("verdict", ""))
     if verdict not in ("malicious", "benign"):
-        raise back("err_verdict")
+        raise await back(request, "err_verdict")
     chosen = [str(v) for v in form.getall("indicator", [])][:200]
     try:
         result = await run(ReportStore(request.app[STATE]).triage, str(form.get("report", "")),
                            verdict, user.name, chosen)
     except KeyError:
-        raise back("err_no_report") from None
+        raise await back(request, "err_no_report") from None
     except TriageError:
-        raise back("err_triage") from None
-    raise back("flash_triaged", campaign=result["campaign"], status=result["status"],
+        raise await back(request, "err_triage") from None
+    raise await back(request, "flash_triaged", campaign=result["campaign"], status=result["status"],
                added=str(len(result["ioc_added"])), refused=str(len(result["ioc_refused"])))
 
 
@@ -254,24 +258,26 @@ async def ui_release(request: web.Request, user: User, form: Any) -> web.Respons
         result = await run(ReportStore(request.app[STATE]).release,
                            str(form.get("report", "")), user.name)
     except KeyError:
-        raise back("err_no_report") from None
+        raise await back(request, "err_no_report") from None
     except ValueError:
-        raise back("err_release") from None
+        raise await back(request, "err_release") from None
     except OSError:
-        raise back("err_release_failed") from None
-    raise back("flash_released", report=result["released"])
+        raise await back(request, "err_release_failed") from None
+    raise await back(request, "flash_released", report=result["released"])
 
 
-FLASH_VALUES = ("account", "campaign", "status", "added", "refused", "report")
-
-
-def flash_html(request: web.Request, t: Words) -> str:
-    key = request.query.get("flash", "")
+async def flash_html(request: web.Request, t: Words) -> str:
+    _, _, sid = await session_user(request)
+    raw = await run(request.app[STATE].sessions.pop_flash, sid) if sid else ""
+    try:
+        values = json.loads(raw) if raw else {}
+    except ValueError:
+        values = {}
+    key = str(values.pop("key", "")) if isinstance(values, dict) else ""
     if not (key.startswith(("flash_", "err_")) and key in t.cat):
         return ""
-    values = {k: request.query.get(k, "")[:300] for k in FLASH_VALUES}
     if key == "flash_triaged":
-        values["status"] = t.raw("status_" + values["status"])
+        values["status"] = t.raw("status_" + str(values.get("status", "")))
     cls = "err" if key.startswith("err_") else "flash"
     return f"<p class='{cls}' id='flash' role='status'>{t.f(key, **values)}</p>"
 
@@ -290,7 +296,7 @@ async def dashboard(request: web.Request) -> web.Response:
     started = time.perf_counter()
     body = await run(_dashboard_body, ctx, request.query)
     log.debug("dashboard rendered in %.0f ms", (time.perf_counter() - started) * 1000)
-    return page(request, flash_html(request, ctx.t) + body, user=user, csrf=csrf)
+    return page(request, await flash_html(request, ctx.t) + body, user=user, csrf=csrf)
 
 
 def _dashboard_body(ctx: Ctx, params: Any) -> str:
@@ -317,7 +323,7 @@ async def list_page(request: web.Request) -> web.Response:
         return error_page(request, "err_not_found", 404)
     ctx, user, csrf = await _ctx(request)
     body = await run(_list_body, ctx, name, request.query)
-    return page(request, flash_html(request, ctx.t) + body, user=user, csrf=csrf,
+    return page(request, await flash_html(request, ctx.t) + body, user=user, csrf=csrf,
                 heading=ctx.t(name))
 
 
