@@ -49,6 +49,14 @@ def test_subjects_are_decoded_in_any_charset() -> None:
     assert raw_header("Subject: H\xf4m nay\r\n\r\n".encode("latin-1"), "Subject") == "Hôm nay"
 
 
+def test_hostile_header_values_are_bounded_and_never_raise() -> None:
+    assert len(decode_header_text("=?" * 500_000 + "?=")) <= 2000
+    assert decode_header_text("=?utf-8?B?####?= \udcff\udcfe") is not None
+    flood = b"X-A: " + b"=?a?b?" * 200_000 + b"\r\n" + b"Y: b\r\n" * 100_000
+    assert raw_header(flood, "Subject") is None  # past the 64 KiB header block
+    assert raw_header(b"Subject: =?utf-8?q?=E1?=\r\n\r\n", "subject") is not None
+
+
 def rows() -> list[dict]:
     base = dt.datetime(2026, 12, 1, 9, 0, tzinfo=daystats.VN).timestamp()
     return [{"ts": base - i * 86400, "account": f"a{i}@hue.gov.vn", "rule": "HUE-13.2d"
