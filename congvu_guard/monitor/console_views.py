@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from ..detectors.ioc import KINDS
 from ..ratelimit.audit import AuditTrail
 from . import console_data, listing
 from .auth import User
@@ -137,6 +138,11 @@ def filter_form(ctx: Ctx, name: str, q: listing.Query, fields: tuple[str, ...],
             field(key, "date_from" if key == "from" else "date_to",
                   f"<input id='{fid}' name='{key}' type='date' "
                   f"value='{value.isoformat() if value else ''}'>")
+        elif key == "type":  # the blocklist's indicator type, in the rule parameter
+            field(key, "ioc_type", f"<select id='{fid}' name='rule'>" + "".join(
+                f"<option value='{v}'{' selected' if v == q.rule else ''}>"
+                f"{t('type_' + v) if v else t('any')}</option>"
+                for v in ("", *KINDS)) + "</select>")
         elif key == "sort":
             field(key, "sort", f"<select id='{fid}' name='sort'>" + "".join(
                 f"<option value='{v}'{' selected' if v == q.sort else ''}>{t('sort_' + v)}"
@@ -349,7 +355,7 @@ class lists:
         out = [f"<tr><td>{t('type_' + r['type'])}</td><td>{d(r['value'])}</td>"
                f"<td>{d(r['note'])}</td></tr>" for r in pg.rows]
         tab = table(ctx, "ioc", ["ioc_type", "value", "note"], out, [20, 40, 40])
-        return section(ctx, "ioc", tab, filter_form(ctx, "ioc", q, ("q", "rule", "size")),
+        return section(ctx, "ioc", tab, filter_form(ctx, "ioc", q, ("q", "type", "size")),
                        pager(ctx, "ioc", pg), compact)
 
 

@@ -109,6 +109,9 @@ def seed(client: redis.Redis, reports: int = 500, locks: int = 200,
     for i, account in enumerate(accounts):
         state.locks.lock(account, LOCK_RULES[i % 3], by="milter@mx1",
                          evidence={"messages": str(101 + i), "window": "3600"})
+    for i in range(25):  # a blocklist of a few campaigns' indicators
+        state.ioc.add("domain", f"lure{i}.example", f"campaign {i}")
+        state.ioc.add("sender", f"boss{i}@phish{i}.example", f"campaign {i}")
     for day in range(7):
         ts = now - day * 86400
         for action, n in (("accept", 40 + day), ("reject", 5 + day), ("quarantine", 2)):

@@ -137,6 +137,13 @@ def test_a_search_finds_a_given_account(page, monitor: Monitor, seeded: Seeded) 
     reporters = page.locator("#reports tbody tr td:nth-child(4) bdi").all_inner_texts()
     assert reporters and set(reporters) == {"nv17@thuathienhue.gov.vn"}
     page.screenshot(path=str(ARTIFACTS / "console-4-search.png"), full_page=True)
+    page.goto(monitor.url + "/ui/ioc")
+    page.select_option("#ioc-type", "sender")
+    page.fill("#ioc-q", "phish7.")
+    page.press("#ioc-q", "Enter")
+    page.wait_for_url(re.compile(r".*rule=sender.*"))
+    assert page.locator("#ioc tbody tr bdi").all_inner_texts()[0] == "boss7@phish7.example"
+    assert page.locator("#ioc tbody tr").count() == 1
 
 
 def test_every_visible_string_of_the_vietnamese_page_is_from_its_catalogue(
