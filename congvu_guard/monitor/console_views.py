@@ -190,6 +190,31 @@ def table(ctx: Ctx, tid: str, heads: list[str], rows: list[str], widths: list[in
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
+def triage_controls(ctx: Ctx, cid: str, report: dict[str, Any], indicators: list[str],
+                    limit: int) -> tuple[str, str]:
+    """The campaign's indicators (to tick, for an operator) and the triage and release
+    buttons acting through ``report``."""
+    t = ctx.t
+    if not ctx.user.may("operator"):
+        return "<br>".join(d(i, limit) for i in indicators[:20]), ""
+    fid = f"triage-{a(cid)}"
+    boxes = "".join(
+        f"<br><input type='checkbox' form='{fid}' id='{fid}-{n}' name='indicator'"
+        f" value='{a(i)}'> <label for='{fid}-{n}'>{d(i, limit)}</label>"
+        for n, i in enumerate(indicators[:50]))
+    buttons = (f"<form method='post' action='/ui/triage' id='{fid}'>"
+               f"{csrf_input(ctx)}<input type='hidden' name='report' "
+               f"value='{a(report['id'])}'>"
+               f"<button name='verdict' value='malicious' class='danger'>"
+               f"{t('malicious')}</button> <button name='verdict' value='benign' "
+               f"class='secondary'>{t('benign')}</button></form>")
+    if report.get("kind") == "quarantine" and report.get("status") != "released":
+        buttons += (f"<form method='post' action='/ui/release'>{csrf_input(ctx)}"
+                    f"<input type='hidden' name='report' value='{a(report['id'])}'>"
+                    f"<button class='secondary'>{t('release')}</button></form>")
+    return f"<small>{t('pick')}</small>{boxes}", buttons
+
+
 class lists:
     @staticmethod
     def locks(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
@@ -265,25 +290,8 @@ class lists:
             title = d(c["title"]) if c["title"] else t("no_subject")
             status = c.get("status", "")
             verdict = t("status_" + status) if "status_" + status in t.cat else d(status)
-            indicators = "<br>".join(d(i, 60) for i in inds.get(c["id"], [])[:20])
-            buttons = ""
-            if ctx.user.may("operator"):
-                fid = f"triage-{a(c['id'])}"
-                boxes = "".join(
-                    f"<br><input type='checkbox' form='{fid}' id='{fid}-{n}' name='indicator'"
-                    f" value='{a(i)}'> <label for='{fid}-{n}'>{d(i, 60)}</label>"
-                    for n, i in enumerate(inds.get(c["id"], [])[:50]))
-                indicators = f"<small>{t('pick')}</small>{boxes}"
-                buttons = (f"<form method='post' action='/ui/triage' id='{fid}'>"
-                           f"{csrf_input(ctx)}<input type='hidden' name='report' "
-                           f"value='{a(first['id'])}'>"
-                           f"<button name='verdict' value='malicious' class='danger'>"
-                           f"{t('malicious')}</button> <button name='verdict' value='benign' "
-                           f"class='secondary'>{t('benign')}</button></form>")
-                if first.get("kind") == "quarantine" and first.get("status") != "released":
-                    buttons += (f"<form method='post' action='/ui/release'>{csrf_input(ctx)}"
-                                f"<input type='hidden' name='report' value='{a(first['id'])}'>"
-                                f"<button class='secondary'>{t('release')}</button></form>")
+            indicators, buttons = triage_controls(ctx, c["id"], first,
+                                                  inds.get(c["id"], []), 60)
             reasons = (f"<br><small class='reasons'>{d(first.get('reasons', ''), 160)}</small>"
                        if first.get("reasons") else "")
             out.append(f"<tr data-campaign='{a(c['id'])}'><td>{when(c['ts'])}</td>"
@@ -385,6 +393,13 @@ def detail(ctx: Ctx, r: dict[str, Any], headers: str | None) -> str:
         ("domains", "<br>".join(d(x, 10_000) for x in r.get("domains", []))),
         ("links", "<br>".join(d(x, 10_000) for x in r.get("urls", []))),
     ]
+    cid = r.get("campaign", "")
+    if cid:  # triage from here too: the whole campaign, as on its list
+        found = console_data.indicators(ctx.client, [cid]).get(cid, [])
+        picks, buttons = triage_controls(ctx, cid, r, found, 10_000)
+        rows.append(("indicators", picks))
+        if buttons:
+            rows.append(("actions", buttons))
     kv = "".join(f"<dt>{t(k)}</dt><dd>{v}</dd>" for k, v in rows)
     if headers is None:
         raw = f"<p>{t('no_raw')}</p>"

@@ -250,3 +250,18 @@ def test_a_crafted_link_cannot_show_a_forged_message(monitor: Monitor, cookie: s
     html = request(monitor, "GET", "/?flash=flash_unlocked&account=boss%40evil.example",
                    cookie=cookie).read().decode()
     assert "boss@evil.example" not in html and "id='flash'" not in html
+
+
+def test_a_report_is_triaged_from_its_own_page(monitor: Monitor, seeded, cookie: str) -> None:
+    rid = seeded.report_ids[11]
+    html = request(monitor, "GET", f"/ui/reports/{rid}", cookie=cookie).read().decode()
+    csrf = re.search(r"name='csrf' value='([^']*)'", html).group(1)
+    ticks = re.findall(r"name='indicator' value='([^']*)'", html)
+    domain = next(i for i in ticks if i.startswith("domain:lure"))
+    form = urllib.parse.urlencode([("csrf", csrf), ("report", rid), ("verdict", "malicious"),
+                                   ("indicator", domain)])
+    assert request(monitor, "POST", "/ui/triage", form, cookie).status == 303
+    html = request(monitor, "GET", "/", cookie=cookie).read().decode()
+    assert "đã chặn <bdi>1</bdi> dấu hiệu" in html
+    _, report = monitor.call("GET", f"/api/v1/reports/{rid}", "viewer")
+    assert report["status"] == "malicious"
