@@ -268,6 +268,11 @@ class ScanConfig:
         default="", metadata=_check(lambda v: v == "" or v.startswith("/"),
                                     "expected an absolute path, or \"\" for the system "
                                     "temporary directory"))
+    # One budget per message (issue 14, detectors/budget.py): seconds of scan work (parse,
+    # archives, detectors); the byte budget is max_expanded_bytes, counting everything a
+    # decompressor produces. When one runs out: finding HUE-11.5/scan-budget (MEDIUM).
+    time_budget_seconds: float = field(
+        default=2.0, metadata=_check(lambda v: 0.1 <= v <= 60, "must be 0.1..60"))
 
 
 @dataclass(frozen=True)

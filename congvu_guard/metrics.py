@@ -11,6 +11,7 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from . import __version__
+from .detectors.budget import OUTCOMES
 from .model import Action, Verdict
 
 SIZE_BUCKETS = (
@@ -170,6 +171,22 @@ class Metrics:
             "1 while the local copy of a shared set (locks, ioc) answers lookups; 0 while "
             "it is stale and every message asks Redis.", ["copy"], registry=r,
         )
+        # One time and byte budget per message (detectors/budget.py, issue 14).
+        self.scan_budget = Counter(
+            "congvu_guard_scan_budget_total",
+            "Messages scanned, by budget outcome: within, or the budget that ran out (time, "
+            "bytes; the message then got HUE-11.5/scan-budget).", ["outcome"], registry=r,
+        )
+        self.scan_budget_seconds = Gauge(
+            "congvu_guard_scan_budget_seconds",
+            "Configured scan time budget per message ([scan] time_budget_seconds).",
+            registry=r,
+        )
+        self.scan_budget_bytes = Gauge(
+            "congvu_guard_scan_budget_bytes",
+            "Configured decompression byte budget per message ([scan] max_expanded_bytes).",
+            registry=r,
+        )
         self.build_info = Gauge(
             "congvu_guard_build_info", "Version of congvu-guard.", ["version"], registry=r,
         )
@@ -181,6 +198,8 @@ class Metrics:
         for result in ("ok", "exceeded", "locked", "unlimited", "unavailable"):
             self.ratelimit_checks.labels(result)
         self.ratelimit_fallback.set(0)
+        for outcome in OUTCOMES:
+            self.scan_budget.labels(outcome)
         # HUE-11.2: messages carrying a classification mark, by the highest level found,
         # direction and what happened (quarantine = held for the security officer). No
         # account or address labels: who sent a classified document is in the audit trail.
@@ -227,10 +246,17 @@ class Metrics:
         self.record_secret(verdict)
         if size is not None:
             self.message_size.observe(size)
+        if verdict.timings:  # the content was scanned
+            over = next((f.fact("budget") for f in verdict.findings if f.fact("budget")), "")
+            self.scan_budget.labels(over or "within").inc()
         self.parts_scanned.inc(verdict.parts_scanned)
         self.bytes_scanned.inc(verdict.bytes_scanned)
         for stage, seconds in verdict.timings:
             self.stage_duration.labels(stage).observe(seconds)
+
+    def set_scan_budget(self, seconds: float, max_bytes: int) -> None:
+        self.scan_budget_seconds.set(seconds)
+        self.scan_budget_bytes.set(max_bytes)
 
     def record_secret(self, verdict: Verdict) -> None:
         """HUE-11.2: one count per message, at the highest level it carries."""

@@ -116,6 +116,10 @@ def dashboard() -> Dashboard:
              f"{{{I}}}[1h]))", "{{direction}} {{provider}}"),
             (f"sum by (encoding) (increase(congvu_guard_legacy_encoding_total{{{I}}}[1h]))",
              "{{encoding}}")], 0, 52, w=24),
+        # Issue 14: messages whose scan ran out of its time or byte budget (quarantined).
+        ts("Scan budget: messages within it, and those that ran out (time, bytes)",
+           [(f"sum by (outcome) (increase(congvu_guard_scan_budget_total{{{I}}}[1h]))",
+             "{{outcome}}")], 0, 60, w=24),
     ]
     return Dashboard(
         title="congvu-guard", uid="congvu-guard", timezone="browser", refresh="1m",

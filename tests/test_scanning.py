@@ -184,9 +184,11 @@ def test_encrypted_archives_are_findings_with_the_password_lure(engine: Engine) 
     assert "password" not in f.detail
 
 
-def test_unreadable_archive_is_a_low_finding(engine: Engine) -> None:
-    v = judge(engine, one("broken.zip", b"PK\x03\x04" + b"\xff" * 200))
-    assert v.action in (Action.TAG, Action.ACCEPT)
+def test_unreadable_archive_is_quarantined_not_tagged(engine: Engine) -> None:
+    """What the scanner cannot see into is not delivered (issue 14): MEDIUM, quarantine."""
+    v = judge(engine, one("broken.zip", b"PK\x05\x06" + b"\xff" * 200))
+    assert "HUE-11.5/archive-unreadable" in rules_of(v)
+    assert v.action is Action.QUARANTINE
 
 
 def test_policy_tables_decide_by_rule_then_severity_per_direction() -> None:

@@ -32,7 +32,9 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         elif e.event in ("too-deep", "too-many"):
             yield finding(LIMIT, Severity.MEDIUM, f"{e.detail} ({e.path})", "archives")
         elif e.event == "unreadable":
-            yield finding(UNREADABLE, Severity.LOW, f"unreadable archive: {e.detail} "
+            # MEDIUM (issue 14): an archive, or a member, the scanner could not read is
+            # one it could not judge; a LOW tag delivered what Windows still opens.
+            yield finding(UNREADABLE, Severity.MEDIUM, f"unreadable archive: {e.detail} "
                           f"({e.path})", "archives")
 
 

@@ -8,19 +8,20 @@ an unreadable archive) is recorded as an :class:`Event`, which becomes a finding
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import re
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..message import ParsedMessage, parse_message
-from . import carriers, filetypes, pdf
+from ..message import ParsedMessage, ParseLimits, parse_message
+from . import carriers, filetypes, pdf, ziplist
+from .budget import BudgetExhausted, ScanBudget
 
 MIB = 1024 * 1024
 
@@ -42,6 +43,9 @@ class FileNode:
     data: bytes
     depth: int  # 0 for a MIME part, 1 inside one archive, ...
     container: str = ""  # kind of the archive it came from
+    # Nesting of every kind (MIME, attached messages, archives, documents) from the top of
+    # the message: what the one depth limit ([scan] max_depth) is checked against.
+    level: int = 0
 
     @cached_property
     def kind(self) -> str:
@@ -67,6 +71,7 @@ class Content:
     files: list[FileNode] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     expanded_bytes: int = 0
+    budget: ScanBudget | None = None  # the message's time and byte budget (see budget.py)
 
     @property
     def bytes_scanned(self) -> int:
@@ -80,35 +85,63 @@ _PASSWORD_HINT = re.compile(
 
 
 class _Expander:
-    def __init__(self, limits: ScanLimits, content: Content) -> None:
+    def __init__(self, limits: ScanLimits, content: Content,
+                 scan_budget: ScanBudget | None = None) -> None:
         self.limits = limits
         self.content = content
         self.members = 0
+        self.names = 0  # members judged by name only (see named)
+        self.too_many = False
         self.budget = limits.max_total_bytes
+        self.scan_budget = scan_budget or ScanBudget(max_bytes=limits.max_total_bytes)
+        content.budget = self.scan_budget
         self.pdf_seconds = pdf.MESSAGE_TIME_LIMIT  # time left for reading this message's PDFs
 
     def event(self, path: str, event: str, detail: str) -> None:
         self.content.events.append(Event(path, event, detail))
 
     def add(self, node: FileNode) -> None:
+        """Record a file and open it when its kind has an ``open_<kind>`` method."""
         self.content.files.append(node)
-        if hasattr(self, f"open_{node.kind}"):
-            if node.depth >= self.limits.max_depth:
-                self.event(node.path, "too-deep",
-                           f"nesting deeper than {self.limits.max_depth} not inspected")
-                return
-            try:
-                self.open(node)
-            except Exception as e:  # noqa: BLE001 - hostile input to third-party parsers
-                # zipfile, tarfile, gzip, lzma, py7zr, rarfile and tnefparse each raise their
-                # own errors on damaged data (found by tests/test_fuzz.py): whatever they
-                # raise, the archive is reported as unreadable, never as a crash.
-                self.event(node.path, "unreadable", f"{node.kind}: {type(e).__name__}")
+        opener = getattr(self, f"open_{node.kind}", None)
+        if opener is None:
+            return
+        if node.level >= self.limits.max_depth:
+            self.event(node.path, "too-deep",
+                       f"nesting deeper than {self.limits.max_depth} not inspected")
+            return
+        self.scan_budget.check()
+        try:
+            opener(node)
+        except BudgetExhausted:
+            raise  # stops the whole scan (expand), not just this container
+        except RecursionError:
+            self.event(node.path, "too-deep", f"{node.kind}: nesting exhausted the parser")
+        except Exception as e:  # noqa: BLE001 - hostile input to third-party parsers
+            # zipfile, tarfile, gzip, lzma, py7zr, rarfile and tnefparse each raise their
+            # own errors on damaged data (found by tests/test_fuzz.py): whatever they
+            # raise, the archive is reported as unreadable, never as a crash.
+            self.event(node.path, "unreadable", f"{node.kind}: {type(e).__name__}")
+
+    def named(self, parent: FileNode, name: str) -> None:
+        """A member whose content could not be taken out: its name is still judged (up to
+        the member limit again: 65,536 names of one zip are one finding, not 65,536)."""
+        self.names += 1
+        if self.names <= self.limits.max_members:
+            self.content.files.append(FileNode(f"{parent.path}:{name}", name, "", b"",
+                                               parent.depth + 1, parent.kind, parent.level + 1))
+
+    def got(self, data: bytes) -> bytes:
+        """Count decompressed bytes against the message's byte budget."""
+        self.scan_budget.charge(len(data))
+        return data
 
     def take(self, path: str, size: int, compressed: int) -> bool:
         """May a member of ``size`` bytes be expanded? Records a bomb or a limit if not."""
         lim = self.limits
+        self.scan_budget.check()
         if self.members >= lim.max_members:
+            self.too_many = True  # the readers below stop asking: names only from here
             self.event(path, "too-many", f"more than {lim.max_members} archive members")
             return False
         if size > lim.max_member_bytes or size > self.budget:
@@ -123,17 +156,23 @@ class _Expander:
         return True
 
     def child(self, parent: FileNode, name: str, data: bytes) -> FileNode:
-        return FileNode(f"{parent.path}:{name}", name, "", data, parent.depth + 1, parent.kind)
+        return FileNode(f"{parent.path}:{name}", name, "", data, parent.depth + 1, parent.kind,
+                        parent.level + 1)
 
     def open(self, node: FileNode) -> None:
         getattr(self, f"open_{node.kind}")(node)
 
     def open_email(self, node: FileNode) -> None:
-        inner = parse_message(node.data)
+        left = max(self.limits.max_depth - node.level - 1, 1)  # the one depth limit
+        inner = parse_message(node.data, ParseLimits(max_depth=left))
+        if any(_too_deep(d) for d in inner.defects):
+            self.event(node.path, "too-deep",
+                       f"nesting deeper than {self.limits.max_depth} not inspected")
         for part in inner.parts:
             sub = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
             self.add(FileNode(f"{node.path}:{sub}", part.filename, part.content_type,
-                              part.payload, node.depth + 1, "email"))
+                              part.payload, node.depth + 1, "email",
+                              node.level + 1 + part.depth))
 
     def open_ooxml(self, node: FileNode) -> None:
         self.open_zip(node)  # an OOXML document is a zip package: scan its parts too
@@ -147,7 +186,7 @@ class _Expander:
             self.event(node.path, event, detail)
         for name, data in children:
             if self.take(f"{node.path}:{name}", len(data), len(node.data)):
-                self.add(self.child(node, name, data))
+                self.add(self.child(node, name, self.got(data)))
 
     def open_rtf(self, node: FileNode) -> None:
         """RTF: every \\objdata object is an event; OLE and Package contents are judged."""
@@ -158,57 +197,130 @@ class _Expander:
             self.event(node.path, event, detail)
         for name, data in children:
             if self.take(f"{node.path}:{name}", len(data), len(node.data)):
-                self.add(self.child(node, name, data))
+                self.add(self.child(node, name, self.got(data)))
 
     def open_zip(self, node: FileNode) -> None:
-        with zipfile.ZipFile(io.BytesIO(node.data)) as z:
-            infos = z.infolist()
-            if sum(i.file_size for i in infos) > self.limits.max_total_bytes:
-                self.event(node.path, "bomb", "declared expanded size "
-                           f"{sum(i.file_size for i in infos)} bytes")
-                return
-            for info in infos:
-                if info.is_dir():
+        """Every member named in the central directory or a local header is judged, and
+        each is taken out on its own: a broken member never hides the next one."""
+        entries = ziplist.all_entries(node.data)
+        try:
+            z: zipfile.ZipFile | None = zipfile.ZipFile(io.BytesIO(node.data))
+        except Exception as e:
+            if not entries:
+                raise
+            z = None
+            self.event(node.path, "unreadable", f"zip: {type(e).__name__}; members read "
+                       "from their local headers")
+        infos = {i.header_offset: i for i in z.infolist()} if z is not None else {}
+        files = [e for e in entries if not e.is_dir]
+        # The central directory's total; a local-only entry (perhaps a damaged header
+        # with a garbage size) is judged by take() on its own and hides nothing else.
+        declared = sum(e.size for e in files if e.source == "central")
+        if declared > self.limits.max_total_bytes:
+            self.event(node.path, "bomb", f"declared expanded size {declared} bytes")
+            for e in files[:self.limits.max_members]:
+                self.named(node, e.name)
+            return
+        try:
+            for e in files:
+                if self.too_many:  # one too-many event, not one per remaining member
+                    self.named(node, e.name)
                     continue
-                path = f"{node.path}:{info.filename}"
-                if info.flag_bits & 0x1:
-                    self.event(path, "encrypted", "password-protected zip member")
-                    self.content.files.append(FileNode(path, info.filename, "", b"",
-                                                       node.depth + 1, "zip"))
-                    continue
-                if not self.take(path, info.file_size, info.compress_size):
-                    continue
+                # By offset: a name only in a local header may still be zipfile's member.
+                self.zip_member(node, z, infos.get(e.offset), e)
+        finally:
+            if z is not None:
+                z.close()
+
+    def zip_member(self, node: FileNode, z: zipfile.ZipFile | None,
+                   info: zipfile.ZipInfo | None, e: ziplist.Entry) -> None:
+        path = f"{node.path}:{e.name}"
+        if e.encrypted:
+            self.event(path, "encrypted", "password-protected zip member")
+            self.named(node, e.name)
+            return
+        if not self.take(path, e.size, e.compressed):
+            self.named(node, e.name)
+            return
+        limit = self.limits.max_member_bytes + 1
+        data: bytes | None = None
+        error = ""
+        if z is not None and info is not None:
+            try:
                 with z.open(info) as f:
-                    data = f.read(self.limits.max_member_bytes + 1)
-                self.add(self.child(node, info.filename, data))
+                    data = f.read(limit)
+            except Exception as err:  # noqa: BLE001 - bad CRC, unknown method, bad data
+                error = type(err).__name__
+        if data is None:
+            try:
+                # What an extractor that ignores the CRC would still hand the user.
+                data = ziplist.read_local(node.data, e, limit)
+            except Exception as err:  # noqa: BLE001 - zlib/deflate64 on hostile bytes
+                error = error or type(err).__name__
+        if error:
+            self.event(path, "unreadable", f"zip member: {error}")
+        if data is None:
+            self.named(node, e.name)
+            return
+        self.add(self.child(node, e.name, self.got(data)))
 
     def open_gzip(self, node: FileNode) -> None:
+        """Decompressed piece by piece: what comes before a damaged spot is still scanned
+        (a tar.gz broken after its first member still shows that member)."""
         out = bytearray()
-        with gzip.GzipFile(fileobj=io.BytesIO(node.data)) as g:
-            while len(out) <= self.limits.max_member_bytes:
-                chunk = g.read(MIB)
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > MIB and len(out) / max(len(node.data), 1) > self.limits.max_ratio:
-                    self.event(node.path, "bomb",
-                               f"expansion ratio over {self.limits.max_ratio}:1")
+        data, lim = node.data, self.limits
+        d, i, step = zlib.decompressobj(31), 0, 4096  # 4 KB in: at most ~4 MB out
+        try:
+            while i < len(data) and len(out) <= lim.max_member_bytes:
+                out += self.got(d.decompress(data[i:i + step]))
+                i += step
+                if len(out) > MIB and len(out) / max(len(data), 1) > lim.max_ratio:
+                    self.event(node.path, "bomb", f"expansion ratio over {lim.max_ratio}:1")
                     return
+                if d.eof:  # the next member of a multi-member gzip, if there is one
+                    i -= len(d.unused_data)
+                    if not data.startswith(b"\x1f\x8b", i):
+                        break
+                    d = zlib.decompressobj(31)
+        except zlib.error as e:
+            if not out:
+                raise
+            self.event(node.path, "unreadable", f"gzip: {type(e).__name__} after "
+                       f"{len(out)} bytes")
+        del out[lim.max_member_bytes + 1:]
         name = node.name[:-3] if node.name.lower().endswith(".gz") else node.name + ".out"
         if self.take(f"{node.path}:{name}", len(out), len(node.data)):
             self.add(self.child(node, name, bytes(out)))
+        else:
+            self.named(node, name)
 
     def open_tar(self, node: FileNode) -> None:
+        """Members one by one: a damaged header stops the listing there, not what came
+        before it, and a member that cannot be read is judged by its name."""
         with tarfile.open(fileobj=io.BytesIO(node.data), mode="r:*") as t:
-            for m in t.getmembers():
+            while True:
+                try:
+                    m = t.next()
+                except Exception as e:  # noqa: BLE001 - tarfile/zlib/lzma: many errors
+                    self.event(node.path, "unreadable", f"tar: {type(e).__name__} after "
+                               f"{len(t.members)} member(s)")
+                    return
+                if m is None:
+                    return
                 if not m.isfile():
                     continue
                 path = f"{node.path}:{m.name}"
-                if not self.take(path, m.size, 0):
+                if self.too_many or not self.take(path, m.size, 0):
+                    self.named(node, m.name)
                     continue
-                f = t.extractfile(m)
-                if f is not None:
-                    self.add(self.child(node, m.name, f.read(self.limits.max_member_bytes)))
+                try:
+                    f = t.extractfile(m)
+                    data = f.read(self.limits.max_member_bytes) if f is not None else b""
+                except Exception as e:  # noqa: BLE001 - tarfile/zlib/lzma on hostile bytes
+                    self.event(path, "unreadable", f"tar member: {type(e).__name__}")
+                    self.named(node, m.name)
+                    continue
+                self.add(self.child(node, m.name, self.got(data)))
 
     def open_7z(self, node: FileNode) -> None:
         import py7zr
@@ -230,18 +342,50 @@ class _Expander:
                 if info.is_directory:
                     continue
                 path = f"{node.path}:{info.filename}"
-                if self.take(path, info.uncompressed or 0, info.compressed or 0):
+                if not self.too_many and self.take(path, info.uncompressed or 0,
+                                                   info.compressed or 0):
                     wanted.append(info.filename)
+                else:
+                    self.named(node, info.filename)
             if not wanted:
                 return
+            # In a solid block the decompressor runs through every member before a wanted
+            # one: those bytes are work too (a 2 KB 7z hid 1 GiB of zeros: 7 s).
+            try:
+                self.scan_budget.charge(_through_bytes(z, set(wanted)))
+            except BudgetExhausted:
+                for name in wanted:  # not decompressed, but their names are judged
+                    self.named(node, name)
+                raise
             factory = py7zr.io.BytesIOFactory(self.limits.max_member_bytes)
-            z.extract(targets=wanted, factory=factory)
+            try:
+                z.extract(targets=wanted, factory=factory)
+            except Exception as e:  # noqa: BLE001 - py7zr on hostile bytes
+                self.event(node.path, "unreadable", f"7z: {type(e).__name__}")
+                self.seven_zip_one_by_one(z, wanted, factory)
             for name in wanted:
                 try:
                     data = factory.get(name).read()
                 except KeyError:
+                    self.named(node, name)
                     continue
-                self.add(self.child(node, name, data))
+                self.add(self.child(node, name, self.got(data)))
+
+    def seven_zip_one_by_one(self, z: object, wanted: list[str], factory: object) -> None:
+        """After a failure, each member not yet out on its own: a damaged block (member 1)
+        does not take the members of other blocks with it."""
+        for name in wanted:
+            try:
+                factory.get(name)  # type: ignore[attr-defined]
+                continue
+            except KeyError:
+                pass
+            self.scan_budget.charge(_through_bytes(z, {name}))
+            try:
+                z.reset()  # type: ignore[attr-defined]
+                z.extract(targets=[name], factory=factory)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - this member is judged by its name
+                continue
 
     def open_tnef(self, node: FileNode) -> None:
         """winmail.dat: Outlook's wrapper around attachments."""
@@ -253,7 +397,7 @@ class _Expander:
             data = att.data if isinstance(att.data, bytes) else b""
             path = f"{node.path}:{name or f'attachment{i}'}"
             if self.take(path, len(data), 0):
-                self.add(self.child(node, name or f"attachment{i}", data))
+                self.add(self.child(node, name or f"attachment{i}", self.got(data)))
 
     def open_rar(self, node: FileNode) -> None:
         import rarfile
@@ -280,7 +424,7 @@ class _Expander:
 
     def _add_all(self, node: FileNode, files: Iterator[tuple[str, bytes]]) -> None:
         for name, data in files:
-            self.add(self.child(node, name, data))
+            self.add(self.child(node, name, self.got(data)))
 
     def open_cab(self, node: FileNode) -> None:
         # Compressed folders: skipping a member decompresses it, so stop at a refusal.
@@ -333,15 +477,44 @@ class _Expander:
                 self.event(path, "unreadable", f"PDF embedded file: {e}")
                 continue
             if self.take(path, len(data), len(emb.raw)):
-                self.add(self.child(node, emb.name, data))
+                self.add(self.child(node, emb.name, self.got(data)))
 
 
-def expand(parsed: ParsedMessage, limits: ScanLimits | None = None) -> Content:
+def _too_deep(defect: str) -> bool:
+    return defect.startswith(("LimitExceeded(depth>", "LimitExceeded(nesting>"))
+
+
+def _through_bytes(z: object, wanted: set[str]) -> int:
+    """Bytes a 7z decompressor produces for members it skips to reach the wanted ones:
+    in each solid folder, the unwanted members before the last wanted one."""
+    total = 0
+    by_folder: dict[int, list[tuple[str, int]]] = {}
+    for f in getattr(z, "files", []):
+        folder = getattr(f, "folder", None)
+        if folder is not None:
+            size = f.uncompressed if isinstance(f.uncompressed, int) else 0
+            by_folder.setdefault(id(folder), []).append((f.filename, size))
+    for members in by_folder.values():
+        last = max((i for i, (name, _) in enumerate(members) if name in wanted), default=-1)
+        total += sum(size for name, size in members[:last] if name not in wanted)
+    return total
+
+
+def expand(parsed: ParsedMessage, limits: ScanLimits | None = None,
+           budget: ScanBudget | None = None) -> Content:
+    """Every file of the message. Stops where ``budget`` runs out (an event "budget")."""
     content = Content()
-    ex = _Expander(limits or ScanLimits(), content)
-    for part in parsed.parts:
-        path = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
-        ex.add(FileNode(path, part.filename, part.content_type, part.payload, 0))
+    limits = limits or ScanLimits()
+    ex = _Expander(limits, content, budget)
+    if any(_too_deep(d) for d in parsed.defects):
+        ex.event("0", "too-deep", f"MIME nesting deeper than {limits.max_depth} not inspected")
+    try:
+        for part in parsed.parts:
+            path = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
+            ex.add(FileNode(path, part.filename, part.content_type, part.payload, 0, "",
+                            part.depth))
+    except BudgetExhausted as e:
+        ex.event("0", "budget", e.detail)
     return content
 
 

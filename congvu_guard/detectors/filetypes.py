@@ -85,14 +85,17 @@ _SCRIPT_PATTERNS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes] | _Then]
      re.compile(
          rb"(?:invoke-expression|\biex\b|new-object\s+net\.webclient|downloadstring|"
          rb"-encodedcommand|start-process|\[system\.convert\]::frombase64string)")),
+    # [ \t]* after ^, never \s*: under re.M, \s* runs over every following line break from
+    # each line start (quadratic: "echo" and 65,000 newlines took 69 s, issue 14).
     ("vbs", (b"createobject", b"wscript.shell"), re.compile(
         rb"(?:createobject\s*\(\s*\"(?:wscript|scripting|msxml2|adodb)|wscript\.shell|"
-        rb"^\s*(?:dim|set)\s+\w+\s*=\s*createobject)", re.M)),
+        rb"^[ \t]*(?:dim|set)[ \t]+\w+[ \t]*=[ \t]*createobject)", re.M)),
     ("js", (b"activexobject", b"createobject", b"eval", b"fromcharcode", b"unescape"),
      re.compile(rb"(?:new\s+activexobject|wscript\.createobject|\beval\s*\(|"
                 rb"string\.fromcharcode|\bunescape\s*\()")),
     ("batch", (b"echo", b"powershell", b"cmd"),
-     re.compile(rb"^\s*@?echo\s+off\b|^\s*(?:powershell|cmd)(?:\.exe)?\s+/c\b", re.M)),
+     re.compile(rb"^[ \t]*@?echo[ \t]+off\b|^[ \t]*(?:powershell|cmd)(?:\.exe)?[ \t]+/c\b",
+                re.M)),
 )
 
 
@@ -187,6 +190,8 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "rtf"
     if head.startswith(b"\x78\x9f\x3e\x22"):
         return "tnef"
+    if _zip_trailer(data):
+        return "zip"
     if _is_text(head):
         lowered = head.lower()
         if carried := _carriers.text_kind(lowered):
@@ -204,7 +209,10 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
                     return kind
         if b"<html" in lowered or b"<!doctype html" in lowered or b"<script" in lowered:
             return "html"
-        if re.match(rb"(?:[\w-]+:[^\r\n]*\r?\n)+", head) and b"\nfrom:" in b"\n" + lowered:
+        # Linear even where searched (the walk in tests/test_linear_patterns.py): a run of
+        # name characters is tried from its start only, and taken whole.
+        if re.match(rb"(?<![\w-])(?:[\w-]++:[^\r\n]*+\r?\n)+", head) and \
+                b"\nfrom:" in b"\n" + lowered:
             return "email"
         return "text"
     if ext_kind(name) in ("img",) and len(data) % 512 == 0:
@@ -217,6 +225,15 @@ def _pe_signature(data: bytes) -> bool:
         return len(data) >= 2  # a truncated MZ stub still is one
     offset = int.from_bytes(data[0x3C:0x40], "little")
     return data[offset:offset + 4] == b"PE\x00\x00" if offset < len(data) - 4 else True
+
+
+def _zip_trailer(data: bytes) -> bool:
+    """A zip whose start is damaged or prefixed, with its end of central directory intact
+    (exactly at the end, comment included): 7-Zip and Windows Explorer open it by that
+    record, so the scanner must too (issue 14: a damaged start hid every member)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    return end >= 0 and end + 22 <= len(data) and \
+        end + 22 + int.from_bytes(data[end + 20:end + 22], "little") == len(data)
 
 
 def _is_ooxml(data: bytes) -> bool:

@@ -94,6 +94,7 @@ def run(config: Config) -> int:
     if problem:
         raise ConfigError(f"[scan] spool_dir: {problem}")
     metrics = Metrics()
+    metrics.set_scan_budget(config.scan.time_budget_seconds, config.scan.max_expanded_bytes)
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
     embedded: EmbeddedRedis | None = None
     clamd: Clamd | None = None

@@ -216,9 +216,9 @@ async def audit(request: web.Request) -> web.StreamResponse:
     if stream not in ("main", "unauthenticated"):
         raise bad("stream: main or unauthenticated")
     before = q.get("before", "")
-    # Both parts of a stream ID are 64-bit: Redis refuses larger ones (a 500 before).
+    # Both halves of a stream ID are 64-bit: Redis refuses a larger one (a 500 before).
     if "before" in q and not (_STREAM_ID.match(before) and all(
-            int(p) < 2**64 for p in before.split("-"))):
+            int(x) < 1 << 64 for x in before.split("-"))):
         raise bad("before: expected an entry ID such as 1764560000000-0")
     try:
         limit = int(q.get("limit", "100"))

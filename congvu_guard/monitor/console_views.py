@@ -392,6 +392,7 @@ def detail(ctx: Ctx, r: dict[str, Any], headers: str | None) -> str:
                                     for f in files if isinstance(f, dict))),
         ("domains", "<br>".join(d(x, 10_000) for x in r.get("domains", []))),
         ("links", "<br>".join(d(x, 10_000) for x in r.get("urls", []))),
+        ("note", d(r.get("note", ""), 10_000)),  # e.g. partly parsed (issue 14)
     ]
     cid = r.get("campaign", "")
     if cid:  # triage from here too: the whole campaign, as on its list

@@ -33,9 +33,10 @@ import redis
 from aiohttp import web
 
 from .. import stamp
-from ..detectors.content import expand
+from ..config import ScanConfig
+from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
-from ..message import ParsedMessage, parse_message
+from ..message import ParsedMessage, ParseLimits, parse_message
 from ..store import REPORT_STREAM
 from . import console_data, listing, secret_notice
 from .api import INTERNAL, STATE, ApiError, bad, body, caller, list_query, paged, run, text_field
@@ -49,11 +50,14 @@ log = logging.getLogger("congvu_guard.monitor.reports")
 GROUP = "monitor"
 INDEX = "congvu:reports-index"  # zset report id -> time
 _TAG = re.compile(r"^\s*\[?(phishing|junk|spam|not junk|not spam)\]?\s*[:\-]", re.I)
-_INLINE = re.compile(rb"-{3,}\s*(?:forwarded message|original message|th\xc6\xb0 chuy\xe1"
-                     rb"\xbb\x83n ti\xe1\xba\xbfp|tin nh\xe1\xba\xafn chuy\xe1\xbb\x83n ti"
-                     rb"\xe1\xba\xbfp)\s*-{3,}", re.I)
-_INLINE_FROM = re.compile(rb"^\s*(?:From|T\xe1\xbb\xab):\s*(.+)$", re.I | re.M)
-_INLINE_SUBJECT = re.compile(rb"^\s*(?:Subject|Ch\xe1\xbb\xa7 \xc4\x91\xe1\xbb\x81):\s*(.+)$",
+# Linear by construction (issue 14: a report of 30,000 dashes took 31 s): the dash run is
+# only tried from its first dash ((?<!-)) and taken whole (possessive), and a line's
+# leading blanks are [ \t]*, never \s* (which under re.M runs over every following line).
+_INLINE = re.compile(rb"(?<!-)-{3,}+[ \t]*+(?:forwarded message|original message|th\xc6\xb0 "
+                     rb"chuy\xe1\xbb\x83n ti\xe1\xba\xbfp|tin nh\xe1\xba\xafn chuy\xe1\xbb\x83n ti"
+                     rb"\xe1\xba\xbfp)[ \t]*+-{3,}", re.I)
+_INLINE_FROM = re.compile(rb"^[ \t]*(?:From|T\xe1\xbb\xab):[ \t]*(.+)$", re.I | re.M)
+_INLINE_SUBJECT = re.compile(rb"^[ \t]*(?:Subject|Ch\xe1\xbb\xa7 \xc4\x91\xe1\xbb\x81):[ \t]*(.+)$",
                              re.I | re.M)
 
 
@@ -75,7 +79,9 @@ def _attached_message(raw: bytes) -> bytes | None:
                 inner = part.get_payload()
                 if isinstance(inner, list) and inner:
                     return inner[0].as_bytes()
-    except (ValueError, TypeError, LookupError, IndexError, UnicodeError):
+    except (ValueError, TypeError, LookupError, IndexError, UnicodeError, RecursionError):
+        # RecursionError: the standard library's parser and generator are recursive; a
+        # message nested 1,200 levels exhausts them (issue 14). parse_message copes.
         return None
     return None
 
@@ -95,16 +101,24 @@ def reported_message(outer: ParsedMessage) -> tuple[ParsedMessage | None, str, s
                                  if p.content_type.startswith("text/")) else "plain", tag
 
 
-def indicators(fields: dict[str, str], raw: bytes) -> dict[str, Any]:
-    """What a report tells: reporter, reported sender/subject, URLs' domains, hashes."""
-    outer = parse_message(raw)
+def indicators(fields: dict[str, str], raw: bytes,
+               max_depth: int = ScanConfig.max_depth) -> dict[str, Any]:
+    """What a report tells: reporter, reported sender/subject, URLs' domains, hashes.
+
+    Nesting shares the scanner's one depth limit ([scan] max_depth) and the scan its time
+    budget; what lies beyond is not read, and the record's ``note`` says so."""
+    outer = parse_message(raw, ParseLimits(max_depth=max_depth))
     kind = fields.get("kind", "")
     if kind == "quarantine":
         inner, form, tag = outer, "quarantine", ""
     else:
         inner, form, tag = reported_message(outer)
     target = inner or outer
-    target.content = expand(target)
+    target.content = expand(target, ScanLimits(max_depth=max_depth))
+    notes = sorted({d.split(": ", 1)[-1] for m in (outer, target) for d in m.defects
+                    if "LimitExceeded" in d})
+    if any(e.event == "budget" for e in target.content.events):
+        notes.append("scan budget used up")
     hashes = sorted({f.sha256 for f in target.content.files if f.data and (
         f.name or f.depth)})
     sender = _address(target.header("From") or "") if inner is not None else ""
@@ -127,7 +141,15 @@ def indicators(fields: dict[str, str], raw: bytes) -> dict[str, Any]:
         "files": [{"name": f.name[:300], "sha256": f.sha256} for f in target.content.files
                   if f.data and (f.name or f.depth)][:50],
         "message_id": (outer.header("Message-ID") or "").strip(),
+        "note": ("partly parsed: " + ", ".join(notes)) if notes else "",
     }
+
+
+def _unparsed(text: dict[str, str], error: BaseException) -> dict[str, Any]:
+    """The record of a report that could not be parsed: kept, raw, with a note."""
+    return {"form": "unparsed", "tag": "", "subject": "", "sender": text.get("sender", ""),
+            "domains": [], "sha256": [], "urls": [], "message_id": "",
+            "note": f"not parsed ({type(error).__name__}); the raw message is stored"}
 
 
 class ReportStore:
@@ -151,10 +173,15 @@ class ReportStore:
         raw = raw if isinstance(raw, bytes) else _t(raw).encode()
         text = {k: _t(v) for k, v in fields.items()}
         rid = "r" + entry_id.replace("-", "")
-        info = indicators(text, raw) if raw else {"form": "too-large", "tag": "", "subject": "",
-                                                   "sender": text.get("sender", ""),
-                                                   "domains": [], "sha256": [], "urls": [],
-                                                   "files": [], "message_id": ""}
+        try:
+            info = indicators(text, raw, self.state.config.scan.max_depth) if raw else {
+                "form": "too-large", "tag": "", "subject": "", "sender": text.get("sender", ""),
+                "domains": [], "sha256": [], "urls": [], "files": [], "message_id": ""}
+        except redis.RedisError:
+            raise
+        except Exception as e:
+            log.exception("report %s could not be parsed; stored raw", entry_id)
+            info = _unparsed(text, e)
         reporter = text.get("auth_user") or text.get("sender", "")
         record = {
             "id": rid, "kind": text.get("kind", ""), "ts": text.get("ts", str(time.time())),
@@ -176,6 +203,25 @@ class ReportStore:
         secret_notice.after_ingest(self.state, rid, text, record)  # HUE-11.2 hold
         return rid
 
+    def store_unparsed(self, entry_id: str, raw_fields: dict[Any, Any],
+                       error: BaseException) -> None:
+        """The last resort before an acknowledgement: the raw report under a note."""
+        fields = {_t(k): v for k, v in raw_fields.items()}
+        raw = fields.pop("raw", b"")
+        text = {k: _t(v) for k, v in fields.items()}
+        rid = "r" + entry_id.replace("-", "")
+        record = {"id": rid, "kind": text.get("kind", ""), "ts": str(time.time()),
+                  "status": "open", "campaign": "", "reporter": "", "original_recipients": "",
+                  "rules": "", "reasons": "", "envelope_sender": text.get("sender", ""),
+                  **{k: json.dumps(v) if isinstance(v, list) else v
+                     for k, v in _unparsed(text, error).items()}}
+        if raw:
+            self.raw.put(rid, raw if isinstance(raw, bytes) else _t(raw).encode())
+        pipe = self.client.pipeline()
+        pipe.hset(f"congvu:report:{rid}", mapping=record)
+        pipe.zadd(INDEX, {rid: float(record["ts"])})
+        pipe.execute()
+
     def _campaign_for(self, rid: str, info: dict[str, Any]) -> str:
         return campaign_for(self.client, rid, info)
 
@@ -194,10 +240,15 @@ class ReportStore:
                     if not fields:
                         self._done(entry_id)
                         continue
+                    # A Redis error propagates before the acknowledgement: the entry stays
+                    # pending and is read again (consume_forever retries), never lost.
                     try:
                         self.ingest(_t(entry_id), fields)
-                    except Exception:  # a malformed report must not block the stream
+                    except redis.RedisError:
+                        raise
+                    except Exception as e:  # a bug past the parsing: keep the raw report
                         log.exception("report %s could not be ingested", _t(entry_id))
+                        self.store_unparsed(_t(entry_id), fields, e)
                     self._done(entry_id)
                     done += 1
         self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))

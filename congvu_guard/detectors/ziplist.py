@@ -1,0 +1,118 @@
+"""Every member of a zip, from the central directory *and* the local headers, each taken
+out on its own (HUE-11.5 per-member isolation).
+
+``zipfile`` gives up on the whole archive when the central directory is damaged, and a
+member it cannot decompress (bad CRC, an unknown method) raises on that member only if the
+caller asks member by member. Windows Explorer and 7-Zip read what they can: an attacker
+puts a broken first member before ``hoa-don.pdf.exe`` to blind a scanner that stops at the
+first error. Here the names come from both directories (a name only in the local headers is
+still judged), and every member is decompressed with its own error handling.
+
+Deflate64 (method 9, which Windows Explorer writes for large files) is readable through
+``zipfile-deflate64``. Everything here is linear in the archive's size: ``bytes.find`` for
+signatures and fixed-size ``struct`` reads.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import zipfile_deflate64  # noqa: F401 - registers Deflate64 (method 9) with zipfile
+
+_EOCD = b"PK\x05\x06"
+_CENTRAL = b"PK\x01\x02"
+_LOCAL = b"PK\x03\x04"
+_MAX_ENTRIES = 65_536  # names listed per archive; the member limit cuts earlier anyway
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    name: str
+    method: int
+    flags: int
+    compressed: int
+    size: int
+    offset: int  # of the local header; -1 when unknown
+    source: str  # "central" or "local"
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.flags & 0x1)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.name.endswith(("/", "\\"))
+
+
+def _name(raw: bytes, flags: int) -> str:
+    return raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+
+
+def central_entries(data: bytes) -> list[Entry]:
+    """Entries of the central directory (empty when there is none to be found)."""
+    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return []
+    count, size, start = struct.unpack_from("<HII", data, end + 10)
+    if start >= len(data) or start == 0xFFFFFFFF:
+        start = max(0, end - size)  # an offset that lies (or ZIP64): trust the size
+    out: list[Entry] = []
+    pos = start
+    while len(out) < _MAX_ENTRIES and data.startswith(_CENTRAL, pos) and pos + 46 <= len(data):
+        (flags, method, comp, usize, nlen, elen, clen, offset) = struct.unpack_from(
+            "<4xHH8xIIHHH8xI", data, pos + 4)
+        name = _name(data[pos + 46:pos + 46 + nlen], flags)
+        out.append(Entry(name, method, flags, comp, usize, offset, "central"))
+        pos += 46 + nlen + elen + clen
+    del count  # declared counts lie; the records themselves are what is there
+    return out
+
+
+def local_entries(data: bytes) -> list[Entry]:
+    """Entries found by their local headers, wherever they are in the data."""
+    out: list[Entry] = []
+    pos = data.find(_LOCAL)
+    while pos >= 0 and len(out) < _MAX_ENTRIES and pos + 30 <= len(data):
+        flags, method, comp, usize, nlen = struct.unpack_from("<2xHH8xIIH", data, pos + 4)
+        name = _name(data[pos + 30:pos + 30 + nlen], flags)
+        if name:
+            out.append(Entry(name, method, flags, comp, usize, pos, "local"))
+        pos = data.find(_LOCAL, pos + 30 + nlen)
+    return out
+
+
+def all_entries(data: bytes) -> list[Entry]:
+    """Central directory entries, then local-header entries whose names it does not list."""
+    central = central_entries(data)
+    seen = {e.name for e in central}
+    extra = [e for e in local_entries(data) if e.name not in seen]
+    return central + extra
+
+
+def read_local(data: bytes, entry: Entry, limit: int) -> bytes:
+    """A member's bytes from its local header (the central directory may be gone): at most
+    ``limit`` bytes; raises ValueError when the method is unknown or the data broken."""
+    if entry.offset < 0 or not data.startswith(_LOCAL, entry.offset):
+        raise ValueError("no local header")
+    nlen, elen = struct.unpack_from("<HH", data, entry.offset + 26)
+    start = entry.offset + 30 + nlen + elen
+    comp = entry.compressed
+    if entry.flags & 0x8 or comp == 0 or comp == 0xFFFFFFFF:
+        comp = len(data) - start  # sizes follow the data: read to the end, bounded by limit
+    raw = data[start:start + comp]
+    if entry.method == 0:
+        return raw[:limit]
+    if entry.method == 8:
+        return zlib.decompressobj(-15).decompress(raw, limit)
+    if entry.method == 9:
+        from zipfile_deflate64.deflate64 import Deflate64
+
+        d, out = Deflate64(), bytearray()
+        for i in range(0, len(raw), 4096):  # bounded output: 4 KB in is at most ~4 MB out
+            out += d.decompress(raw[i:i + 4096])
+            if len(out) >= limit:
+                break
+        return bytes(out[:limit])
+    raise ValueError(f"compression method {entry.method}")
