@@ -367,6 +367,14 @@ class MonitorConfig:
     # first beyond it.
     report_raw_max_bytes: int = field(
         default=512 * MIB, metadata=_check(lambda v: v >= MIB, "must be >= 1048576"))
+    # --- issue 21 (the security team's console) ---
+    # The Grafana dashboard the page's overview links to ("" = no link).
+    grafana_url: str = field(
+        default="", metadata=_check(lambda v: v == "" or v.startswith(("https://", "http://")),
+                                    "expected \"\" or an http(s):// URL"))
+    # Rows per page of the page's lists (each list also offers 10, 20, 50 and 100).
+    page_size: int = field(default=20, metadata=_check(lambda v: 5 <= v <= 200,
+                                                       "must be 5..200"))
 
     def __post_init__(self) -> None:
         key = self.dovecot_api_key

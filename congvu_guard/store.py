@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import redis
 
+from . import daystats
 from .metrics import Metrics, MonitorMetrics
 from .model import Envelope, Verdict
 
@@ -88,6 +89,10 @@ class RedisStore:
         except redis.RedisError as e:
             log.warning("could not record the %s of %s in redis: %s", kind, env.queue_id, e)
             self._up(False)
+
+    def count_day(self, action: str) -> None:
+        """Per-day counters for the page's overview (issue 21; :mod:`daystats`)."""
+        daystats.count(self.client, action, time.time())
 
     def stamp_key(self) -> bytes | None:
         """The origin-stamp key shared by every mail server; created once (SET NX)."""

@@ -172,6 +172,9 @@ class GuardMilter(Milter.Base):
         env = self.msg.envelope if self.msg else Envelope()
         decisions.info(explain.decision_line(env, verdict, stage, size))
         self.services.metrics.record_verdict(verdict, size)
+        count_day = getattr(self.services.store, "count_day", None)
+        if count_day is not None:  # the overview's daily counters (issue 21), best effort
+            count_day(verdict.action.value)
         if verdict.action in (Action.REJECT, Action.TEMPFAIL):
             self.reply(verdict)
             return Milter.REJECT if verdict.action is Action.REJECT else Milter.TEMPFAIL

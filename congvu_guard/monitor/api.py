@@ -17,6 +17,7 @@ from aiohttp import web
 from ..detectors.ioc import KINDS
 from ..ratelimit.audit import PAGE_MAX, to_csv
 from ..ratelimit.locks import LockError, NotLocked
+from . import console_data, listing
 from .auth import User
 from .state import MonitorState
 
@@ -106,10 +107,35 @@ async def health(request: web.Request) -> web.Response:
                              status=200 if ok else 503)
 
 
+INTERNAL = ("account", "rule", "text", "ts", "first_report", "title")
+
+
+def list_query(request: web.Request, default_size: int = listing.MAX_SIZE) -> listing.Query:
+    """The list filters of the page, for the API (issue 21): q, account, rule, status,
+    from, to (dates, Vietnam's days), sort (new/old), page, size."""
+    try:
+        return listing.parse(request.query, default_size)
+    except listing.QueryError as e:
+        raise bad(str(e)) from None
+
+
+def paged(rows: list[dict[str, Any]], query: listing.Query,
+          shape: Callable[[dict[str, Any]], dict[str, Any]]) -> web.Response:
+    pg = listing.select(rows, query)
+    return web.json_response([shape(r) for r in pg.rows],
+                             headers={"X-Total-Count": str(pg.total)})
+
+
+def _lock_shape(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in (*INTERNAL, "status")} | {
+        "account": row["account"]}
+
+
 async def list_locks(request: web.Request) -> web.Response:
     caller(request, "viewer")
-    locks = await run(state_of(request).locks.list)
-    return web.json_response([lk.as_dict() for lk in locks])
+    query = list_query(request)
+    rows = await run(console_data.locks, state_of(request).client)
+    return paged(rows, query, _lock_shape)
 
 
 async def show_lock(request: web.Request) -> web.Response:
@@ -200,12 +226,16 @@ async def audit(request: web.Request) -> web.StreamResponse:
         raise bad("limit: expected an integer from 1 to 1000") from None
     if not 1 <= limit <= PAGE_MAX:
         raise bad("limit: expected an integer from 1 to 1000")
-    account, event = q.get("account", ""), q.get("event", "")
-    if len(account) > 320 or len(event) > 40:
-        raise bad("account or event: too long")
+    account, event, query = q.get("account", ""), q.get("event", ""), q.get("q", "")
+    if len(account) > 320 or len(event) > 40 or len(query) > 200:
+        raise bad("account, event or q: too long")
+    sort = q.get("sort", "new")
+    if sort not in ("new", "old"):
+        raise bad("sort: new or old")
     page = await run(state_of(request).audit.page, account=account,
                      since=_since(q.get("since", "")), event=event, limit=limit,
-                     before=before, unauthenticated=stream == "unauthenticated")
+                     before=before, unauthenticated=stream == "unauthenticated",
+                     query=query, oldest_first=sort == "old")
     headers = {"X-Next-Before": page.next_before} if page.next_before else {}
     if fmt == "csv":
         return web.Response(text=to_csv(page.rows), content_type="text/csv", headers=headers)
@@ -214,8 +244,10 @@ async def audit(request: web.Request) -> web.StreamResponse:
 
 async def list_bulk(request: web.Request) -> web.Response:
     caller(request, "viewer")
-    entries = await run(state_of(request).bulk.list)
-    return web.json_response([{"account": a, **d} for a, d in entries.items()])
+    query = list_query(request)
+    rows = await run(console_data.bulk, state_of(request).client)
+    return paged(rows, query, lambda r: {"account": r["account"], "messages": r["messages"],
+                                         "note": r["note"]})
 
 
 async def add_bulk(request: web.Request) -> web.Response:
@@ -239,12 +271,10 @@ async def remove_bulk(request: web.Request) -> web.Response:
 
 async def list_ioc(request: web.Request) -> web.Response:
     caller(request, "viewer")
-    st = state_of(request)
-    out = []
-    for kind in KINDS:
-        for value, note in (await run(st.ioc.list, kind)).items():
-            out.append({"type": kind, "value": value, "note": note})
-    return web.json_response(out)
+    query = list_query(request)
+    rows = await run(console_data.ioc, state_of(request).client)
+    return paged(rows, query, lambda r: {"type": r["type"], "value": r["value"],
+                                         "note": r["note"]})
 
 
 async def add_ioc(request: web.Request) -> web.Response:

@@ -143,3 +143,15 @@ class Sessions:
 
     def drop(self, sid: str) -> None:
         self.client.delete(f"congvu:session:{sid}")
+
+    def set_flash(self, sid: str, message: str) -> None:
+        """The outcome of a form, shown once by the next page (issue 21): kept in the
+        session, never in the URL, so a crafted link cannot show a forged message."""
+        self.client.hset(f"congvu:session:{sid}", "flash", message)
+
+    def pop_flash(self, sid: str) -> str:
+        pipe = self.client.pipeline()
+        pipe.hget(f"congvu:session:{sid}", "flash")
+        pipe.hdel(f"congvu:session:{sid}", "flash")
+        value = pipe.execute()[0]
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else value or ""

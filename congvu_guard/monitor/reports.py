@@ -38,9 +38,10 @@ from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, ParseLimits, parse_message
 from ..store import REPORT_STREAM
-from . import secret_notice
-from .api import STATE, ApiError, bad, body, caller, run, text_field
+from . import console_data, listing, secret_notice
+from .api import INTERNAL, STATE, ApiError, bad, body, caller, list_query, paged, run, text_field
 from .campaigns import TriageError, add_chosen, campaign_for, campaign_urls
+from .mailtext import raw_header
 from .rawstore import RawStore
 from .state import MonitorState
 
@@ -121,7 +122,8 @@ def indicators(fields: dict[str, str], raw: bytes,
     hashes = sorted({f.sha256 for f in target.content.files if f.data and (
         f.name or f.depth)})
     sender = _address(target.header("From") or "") if inner is not None else ""
-    subject = target.header("Subject") or ""
+    # From the bytes: 8-bit subjects become replacement characters in the parser (issue 21).
+    subject = raw_header(bytes(target.raw), "Subject") or target.header("Subject") or ""
     if inner is None and form == "inline":
         text = b"\n".join(p.payload for p in outer.parts if p.content_type.startswith("text/"))
         after = _INLINE.split(text, maxsplit=1)[-1]
@@ -132,9 +134,12 @@ def indicators(fields: dict[str, str], raw: bytes,
     if kind == "quarantine":
         sender = fields.get("sender", "")
     return {
-        "form": form, "tag": tag, "subject": subject[:300], "sender": sender,
+        "form": form, "tag": tag, "subject": subject[:998], "sender": sender,
         "domains": sorted(url_domains(target, parents=False))[:50], "sha256": hashes[:50],
         "urls": campaign_urls(target),
+        # Attachment names with their hashes, for the page (issue 21).
+        "files": [{"name": f.name[:300], "sha256": f.sha256} for f in target.content.files
+                  if f.data and (f.name or f.depth)][:50],
         "message_id": (outer.header("Message-ID") or "").strip(),
         "note": ("partly parsed: " + ", ".join(notes)) if notes else "",
     }
@@ -171,7 +176,7 @@ class ReportStore:
         try:
             info = indicators(text, raw, self.state.config.scan.max_depth) if raw else {
                 "form": "too-large", "tag": "", "subject": "", "sender": text.get("sender", ""),
-                "domains": [], "sha256": [], "urls": [], "message_id": ""}
+                "domains": [], "sha256": [], "urls": [], "files": [], "message_id": ""}
         except redis.RedisError:
             raise
         except Exception as e:
@@ -263,7 +268,7 @@ class ReportStore:
         if not data:
             return None
         rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
-        for k in ("domains", "sha256", "urls"):
+        for k in ("domains", "sha256", "urls", "files"):
             rec[k] = json.loads(rec.get(k) or "[]")
         return rec
 
@@ -369,9 +374,20 @@ async def consume_forever(state: MonitorState) -> None:
 
 # -- API ---------------------------------------------------------------------------------
 
+def _report_shape(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k not in INTERNAL} | {"ts": str(r.get("ts") or "")}
+
+
+def _campaign_shape(c: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in c.items() if k not in INTERNAL} | {"title": c["title"]}
+
+
 async def list_reports(request: web.Request) -> web.Response:
+    """Newest first, filtered and paged like the page's list (issue 21)."""
     caller(request, "viewer")
-    return web.json_response(await run(ReportStore(request.app[STATE]).recent))
+    query = list_query(request, 200)
+    rows = await run(console_data.reports, request.app[STATE].client)
+    return paged(rows, query, _report_shape)
 
 
 async def show_report(request: web.Request) -> web.Response:
@@ -382,9 +398,23 @@ async def show_report(request: web.Request) -> web.Response:
     return web.json_response(rec)
 
 
+def _campaign_rows(state: MonitorState, query: listing.Query
+                   ) -> tuple[list[dict[str, Any]], int]:
+    rows = console_data.campaigns(state.client, console_data.reports(state.client))
+    pg = listing.select(rows, query)
+    found = console_data.indicators(state.client, [c["id"] for c in pg.rows])
+    for c in pg.rows:
+        c["indicators"] = found.get(c["id"], [])
+    return pg.rows, pg.total
+
+
 async def list_campaigns(request: web.Request) -> web.Response:
+    """Newest first, with the title (the reports' most common subject), paged (issue 21)."""
     caller(request, "viewer")
-    return web.json_response(await run(ReportStore(request.app[STATE]).campaigns))
+    query = list_query(request, 200)
+    rows, total = await run(_campaign_rows, request.app[STATE], query)
+    return web.json_response([_campaign_shape(c) for c in rows],
+                             headers={"X-Total-Count": str(total)})
 
 
 async def triage(request: web.Request) -> web.Response:

@@ -30,18 +30,28 @@ SCAN_BUDGET = 5000
 _PAGE = """
 local account, event = ARGV[3], ARGV[4]
 local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
+local query, forward = ARGV[7] or '', ARGV[8] == 'fwd'
 local out, scanned, cursor, last, more = {}, 0, ARGV[1], '', true
 while more and #out < limit and scanned < budget do
-  local rows = redis.call('XREVRANGE', KEYS[1], cursor, ARGV[2], 'COUNT', 200)
+  local rows
+  if forward then
+    rows = redis.call('XRANGE', KEYS[1], cursor, ARGV[2], 'COUNT', 200)
+  else
+    rows = redis.call('XREVRANGE', KEYS[1], cursor, ARGV[2], 'COUNT', 200)
+  end
   if #rows < 200 then more = false end
   for i, row in ipairs(rows) do
     scanned = scanned + 1
     last = row[1]
-    local f, acc, ev = row[2], '', ''
+    local f, acc, ev, hay = row[2], '', '', ''
     for j = 1, #f, 2 do
       if f[j] == 'account' then acc = f[j + 1] elseif f[j] == 'event' then ev = f[j + 1] end
+      if query ~= '' and f[j] ~= 'ts' and f[j] ~= 'detail' then
+        hay = hay .. string.lower(f[j + 1]) .. ' '
+      end
     end
-    if (account == '' or acc == account) and (event == '' or ev == event) then
+    if (account == '' or acc == account) and (event == '' or ev == event)
+        and (query == '' or string.find(hay, query, 1, true)) then
       out[#out + 1] = row
       if #out >= limit then
         if i < #rows then more = true end
@@ -54,7 +64,6 @@ end
 if not more then last = '' end
 return {out, last}
 """
-
 
 def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
@@ -97,18 +106,26 @@ class AuditTrail:
 
     def page(self, account: str = "", since: float = 0.0, until: float = 0.0,
              event: str = "", limit: int = 100, before: str = "",
-             unauthenticated: bool = False) -> Page:
+             unauthenticated: bool = False, query: str = "",
+             oldest_first: bool = False) -> Page:
         """One page, newest first: entries older than ``before`` (an entry ID, exclusive)
-        and not older than ``since``, matching ``account`` and ``event``."""
+        and not older than ``since``, matching ``account`` and ``event``, and ``query``
+        (part of any value but the time and detail; ASCII case-insensitive). With
+        ``oldest_first`` the page goes forward in time and ``before`` is the entry to
+        continue after (the console's "oldest first", issue 21)."""
         limit = max(1, min(limit, PAGE_MAX))
-        if before and before.replace("-", "").strip("0") == "":
+        if before and before.replace("-", "").strip("0") == "" and not oldest_first:
             return Page([], "")  # nothing is older than 0-0 (and "(0-0" is no interval)
         start = f"{int(since * 1000)}-0" if since else "-"
-        end = f"({before}" if before else (f"{int(until * 1000)}-0" if until else "+")
+        end = f"{int(until * 1000)}-0" if until else "+"
+        if oldest_first:
+            cursor, bound, direction = (f"({before}" if before else start), end, "fwd"
+        else:
+            cursor, bound, direction = (f"({before}" if before else end), start, "rev"
         stream = UNAUTH_STREAM if unauthenticated else keys.AUDIT_STREAM
         found, last = self._page(keys=[stream], args=[
-            end, start, keys.normalize(account) if account else "", event, limit,
-            SCAN_BUDGET])
+            cursor, bound, keys.normalize(account) if account else "", event, limit,
+            SCAN_BUDGET, query.lower()[:200], direction])
         rows = []
         for entry_id, data in found:
             pairs = iter(data)

@@ -47,7 +47,7 @@ def test_log_in_see_the_milters_lock_unlock_it_and_see_the_audit(
             row.locator("input[name=reference]").fill("45/UBND-VP")
             row.locator("input[name=approver]").fill("Ho Van D")
             row.locator("button[type=submit]").click()
-            assert f"unlocked {account}" in page.locator("#flash").inner_text()
+            assert f"Đã khôi phục hộp thư {account}." in page.locator("#flash").inner_text()
             assert page.locator(f"#locks tr[data-account='{account}']").count() == 0
             audit = page.locator("#audit").inner_text()
             assert "unlock" in audit and "45/UBND-VP" in audit and "Ho Van D" in audit

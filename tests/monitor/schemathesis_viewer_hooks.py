@@ -7,6 +7,8 @@ from typing import Any
 
 import schemathesis
 
+from tests.monitor import schemathesis_threadsafe  # noqa: F401 - see there
+
 
 @schemathesis.check
 def viewer_gets_no_2xx_above_its_role(ctx: Any, response: Any, case: Any) -> None:

@@ -29,6 +29,8 @@ def test_api_conforms_to_its_schema(monitor: Monitor, tmp_path: Path) -> None:
          "--max-examples", "30", "--phases", "examples,coverage,fuzzing", "--workers", "2",
          "--suppress-health-check", "all", "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.monitor.schemathesis_threadsafe",
+             "PYTHONPATH": str(Path(__file__).parents[2])},
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
