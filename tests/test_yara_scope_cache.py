@@ -161,3 +161,17 @@ def test_eicar_as_a_part_of_a_docx_is_still_found() -> None:
 def test_default_config_engine_uses_one_cache_per_scanner() -> None:
     e = Engine(Config())
     assert isinstance(e.yara.cache, VerdictCache)
+
+
+def test_a_stored_zip_of_documents_lists_each_document_part_once() -> None:
+    """The local headers inside a stored .docx are the .docx's bytes, not members of the
+    outer zip: each part is taken out (and judged) once, under its document."""
+    from congvu_guard.detectors.content import expand
+    from congvu_guard.message import parse_message
+
+    docx = REAL_DOCX.read_bytes()
+    z = samples.zip_of({"a.docx": docx, "b.docx": docx}, zipfile.ZIP_STORED)
+    content = expand(parse_message(samples.mime_message("s", [("g.zip", "application/zip",
+                                                                 z)])))
+    parts = [f.path for f in content.files if f.path.endswith("word/document.xml")]
+    assert parts == ["2/g.zip:a.docx:word/document.xml", "2/g.zip:b.docx:word/document.xml"]
