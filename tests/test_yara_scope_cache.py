@@ -175,3 +175,35 @@ def test_a_stored_zip_of_documents_lists_each_document_part_once() -> None:
                                                                  z)])))
     parts = [f.path for f in content.files if f.path.endswith("word/document.xml")]
     assert parts == ["2/g.zip:a.docx:word/document.xml", "2/g.zip:b.docx:word/document.xml"]
+
+
+def _stdlib_payloads(raw: bytes) -> list[bytes]:
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return [p.get_payload(decode=True) for p in msg.walk() if not p.is_multipart()]
+
+
+def _mime(cte: str, body: bytes) -> bytes:
+    return (b"From: a@example.net\r\nTo: b@hue.gov.vn\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\n'
+            b"Content-Type: text/plain\r\n\r\nxin chao\r\n--XX\r\n"
+            b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: "
+            + cte.encode() + b"\r\n\r\n" + body + b"\r\n--XX--\r\n")
+
+
+def test_long_runs_decode_as_the_standard_library_decodes_them() -> None:
+    """The large-body fast path (no copies of the run) gives the standard library's bytes:
+    clean base64, base64 with a bad tail (decoded the slow way) and base64-looking 7bit."""
+    import base64
+
+    from congvu_guard.message import parse_message
+
+    data = bytes(range(256)) * 1024
+    lines = base64.encodebytes(data).replace(b"\n", b"\r\n").rstrip()
+    for cte, body in (("base64", lines), ("base64", lines[:-5] + b"=A=="),
+                      ("7bit", lines)):
+        raw = _mime(cte, body)
+        got = [p.payload for p in parse_message(raw).parts]
+        assert got == _stdlib_payloads(raw), cte
