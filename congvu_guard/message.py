@@ -160,6 +160,12 @@ def _charset(part: Message) -> str:
     return str(cs).lower()
 
 
+try:  # SIMD base64 (AVX2/NEON): 6 ms instead of 20 ms for 13 MB on this machine (issue 17)
+    from pybase64 import b64decode as _b64decode
+except ImportError:  # the same contract (non-alphabet bytes skipped, binascii.Error)
+    _b64decode = binascii.a2b_base64
+
+
 def _fast_base64(part: Message) -> bytes | None:
     """A body that _skeleton took out whole, decoded in C straight from the received bytes
     when the standard library would decode it without a defect (lines of the base64
@@ -170,16 +176,18 @@ def _fast_base64(part: Message) -> bytes | None:
         return None
     if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
         return None
-    # a2b_base64 skips the line breaks itself: no copy of the run without them (issue 17:
-    # the copy was a third of this function's time on a 20 MB message).
-    if (len(run) - run.count(b"\n") - run.count(b"\r")) % 4:
-        return None
+    # The decoder skips the line breaks itself: no copy of the run without them, and no
+    # count of its characters: data that is not whole quanta raises (issue 17: the copy
+    # and the counts were half of this function's time on a 20 MB message).
     eq = run.find(b"=")
     if eq >= 0:
         tail = run[eq:].translate(None, b"\r\n")
         if len(tail) > 2 or tail.strip(b"="):
             return None
-    return binascii.a2b_base64(run)
+    try:
+        return _b64decode(run)
+    except binascii.Error:
+        return None  # not whole quanta: the standard library's way records the defect
 
 
 def _decoded_payload(part: Message) -> bytes:
@@ -333,10 +341,13 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
                 stop = seg_end
                 while stop > start and raw[stop - 1] in b"\r\n":
                     stop -= 1
-                run = raw[start:stop] if stop - start >= _BLOB_MIN else b""
+                # One copy, bytes even when raw is the milter's bytearray (a bytearray
+                # slice and then bytes() of it were two: +12 ms on a 20 MB message).
+                run = bytes(memoryview(raw)[start:stop]) if stop - start >= _BLOB_MIN \
+                    else b""
                 if run and not run.translate(None, _BASE64_LINES):
                     token = f"CGBLOB{nonce}N{len(blobs)}"
-                    blobs[token] = bytes(run)  # one copy (raw may be the milter's bytearray)
+                    blobs[token] = run
                     out += (raw[done:start], token.encode())
                     done = stop
         pos = seg_end + 3 if nxt >= 0 else n
