@@ -207,3 +207,19 @@ def test_long_runs_decode_as_the_standard_library_decodes_them() -> None:
         raw = _mime(cte, body)
         got = [p.payload for p in parse_message(raw).parts]
         assert got == _stdlib_payloads(raw), cte
+
+
+def test_a_member_name_with_a_colon_does_not_mark_a_sibling_archive_as_opened(
+        tmp_path: Path) -> None:
+    """x.zip holds "a" (a zip with nothing taken out: its raw bytes need every rule) and
+    "a:b.txt"; the path "x.zip:a:b.txt" must not pass for a member of "x.zip:a"."""
+    from congvu_guard.detectors.content import expand
+    from congvu_guard.detectors.yara_scan import opened_archives
+    from congvu_guard.message import parse_message
+
+    inner = samples.zip_of({}) + b"EICAR hidden after an empty zip"
+    z = samples.zip_of({"a": inner, "a:b.txt": b"text"}, zipfile.ZIP_STORED)
+    content = expand(parse_message(samples.mime_message("s", [("x.zip", "application/zip",
+                                                                 z)])))
+    assert "2/x.zip:a" in {f.path for f in content.files}
+    assert "2/x.zip:a" not in opened_archives(content)

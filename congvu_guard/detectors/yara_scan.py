@@ -133,8 +133,21 @@ def opened_archives(content: Content) -> set[str]:
     for e in content.events:
         parts = e.path.split(":")
         troubled.update(":".join(parts[:i]) for i in range(1, len(parts) + 1))
-    parents = {f.path.rsplit(":", 1)[0] for f in content.files if f.data and ":" in f.path}
+    paths = {f.path for f in content.files}
+    parents = {_parent(f, paths) for f in content.files if f.data and ":" in f.path}
     return parents - troubled
+
+
+def _parent(node: FileNode, paths: set[str]) -> str:
+    """The path of the file ``node`` was taken out of; "" when unsure (then its archive's
+    raw bytes are scanned in full). By the member's name first: a name may hold ":"
+    ("a:b.txt" in x.zip is "x.zip:a:b.txt", and "x.zip:a" may be another member)."""
+    if node.name and node.path.endswith(":" + node.name):
+        parent = node.path[:-len(node.name) - 1]
+        if parent in paths:
+            return parent
+    parent = node.path.rsplit(":", 1)[0]
+    return parent if parent in paths else ""
 
 
 class YaraScanner:
