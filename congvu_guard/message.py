@@ -305,6 +305,23 @@ _BLOB_MIN = 64 * 1024
 _BASE64_LINES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 
 
+def _find_dash_line(raw: bytes, pos: int) -> int:
+    """``raw.find(b"\\n--", pos)``, in 0.4 ms instead of 12 ms over 20 MB of base64 (issue
+    17): "-" is not in the base64 alphabet, and a search for one byte is a memchr that
+    crosses a run at memory speed, where the three-byte search stops at every line break.
+    After 16 hyphens that start no such line (text full of them), the exact search from
+    there: never more than one pass plus 16 steps."""
+    i = pos + 1
+    for _ in range(16):
+        j = raw.find(b"-", i)
+        if j < 0:
+            return -1
+        if raw[j - 1] == 0x0A and raw[j + 1:j + 2] == b"-":
+            return j - 1
+        i = j + 1
+    return raw.find(b"\n--", i - 1)
+
+
 def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     """``raw`` with every long run of base64 lines that follows a blank line replaced by
     one token line, and the runs by token.
@@ -324,7 +341,7 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     done = pos = 0
     n = len(raw)
     while pos < n:
-        nxt = raw.find(b"\n--", pos)
+        nxt = _find_dash_line(raw, pos)
         seg_end = n if nxt < 0 else nxt
         if seg_end - pos >= _BLOB_MIN:
             first = raw.find(b"\n\r\n", pos, seg_end)

@@ -223,3 +223,16 @@ def test_a_member_name_with_a_colon_does_not_mark_a_sibling_archive_as_opened(
                                                                  z)])))
     assert "2/x.zip:a" in {f.path for f in content.files}
     assert "2/x.zip:a" not in opened_archives(content)
+
+
+def test_the_boundary_line_search_finds_what_bytes_find_finds() -> None:
+    import random
+
+    from congvu_guard.message import _find_dash_line
+
+    rng = random.Random(17)
+    for _ in range(3000):
+        raw = bytes(rng.choice(b"\n---aQ") for _ in range(rng.randrange(0, 60)))
+        for data in (raw, bytearray(raw)):
+            for pos in range(len(raw) + 2):
+                assert _find_dash_line(data, pos) == data.find(b"\n--", pos), (raw, pos)
