@@ -9,7 +9,9 @@ anything that depends on the envelope, the direction or Redis state.
 Bounded twice, least recently used first out: by entries, and by the bytes the stored
 results take (a rule set that matches many rules on many files must not grow the milter).
 A rule-set change (SIGHUP reload) bumps the version in the key and clears the cache, so a
-result computed under the old rules is never served under the new ones.
+result computed under the old rules is never served under the new ones. A new
+configuration (rule directories, timeout) means a new Engine and YaraScanner, hence a new,
+empty cache: the milter reloads only the rules in place (SIGHUP).
 """
 
 from __future__ import annotations
