@@ -11,7 +11,7 @@ seen as a zip, as each .docx in it and as each part of each .docx):
   images: they hold more than the files taken out of them), and any archive that could not
   be opened completely (an event at or under it, or nothing taken out): all rules;
 - the raw bytes of an archive whose members were all taken out (zip, OOXML package, jar,
-  gzip, tar, 7z, rar, cab, TNEF, attached message): only rules whose meta says
+  gzip, tar, 7z, rar, cab, attached message): only rules whose meta says
   ``containers = true`` (a rule about the archive's own structure); its members are
   scanned anyway, decoded;
 - the XML and text parts of an OOXML document (nothing in them runs; macros are
@@ -51,8 +51,9 @@ class YaraError(RuntimeError):
 
 
 # Archives whose raw bytes are (compressed) members scanned on their own once taken out.
-_ARCHIVES = frozenset({"zip", "ooxml", "jar", "gzip", "tar", "7z", "rar", "cab", "tnef",
-                       "email"})
+# Not TNEF: winmail.dat also carries the message body (compressed RTF), which is not taken
+# out; not documents or disk images: they hold more than their extracted files.
+_ARCHIVES = frozenset({"zip", "ooxml", "jar", "gzip", "tar", "7z", "rar", "cab", "email"})
 LEAF, CONTAINER, PART = "leaf", "container", "part"
 Hit = tuple[str, dict]  # rule name, its meta
 _Key = tuple[str, str]  # namespace, rule name
