@@ -229,7 +229,7 @@ class YaraScanner:
             for i in todo:
                 node, scope = files[i]
                 subset = rule_set.subsets[scope]
-                rules, wanted = (rule_set.full, None) if scope == LEAF else subset
+                rules, wanted = (rule_set.full, None) if subset is None else subset
                 matches = self._match(rules, node.data)
                 if matches is None:
                     out[i] = ()
