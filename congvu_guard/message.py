@@ -160,6 +160,12 @@ def _charset(part: Message) -> str:
     return str(cs).lower()
 
 
+try:  # SIMD base64 (AVX2/NEON): 6 ms instead of 20 ms for 13 MB on this machine (issue 17)
+    from pybase64 import b64decode as _b64decode
+except ImportError:  # the same contract (non-alphabet bytes skipped, binascii.Error)
+    _b64decode = binascii.a2b_base64
+
+
 def _fast_base64(part: Message) -> bytes | None:
     """A body that _skeleton took out whole, decoded in C straight from the received bytes
     when the standard library would decode it without a defect (lines of the base64
@@ -170,19 +176,28 @@ def _fast_base64(part: Message) -> bytes | None:
         return None
     if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
         return None
-    data = run.translate(None, b"\r\n")
-    if len(data) % 4:
-        return None
-    eq = data.find(b"=")
-    if eq >= 0 and (eq < len(data) - 2 or data[eq:].strip(b"=")):
-        return None
-    return binascii.a2b_base64(data)
+    # The decoder skips the line breaks itself: no copy of the run without them, and no
+    # count of its characters: data that is not whole quanta raises (issue 17: the copy
+    # and the counts were half of this function's time on a 20 MB message).
+    eq = run.find(b"=")
+    if eq >= 0:
+        tail = run[eq:].translate(None, b"\r\n")
+        if len(tail) > 2 or tail.strip(b"="):
+            return None
+    try:
+        return _b64decode(run)
+    except binascii.Error:
+        return None  # not whole quanta: the standard library's way records the defect
 
 
 def _decoded_payload(part: Message) -> bytes:
     fast = _fast_base64(part)
     if fast is not None:
         return fast
+    blobs = getattr(part, "_congvu_blobs", None)
+    if blobs is not None:  # the standard library's way needs the run back in the text
+        part.set_payload(_put_back(part._payload, blobs)[0])  # type: ignore[attr-defined]
+        part._congvu_blobs = None  # type: ignore[attr-defined]
     try:
         payload = part.get_payload(decode=True)
     except (ValueError, TypeError, AssertionError, LookupError):
@@ -290,6 +305,23 @@ _BLOB_MIN = 64 * 1024
 _BASE64_LINES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 
 
+def _find_dash_line(raw: bytes, pos: int) -> int:
+    """``raw.find(b"\\n--", pos)``, in 0.4 ms instead of 12 ms over 20 MB of base64 (issue
+    17): "-" is not in the base64 alphabet, and a search for one byte is a memchr that
+    crosses a run at memory speed, where the three-byte search stops at every line break.
+    After 16 hyphens that start no such line (text full of them), the exact search from
+    there: never more than one pass plus 16 steps."""
+    i = pos + 1
+    for _ in range(16):
+        j = raw.find(b"-", i)
+        if j < 0:
+            return -1
+        if raw[j - 1] == 0x0A and raw[j + 1:j + 2] == b"-":
+            return j - 1
+        i = j + 1
+    return raw.find(b"\n--", i - 1)
+
+
 def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     """``raw`` with every long run of base64 lines that follows a blank line replaced by
     one token line, and the runs by token.
@@ -309,7 +341,7 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     done = pos = 0
     n = len(raw)
     while pos < n:
-        nxt = raw.find(b"\n--", pos)
+        nxt = _find_dash_line(raw, pos)
         seg_end = n if nxt < 0 else nxt
         if seg_end - pos >= _BLOB_MIN:
             first = raw.find(b"\n\r\n", pos, seg_end)
@@ -326,10 +358,13 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
                 stop = seg_end
                 while stop > start and raw[stop - 1] in b"\r\n":
                     stop -= 1
-                if stop - start >= _BLOB_MIN and not raw[start:stop].translate(
-                        None, _BASE64_LINES):
+                # One copy, bytes even when raw is the milter's bytearray (a bytearray
+                # slice and then bytes() of it were two: +12 ms on a 20 MB message).
+                run = bytes(memoryview(raw)[start:stop]) if stop - start >= _BLOB_MIN \
+                    else b""
+                if run and not run.translate(None, _BASE64_LINES):
                     token = f"CGBLOB{nonce}N{len(blobs)}"
-                    blobs[token] = raw[start:stop]
+                    blobs[token] = run
                     out += (raw[done:start], token.encode())
                     done = stop
         pos = seg_end + 3 if nxt >= 0 else n
@@ -364,6 +399,12 @@ def _put_back(text: str, blobs: dict[str, bytes]) -> tuple[str, bytes | None]:
     return "".join(out), only
 
 
+def _lone_run(text: str, blobs: dict[str, bytes]) -> bytes | None:
+    """The run when ``text`` is one token alone between line breaks, else None."""
+    token = text.strip("\r\n")
+    return blobs.get(token) if token.startswith("CGBLOB") else None
+
+
 def _restore(msg: Message, blobs: dict[str, bytes]) -> None:
     """Put the runs _skeleton took out back where the parser left their tokens."""
     stack = [msg]
@@ -375,10 +416,14 @@ def _restore(msg: Message, blobs: dict[str, bytes]) -> None:
         if isinstance(payload, list):
             stack.extend(p for p in payload if isinstance(p, Message))
         elif isinstance(payload, str) and "CGBLOB" in payload:
-            text, only = _put_back(payload, blobs)
-            node.set_payload(text)
+            only = _lone_run(payload, blobs)
             if only is not None:
+                # Decoded straight from the run (_fast_base64); the text with the run put
+                # back (two more copies of it) only if the standard library must decode it.
                 node._congvu_base64_run = only  # type: ignore[attr-defined]
+                node._congvu_blobs = blobs  # type: ignore[attr-defined]
+            else:
+                node.set_payload(_put_back(payload, blobs)[0])
         for attr in ("preamble", "epilogue"):
             value = getattr(node, attr, None)
             if isinstance(value, str) and "CGBLOB" in value:

@@ -15,6 +15,7 @@ signatures and fixed-size ``struct`` reads.
 
 from __future__ import annotations
 
+import bisect
 import struct
 import zlib
 from dataclasses import dataclass
@@ -84,11 +85,39 @@ def local_entries(data: bytes) -> list[Entry]:
 
 
 def all_entries(data: bytes) -> list[Entry]:
-    """Central directory entries, then local-header entries whose names it does not list."""
+    """Central directory entries, then local-header entries whose names it does not list
+    and that do not lie inside a listed member's data."""
     central = central_entries(data)
     seen = {e.name for e in central}
-    extra = [e for e in local_entries(data) if e.name not in seen]
+    spans = _data_spans(data, central)
+    starts = [a for a, _ in spans]
+    extra = [e for e in local_entries(data) if e.name not in seen
+             and not _inside(spans, starts, e.offset)]
     return central + extra
+
+
+def _data_spans(data: bytes, central: list[Entry]) -> list[tuple[int, int]]:
+    """Where each listed member's data lies, when its central and local headers agree on a
+    size (a member with sizes after its data, flag 8, has none). The local headers of a
+    stored zip or .docx *inside* a stored zip are that member's bytes, not members of this
+    archive: no extractor, by directory or by streaming the local headers, sees them here;
+    taking them out again doubled the work on a stored zip of Office files (issue 17)."""
+    spans = []
+    for e in central:
+        if e.offset < 0 or e.flags & 0x8 or not data.startswith(_LOCAL, e.offset) or \
+                e.offset + 30 > len(data):
+            continue
+        comp, _, nlen, elen = struct.unpack_from("<IIHH", data, e.offset + 18)
+        if comp != e.compressed or comp in (0, 0xFFFFFFFF):
+            continue
+        start = e.offset + 30 + nlen + elen
+        spans.append((start, start + comp))
+    return sorted(spans)
+
+
+def _inside(spans: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
+    i = bisect.bisect_right(starts, pos) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
 
 
 def read_local(data: bytes, entry: Entry, limit: int) -> bytes:
