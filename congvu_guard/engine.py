@@ -19,7 +19,7 @@ from .config import Config
 from .detectors import Detector, default_detectors
 from .detectors import budget as scan_budget
 from .detectors.budget import ScanBudget
-from .detectors.content import ScanLimits, expand
+from .detectors.content import MAX_MEMBER_BYTES, ScanLimits, expand
 from .detectors.yara_scan import YaraScanner
 from .explain import OWN_HEADERS
 from .gates import RATE_RULE, SIZE_RULE, STAMP_RULE, STATE_RULE, check_overrides
@@ -78,7 +78,7 @@ class Engine:
             config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
         self.scan_limits = ScanLimits(config.scan.max_depth, config.scan.max_members,
                                       config.scan.max_expanded_bytes,
-                                      min(config.scan.max_expanded_bytes, 64 * 1024 * 1024),
+                                      min(config.scan.max_expanded_bytes, MAX_MEMBER_BYTES),
                                       config.scan.max_ratio)
         self.stamp_key = stamp_key or (lambda: None)
         self.stamping = stamping
