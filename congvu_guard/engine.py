@@ -235,7 +235,7 @@ class Engine:
         if verdict.action not in _DELIVERED:
             return verdict
         hop = Hop(env.hop)
-        strip = OWN_HEADERS
+        strip: tuple[str, ...] = OWN_HEADERS
         if hop in (Hop.INBOUND, Hop.SUBMISSION):
             strip = (*OWN_HEADERS, stamp.HEADER)
         add: tuple[tuple[str, str], ...] = ()

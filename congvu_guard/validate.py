@@ -59,7 +59,7 @@ CHECKS: tuple[tuple[Callable[[Config], None], frozenset[Program]], ...] = (
 )
 
 
-def validate(config: Config, programs: Collection[Program] = PROGRAMS) -> None:
+def validate(config: Config, programs: Collection[str] = PROGRAMS) -> None:
     """Raise ConfigError for the first problem that one of ``programs`` would refuse."""
     for check, used_by in CHECKS:
         if used_by.intersection(programs):
