@@ -128,8 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             from .engine import Engine
+            from .validate import validate
 
             config = load_or_default(args.file)
+            validate(config)  # what the milter and the monitor would refuse at start
             Engine(config)  # checks [actions] against the known rule IDs
             print(_describe(config))
             return 0

@@ -15,23 +15,20 @@ from typing import Protocol
 
 from . import hold, replies, stamp
 from .auth.service import Authenticator
-from .config import SEVERITY_NAMES, Config, ConfigError
+from .config import Config
 from .detectors import Detector, default_detectors
 from .detectors import budget as scan_budget
 from .detectors.budget import ScanBudget
-from .detectors.content import ScanLimits, expand
+from .detectors.content import MAX_MEMBER_BYTES, ScanLimits, expand
 from .detectors.yara_scan import YaraScanner
 from .explain import OWN_HEADERS
+from .gates import RATE_RULE, SIZE_RULE, STAMP_RULE, STATE_RULE, check_overrides
 from .hops import Hop, HopClassifier
 from .message import ParsedMessage, ParseLimits, parse_message
 from .model import Action, Envelope, Finding, Severity, Verdict
 from .policy import ReportBox, decide_content
 from .ratelimit.model import RateResult, Status
 
-SIZE_RULE = "HUE-14"
-STAMP_RULE = "CG-STAMP"
-RATE_RULE = "HUE-13.2d"
-STATE_RULE = "CG-STATE"  # shared state (Redis) unavailable and on_redis_down = "tempfail"
 _DELIVERED = (Action.ACCEPT, Action.TAG, Action.QUARANTINE)
 
 
@@ -81,7 +78,7 @@ class Engine:
             config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
         self.scan_limits = ScanLimits(config.scan.max_depth, config.scan.max_members,
                                       config.scan.max_expanded_bytes,
-                                      min(config.scan.max_expanded_bytes, 64 * 1024 * 1024),
+                                      min(config.scan.max_expanded_bytes, MAX_MEMBER_BYTES),
                                       config.scan.max_ratio)
         self.stamp_key = stamp_key or (lambda: None)
         self.stamping = stamping
@@ -98,18 +95,7 @@ class Engine:
             self.authenticator = Authenticator(config)
         self.known_rules = {SIZE_RULE, STAMP_RULE, RATE_RULE, STATE_RULE, scan_budget.RULE,
                             *(r for d in self.detectors for r in d.rules)}
-        for direction, table in config.policy.items():
-            bad = sorted(set(table) - self.known_rules - set(SEVERITY_NAMES))
-            if bad:
-                raise ConfigError(f"[policy.{direction}] {bad[0]}: neither a severity "
-                                  f"({', '.join(SEVERITY_NAMES)}) nor a known rule ID")
-        if config.actions.get("HUE-5.3") in (Action.REJECT, Action.QUARANTINE):
-            raise ConfigError("[actions] HUE-5.3: legacy encodings are reported, never blocked "
-                              "(use accept or tag)")
-        unknown = sorted(set(config.actions) - self.known_rules)
-        if unknown:
-            known = ", ".join(sorted(self.known_rules))
-            raise ConfigError(f"[actions] {unknown[0]}: unknown rule ID (known: {known})")
+        check_overrides(config, self.known_rules)  # an override no gate reads is refused
 
     # -- size (HUE-14) -------------------------------------------------------------------
 
@@ -249,7 +235,7 @@ class Engine:
         if verdict.action not in _DELIVERED:
             return verdict
         hop = Hop(env.hop)
-        strip = OWN_HEADERS
+        strip: tuple[str, ...] = OWN_HEADERS
         if hop in (Hop.INBOUND, Hop.SUBMISSION):
             strip = (*OWN_HEADERS, stamp.HEADER)
         add: tuple[tuple[str, str], ...] = ()

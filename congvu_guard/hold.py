@@ -28,11 +28,8 @@ def to_officer(verdict: Verdict, officer: str) -> Verdict:
            for f in verdict.findings):
         return verdict  # a stronger finding (malware, an error) decides
     if not officer:
-        return replace(verdict, action=Action.REJECT, quarantine_to="",
-                       **_reply(replies.content_rejected(RULE, held[0].detail)))
+        code, xcode, text = replies.content_rejected(RULE, held[0].detail)
+        return replace(verdict, action=Action.REJECT, quarantine_to="", smtp_code=code,
+                       smtp_xcode=xcode, smtp_text=text)
     return replace(verdict, action=Action.QUARANTINE, quarantine_to=officer,
                    smtp_code="", smtp_xcode="", smtp_text="")
-
-
-def _reply(reply: tuple[str, str, str]) -> dict[str, str]:
-    return dict(zip(("smtp_code", "smtp_xcode", "smtp_text"), reply, strict=True))

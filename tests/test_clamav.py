@@ -12,12 +12,12 @@ import pytest
 from congvu_guard.config import ClamavConfig, Config, ReportConfig
 from congvu_guard.detectors.clamav import Clamd
 from congvu_guard.engine import Engine
-from congvu_guard.lab.clamd import ClamdLab
 from congvu_guard.metrics import Metrics
 from congvu_guard.model import Action, Envelope
 from congvu_guard.scan import wire_size
 from tests import samples
 from tests.helpers import EICAR
+from tests.lab.clamd import ClamdLab
 
 MARKER = b"CONGVU-CLAMAV-TEST-MARKER-7f3a"
 ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")

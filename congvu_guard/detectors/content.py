@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..config import ScanConfig
 from ..message import ParsedMessage, ParseLimits, parse_message
 from . import carriers, filetypes, pdf, ziplist
 from .budget import BudgetExhausted, ScanBudget
@@ -26,13 +27,17 @@ from .budget import BudgetExhausted, ScanBudget
 MIB = 1024 * 1024
 
 
+_SCAN = ScanConfig()  # the defaults are the configuration's, spelled once (issue 20)
+MAX_MEMBER_BYTES = 64 * MIB  # one member, whatever [scan] max_expanded_bytes allows
+
+
 @dataclass(frozen=True, slots=True)
 class ScanLimits:
-    max_depth: int = 10  # archives and attached messages inside each other
-    max_members: int = 1000  # files taken out of archives, per message
-    max_total_bytes: int = 256 * MIB  # bytes taken out of archives, per message
-    max_member_bytes: int = 64 * MIB  # one member
-    max_ratio: int = 100  # expanded / compressed size beyond which it is a bomb
+    max_depth: int = _SCAN.max_depth  # archives and attached messages inside each other
+    max_members: int = _SCAN.max_members  # files taken out of archives, per message
+    max_total_bytes: int = _SCAN.max_expanded_bytes  # bytes taken out of archives, per message
+    max_member_bytes: int = MAX_MEMBER_BYTES  # one member
+    max_ratio: int = _SCAN.max_ratio  # expanded / compressed size beyond which it is a bomb
 
 
 @dataclass(eq=False)

@@ -6,9 +6,10 @@ a change, asked of Redis in one round trip while the copy is stale). Fed with
 
 from __future__ import annotations
 
+import builtins  # IocStore.list shadows the builtin in its class body
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import redis
@@ -122,7 +123,7 @@ class IocStore:
 
         return {text(k): text(v) for k, v in sorted(self.client.hgetall(key(kind)).items())}
 
-    def hits(self, wanted: dict[str, Iterable[str]]) -> dict[str, list[str]]:
+    def hits(self, wanted: Mapping[str, Iterable[str]]) -> dict[str, builtins.list[str]]:
         """Which of the given values are listed, per kind: from the local copy when it is
         fresh, else in one pipelined round trip."""
         items = {k: sorted(set(v)) for k, v in wanted.items() if v}
@@ -137,7 +138,7 @@ class IocStore:
         for kind, values in items.items():
             # As received: an 8-bit sender that is not UTF-8 must not make the lookup fail.
             pipe.hmget(key(kind), [v.encode("utf-8", "surrogateescape") for v in values])
-        out: dict[str, list[str]] = {}
+        out: dict[str, builtins.list[str]] = {}
         for (kind, values), found in zip(items.items(), pipe.execute(), strict=True):
             out[kind] = [v for v, f in zip(values, found, strict=True) if f is not None]
         return out

@@ -70,8 +70,8 @@ class _BoundedInflate:
     record. oletools inflates .ppt objects and VBA with no limit (a zlib bomb in a .ppt
     would take gigabytes)."""
 
-    def __init__(self, *args: int) -> None:
-        self._d = zlib.decompressobj(*args)
+    def __init__(self, wbits: int = zlib.MAX_WBITS) -> None:  # oletools passes wbits only
+        self._d = zlib.decompressobj(wbits)
         self._in = self._out = 0
 
     @property

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from ..config import DEFAULT_POLICY
 from ..model import Action, Finding, Severity
 from .content import FileNode
 
-SUGGESTED = {
-    Severity.CRITICAL: Action.REJECT,
-    Severity.HIGH: Action.REJECT,
-    Severity.MEDIUM: Action.QUARANTINE,
-    Severity.LOW: Action.TAG,
-    Severity.INFO: Action.TAG,
-}
+# The action each severity proposes: the built-in [policy] table, spelled once in config.py
+# (the configured table, per direction, replaces it in policy.decide_content).
+SUGGESTED: dict[Severity, Action] = {
+    s: DEFAULT_POLICY["inbound"][s.name.lower()] for s in Severity}
 
 
 def finding(rule: str, severity: Severity, detail: str, detector: str,

@@ -22,6 +22,7 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +104,7 @@ class Lab:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def _wait(pred, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def _wait(pred: Callable[[], object], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

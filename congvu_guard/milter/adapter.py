@@ -21,6 +21,7 @@ import Milter
 
 from .. import explain, replies, stamp
 from ..addresses import strip_brackets
+from ..config import ScanConfig
 from ..engine import Engine
 from ..metrics import Metrics
 from ..model import Action, Envelope, Verdict
@@ -40,6 +41,9 @@ _STRIPPABLE.add("authentication-results")  # replaced by ours at the inbound doo
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_FROM_CONFIG: Any = None  # a Services field taken from the engine's configuration
+
+
 @dataclass
 class Services:
     """What every connection shares: the engine, the metrics, the store, our host name."""
@@ -48,10 +52,21 @@ class Services:
     metrics: Metrics
     store: Store | None
     hostname: str
-    # Admission of spooled (large) messages to parsing and scanning (bounded memory).
-    large_scans: ScanGate = field(default_factory=lambda: ScanGate(2, 24 << 20))
-    spool_threshold: int = 1 << 21
-    spool_dir: str = ""  # "" = the system temporary directory
+    # Admission of spooled (large) messages to parsing and scanning (bounded memory), the
+    # spool threshold and directory ("" = the system temporary directory). Not given: the
+    # engine's [scan] values, so that no default is spelled twice (issue 20).
+    large_scans: ScanGate = _FROM_CONFIG
+    spool_threshold: int = _FROM_CONFIG
+    spool_dir: str = _FROM_CONFIG
+
+    def __post_init__(self) -> None:
+        scan = self.engine.config.scan
+        if self.large_scans is None:
+            self.large_scans = ScanGate(scan.large_scan_concurrency, scan.large_scan_bytes)
+        if self.spool_threshold is None:
+            self.spool_threshold = scan.spool_threshold_bytes
+        if self.spool_dir is None:
+            self.spool_dir = scan.spool_dir
 
 
 @dataclass
@@ -64,7 +79,8 @@ class MessageState:
     header_counts: dict[str, int] = field(default_factory=dict)  # of headers we may strip
     subject: bytes | None = None  # the first Subject value as received
     raw: bytearray = field(default_factory=bytearray)  # kept until the decision is carried out
-    body: BodySpool = field(default_factory=lambda: BodySpool(1 << 21))
+    body: BodySpool = field(  # envfrom gives the one with the services' threshold and dir
+        default_factory=lambda: BodySpool(ScanConfig().spool_threshold_bytes))
     counted: int = 0  # bytes on the wire so far (headers, blank line, body)
     over_limit: bool = False
     started: float = field(default_factory=time.perf_counter)

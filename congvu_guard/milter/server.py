@@ -17,7 +17,7 @@ from typing import Any
 import Milter
 import milter as libmilter
 
-from ..config import Config, ConfigError
+from ..config import Config
 from ..detectors import ioc
 from ..detectors.clamav import Clamd
 from ..detectors.ioc import IocDetector, IocStore, Listed
@@ -34,11 +34,11 @@ from ..sdnotify import Watchdog, notify
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from ..top import Publisher
+from ..validate import validate
 from .adapter import GuardMilter, Services
 from .gate import ScanGate
 from .limits import raise_packet_limit
 from .memory import tune_malloc
-from .spool import check_spool_dir
 
 log = logging.getLogger("congvu_guard.milter")
 
@@ -90,11 +90,9 @@ def _local_copies(client: object, metrics: Metrics,
 
 
 def run(config: Config) -> int:
+    validate(config, ("milter",))  # the same checks as check-config, before anything starts
     faulthandler.enable()  # a crash in C code (libmilter, yara, redis) leaves a traceback
     tune_malloc()
-    problem = check_spool_dir(config.scan.spool_dir)
-    if problem:
-        raise ConfigError(f"[scan] spool_dir: {problem}")
     metrics = Metrics()
     metrics.set_scan_budget(config.scan.time_budget_seconds, config.scan.max_expanded_bytes)
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
@@ -103,8 +101,6 @@ def run(config: Config) -> int:
     copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
     publisher: Publisher | None = None
     url = config.redis.url
-    if not url and config.redis.mode != "standalone":
-        raise ConfigError(f"[redis] url: required with mode = \"{config.redis.mode}\"")
     if not url:
         embedded = EmbeddedRedis(config.redis.embedded_dir)
         url = embedded.start()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import tempfile
 from pathlib import Path
-from typing import IO
 
 # What a full file system (or an exhausted quota) looks like to write().
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -35,7 +35,7 @@ class BodySpool:
         self.threshold = threshold
         self.directory = directory or None  # None: the system temporary directory
         self.buffer = bytearray()
-        self.file: IO[bytes] | None = None
+        self.file: io.BufferedRandom | None = None
         self.size = 0
 
     @property

@@ -36,7 +36,7 @@ def ApiError(status: int, message: str) -> web.HTTPException:
     return _ERRORS[status](text=json.dumps({"error": message}), content_type="application/json")
 
 
-def bad(message: str) -> ApiError:
+def bad(message: str) -> web.HTTPException:
     return ApiError(400, message)
 
 

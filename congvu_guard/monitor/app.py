@@ -19,6 +19,7 @@ from ..embedded_redis import EmbeddedRedis
 from ..metrics import MonitorMetrics
 from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
+from ..validate import validate
 from . import api, logsafe
 from .state import MonitorState
 
@@ -87,6 +88,7 @@ def build_app(state: MonitorState, background: tuple[Background, ...] = ()) -> w
 
 
 def run(config: Config) -> int:
+    validate(config, ("monitor",))  # the same checks as check-config, before anything starts
     logsafe.install()  # one log line per event, whatever the values hold (issue 15)
     embedded: EmbeddedRedis | None = None
     url = config.redis.url

@@ -132,8 +132,9 @@ def matches(row: Mapping[str, Any], query: Query, since: float, until: float) ->
     if query.status and query.status not in (row.get("status", ""), row.get("kind")):
         return False
     ts = row.get("ts")
-    if (since or until) and ts is None:
-        return False
+    if ts is None:
+        return not (since or until) and (not query.q
+                                         or query.q.lower() in str(row.get("text", "")).lower())
     if since and ts < since:
         return False
     if until and ts >= until:

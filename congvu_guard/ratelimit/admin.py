@@ -151,10 +151,10 @@ def _locks(args: argparse.Namespace, config: Config, store: LockStore, audit: Au
             print(f"{len(locks)} locked account(s)")
         return 0
     if cmd == "show":
-        lock = store.get(args.account)
-        if lock is None:
+        found = store.get(args.account)
+        if found is None:
             raise NotLocked(f"{args.account} is not locked")
-        print(json.dumps(lock.as_dict(), ensure_ascii=False) if args.json else _show(lock))
+        print(json.dumps(found.as_dict(), ensure_ascii=False) if args.json else _show(found))
         return 0
     if cmd == "lock":
         lock = store.lock(args.account, args.reason, by=actor, note=args.note,

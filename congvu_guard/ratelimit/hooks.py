@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 log = logging.getLogger("congvu_guard.ratelimit.hooks")
 
-Recorder = Callable[[str, str, dict[str, object]], None]  # (hook name, account, outcome)
+Recorder = Callable[[str, str, dict[str, object]], object]  # (hook, account, outcome)
 
 
 def render(argv: Sequence[str], account: str) -> list[str]:

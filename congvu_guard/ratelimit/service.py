@@ -163,9 +163,12 @@ class RateLimitService:
         if ok and lock_made is not None:
             self.metrics.locks.labels("HUE-13.2c").inc()
             log.warning("account %s locked (HUE-13.2c): sent malware (%s)", acct, detail)
-            threading.Thread(target=lambda: (self.refresh_exports(),
-                                             self.hooks.fire("lock", acct)),
-                             name="after-lock", daemon=True).start()
+
+            def after_lock() -> None:
+                self.refresh_exports()
+                self.hooks.fire("lock", acct)
+
+            threading.Thread(target=after_lock, name="after-lock", daemon=True).start()
 
     def _export_busiest(self, account: str, count: int) -> None:
         """The busiest accounts go to the monitor's API (top.py), never to metric labels."""

@@ -38,10 +38,10 @@ import pytest
 import redis
 
 from congvu_guard.embedded_redis import EmbeddedRedis
-from congvu_guard.lab.clamd import ClamdLab
 from congvu_guard.lab.postfix import Listener, PostfixInstance
 from congvu_guard.ratelimit import keys
 from tests.helpers import free_port, message_with_attachment, simple_message, token, wait_until
+from tests.lab.clamd import ClamdLab
 
 from .conftest import MilterUnderTest, start_milter, write_milter_config
 from .harness import Sink

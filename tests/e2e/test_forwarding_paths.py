@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from congvu_guard.lab.dovecot import DovecotInstance
 from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests.helpers import free_port, simple_message, token, wait_until
+from tests.lab.dovecot import DovecotInstance
 
 from .conftest import REPORT_BOX, MilterUnderTest, write_milter_config
 from .harness import MilterProcess, Sink, send

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from congvu_guard.lab.dovecot import DovecotInstance
 from tests.helpers import free_port
+from tests.lab.dovecot import DovecotInstance
 
 from .conftest import Monitor, start_monitor
 
