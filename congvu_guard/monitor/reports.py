@@ -356,15 +356,24 @@ class ReportStore:
             smtp.sendmail(box, [rec["reporter"]], msg)
 
 
+def block_for(socket_timeout: float) -> int:
+    """How long one idle XREADGROUP may block (ms): well inside the socket timeout."""
+    return max(10, min(2000, int(socket_timeout * 1000 * 0.6)))
+
+
 async def consume_forever(state: MonitorState) -> None:
     store = ReportStore(state)
     # A stable name: after a restart this consumer reads its own unacknowledged entries.
     consumer = f"monitor@{socket.gethostname()}"
+    # XREADGROUP BLOCK must end before the client's socket timeout ([redis]
+    # timeout_seconds, 0.5 s by default): a 2 s block timed out on every idle read and
+    # the reader then slept 5 s with a warning (seen every ~5 s under systemd).
+    block_ms = block_for(state.config.redis.timeout_seconds)
     while True:
         try:
             await asyncio.to_thread(store.ensure_group)
             while True:
-                await asyncio.to_thread(store.consume_once, consumer, 2000)
+                await asyncio.to_thread(store.consume_once, consumer, block_ms)
         except asyncio.CancelledError:
             raise
         except redis.RedisError as e:

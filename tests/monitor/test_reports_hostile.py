@@ -60,3 +60,11 @@ def test_a_transient_redis_error_during_ingest_leaves_the_report_pending(redis_c
     assert pending(redis_client) == 1 and store.recent() == []
     assert store.consume_once("c1", block_ms=100) == 1  # read again, then stored
     assert len(store.recent()) == 1 and pending(redis_client) == 0
+
+
+def test_idle_report_reads_block_less_than_the_redis_socket_timeout() -> None:
+    """A block longer than the socket timeout made every idle read a TimeoutError."""
+    from congvu_guard.monitor.reports import block_for
+
+    for timeout in (0.05, 0.5, 1.0, 30.0):
+        assert 0 < block_for(timeout) < timeout * 1000
