@@ -179,15 +179,25 @@ def _fast_base64(part: Message) -> bytes | None:
     # The decoder skips the line breaks itself: no copy of the run without them, and no
     # count of its characters: data that is not whole quanta raises (issue 17: the copy
     # and the counts were half of this function's time on a 20 MB message).
+    pad = 0
     eq = run.find(b"=")
     if eq >= 0:
         tail = run[eq:].translate(None, b"\r\n")
         if len(tail) > 2 or tail.strip(b"="):
             return None
+        pad = len(tail)
     try:
-        return _b64decode(run)
+        out = _b64decode(run)
     except binascii.Error:
         return None  # not whole quanta: the standard library's way records the defect
+    # With '=' at the end the decoder also takes runs that are not whole quanta ("QU" +
+    # "QUJDRA=": 8 data characters and a pad), where the standard library records
+    # InvalidBase64PaddingDefect. Whole quanta with 1 or 2 pads decode to 3k+2 or 3k+1
+    # bytes; every other count of data characters gives another remainder. This costs
+    # nothing, where counting the line breaks costs 12 ms on 13 MB.
+    if pad and len(out) % 3 != 3 - pad:
+        return None
+    return out
 
 
 def _decoded_payload(part: Message) -> bytes:
