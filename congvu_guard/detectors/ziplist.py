@@ -15,7 +15,6 @@ signatures and fixed-size ``struct`` reads.
 
 from __future__ import annotations
 
-import bisect
 import struct
 import zlib
 from dataclasses import dataclass
@@ -71,16 +70,37 @@ def central_entries(data: bytes) -> list[Entry]:
     return out
 
 
-def local_entries(data: bytes) -> list[Entry]:
-    """Entries found by their local headers, wherever they are in the data."""
+def local_entries(data: bytes, skip: list[tuple[int, int]] | None = None) -> list[Entry]:
+    """Entries found by their local headers, wherever they are in the data outside the
+    ``skip`` spans (sorted, not overlapping: the listed members' data).
+
+    The search jumps over the skipped spans instead of finding every signature inside them
+    and dropping those afterwards: on the bench's stored zip of six 0.8 MB .docx files the
+    signature search went from 10 ms to under 1 ms a message (issue 17)."""
+    spans = skip or []
     out: list[Entry] = []
-    pos = data.find(_LOCAL)
-    while pos >= 0 and len(out) < _MAX_ENTRIES and pos + 30 <= len(data):
-        flags, method, comp, usize, nlen = struct.unpack_from("<2xHH8xIIH", data, pos + 4)
-        name = _name(data[pos + 30:pos + 30 + nlen], flags)
+    n, pos, i = len(data), 0, 0
+    while len(out) < _MAX_ENTRIES:
+        while i < len(spans) and spans[i][1] <= pos:
+            i += 1
+        if i < len(spans) and spans[i][0] <= pos:
+            pos = spans[i][1]  # inside a listed member's data: nothing of this archive
+            continue
+        # A signature may start just before the next span and run into it.
+        end = min(n, spans[i][0] + len(_LOCAL) - 1) if i < len(spans) else n
+        hit = data.find(_LOCAL, pos, end)
+        if hit < 0:
+            if i >= len(spans):
+                break
+            pos = spans[i][1]
+            continue
+        if hit + 30 > n:
+            break
+        flags, method, comp, usize, nlen = struct.unpack_from("<2xHH8xIIH", data, hit + 4)
+        name = _name(data[hit + 30:hit + 30 + nlen], flags)
         if name:
-            out.append(Entry(name, method, flags, comp, usize, pos, "local"))
-        pos = data.find(_LOCAL, pos + 30 + nlen)
+            out.append(Entry(name, method, flags, comp, usize, hit, "local"))
+        pos = hit + 30 + nlen
     return out
 
 
@@ -89,11 +109,20 @@ def all_entries(data: bytes) -> list[Entry]:
     and that do not lie inside a listed member's data."""
     central = central_entries(data)
     seen = {e.name for e in central}
-    spans = _data_spans(data, central)
-    starts = [a for a, _ in spans]
-    extra = [e for e in local_entries(data) if e.name not in seen
-             and not _inside(spans, starts, e.offset)]
+    extra = [e for e in local_entries(data, _merged(_data_spans(data, central)))
+             if e.name not in seen]
     return central + extra
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with the overlapping ones joined (a lying directory may overlap)."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _data_spans(data: bytes, central: list[Entry]) -> list[tuple[int, int]]:
@@ -113,11 +142,6 @@ def _data_spans(data: bytes, central: list[Entry]) -> list[tuple[int, int]]:
         start = e.offset + 30 + nlen + elen
         spans.append((start, start + comp))
     return sorted(spans)
-
-
-def _inside(spans: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
-    i = bisect.bisect_right(starts, pos) - 1
-    return i >= 0 and spans[i][0] <= pos < spans[i][1]
 
 
 def read_local(data: bytes, entry: Entry, limit: int) -> bytes:
