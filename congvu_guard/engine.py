@@ -130,9 +130,10 @@ class Engine:
         check_overrides(config, self.known_rules)  # an override no gate reads is refused
         self.envelope_gates = _bind(gates_at("mail-from"), {
             "size": self.declared_size_gate, "lock": self.lock_gate})
-        # The size gate at end of data runs around the parse stage (check_message); the
-        # others see the scanned message.
-        self.message_gates = _bind(gates_at("end-of-data")[1:], {
+        # At end of data the size gate runs around the parse stage (check_message); the
+        # gates after it see the scanned message.
+        after_size = tuple(g for g in gates_at("end-of-data") if g.name != "size")
+        self.message_gates = _bind(after_size, {
             "content": self.content_gate, "release": self.release_gate,
             "malware-lock": self.malware_step, "origin": self.origin_step,
             "rate": self.rate_step, "auth-header": self.auth_header_step,
