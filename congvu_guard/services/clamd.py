@@ -23,7 +23,6 @@ from ..metrics import Metrics
 
 log = logging.getLogger("congvu_guard.clamav")
 
-
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 CHUNK = 1 << 16
 
