@@ -1,33 +1,51 @@
 """The policy engine: the same decisions for the milter and for ``congvu-guard scan``.
 
-It does no network I/O and keeps no per-message state: the caller hands it what the MTA
-said (an :class:`Envelope`) and, at end of message, the message bytes; it answers with a
-:class:`Verdict`. Errors inside a detector are not swallowed here: the caller turns them
-into a temporary failure (451 4.3.0), never into an accept.
+One message goes through the stages in order (docs/architecture.md):
+
+1. the size gate on the counted bytes (``policy.GATES`` starts with it);
+2. parse and expand (:func:`congvu_guard.parse.parse_and_expand`), then the size gate on
+   the decoded content when ``[limits] size_basis = "decoded"``;
+3. the services stage (:class:`congvu_guard.services.ServiceStage`): clamd, the IOC
+   blocklist, SPF/DKIM/DMARC and the origin-stamp key, asked once, recorded on
+   ``parsed.facts``;
+4. the detectors, pure functions of (envelope, parsed message with its facts);
+5. the remaining gates of :data:`congvu_guard.policy.GATES`, in that order.
+
+What does I/O: only the services stage (3) and the rate limiter (:class:`Limiter`: the lock
+lookup at MAIL FROM, the count and the malware lock at end of data). Nothing else here
+touches the network or keeps per-message state: the caller hands it what the MTA said (an
+:class:`Envelope`) and, at end of message, the message bytes; it answers with a
+:class:`Verdict`. Errors inside a detector or a service client are not swallowed here: the
+caller turns them into a temporary failure (451 4.3.0), never into an accept.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 from . import hold, replies, stamp
 from .auth.service import Authenticator
 from .config import Config
-from .detectors import Detector, default_detectors
+from .detectors import Detector, DetectorError, default_detectors
 from .detectors import budget as scan_budget
 from .detectors.budget import ScanBudget
-from .detectors.content import MAX_MEMBER_BYTES, ScanLimits, expand
+from .detectors.content import MAX_MEMBER_BYTES, ScanLimits
 from .detectors.yara_scan import YaraScanner
 from .explain import OWN_HEADERS
-from .gates import RATE_RULE, SIZE_RULE, STAMP_RULE, STATE_RULE, check_overrides
+from .gates import RATE_RULE, SIZE_RULE, STAMP_RULE, STATE_RULE, check_overrides, rules_read
 from .hops import Hop, HopClassifier
-from .message import ParsedMessage, ParseLimits, parse_message
+from .message import ParsedMessage, ParseLimits
 from .model import Action, Envelope, Finding, Severity, Verdict
-from .policy import ReportBox, decide_content
+from .parse import parse_and_expand
+from .policy import Gate, ReportBox, decide_content, gates_at
 from .ratelimit.model import RateResult, Status
+from .services import ServiceStage
+from .services.stage import Blocklist, VirusScanner
+
+__all__ = ["DetectorError", "Engine", "Limiter"]
 
 _DELIVERED = (Action.ACCEPT, Action.TAG, Action.QUARANTINE)
 
@@ -44,18 +62,37 @@ class Limiter(Protocol):
     def lock_for_malware(self, account: str, detail: str, queue_id: str) -> None: ...
 
 
-class DetectorError(RuntimeError):
-    """A detector raised: an internal error, reported as a tempfail."""
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """What the end-of-data gates after size see: the message and the detectors' findings."""
 
-    def __init__(self, detector: str, error: BaseException) -> None:
-        super().__init__(f"detector {detector} failed: {type(error).__name__}: {error}")
-        self.detector = detector
+    env: Envelope
+    parsed: ParsedMessage
+    findings: tuple[Finding, ...]
+
+
+EnvelopeGate = Callable[[Envelope], Verdict | None]  # a verdict stops the session there
+MessageGate = Callable[[Scanned, Verdict], Verdict]  # each gate passes the verdict on
+
+
+F = TypeVar("F")
+
+
+def _bind(gates: Sequence[Gate], impl: Mapping[str, F]) -> tuple[tuple[Gate, F], ...]:
+    """Every gate of the list with its implementation, in the list's order."""
+    missing = [g.name for g in gates if g.name not in impl]
+    extra = sorted(set(impl) - {g.name for g in gates})
+    if missing or extra:
+        raise RuntimeError(f"gates without an implementation {missing}, "
+                           f"implementations without a gate {extra}")
+    return tuple((g, impl[g.name]) for g in gates)
 
 
 class Engine:
     """``stamp_key`` returns the origin-stamp key (None while it is unavailable).
     ``stamping`` is True in the milter: mail from outside must then get the origin stamp,
-    and is tempfailed while the key is unavailable, so no forward can escape the gate."""
+    and is tempfailed while the key is unavailable, so no forward can escape the gate.
+    ``clamd`` and ``ioc`` are the clients the services stage asks (None: not configured)."""
 
     def __init__(
         self,
@@ -66,12 +103,12 @@ class Engine:
         clock: Callable[[], float] = time.time,
         limiter: Limiter | None = None,
         yara: YaraScanner | None = None,
-        services: tuple[Detector, ...] = (),
+        clamd: VirusScanner | None = None,
+        ioc: Blocklist | None = None,
         authenticator: Authenticator | None = None,
     ) -> None:
         """``yara`` defaults to a scanner compiled from the configured rules (a bad rule
-        file raises YaraError); ``services`` are detectors backed by a service (clamd,
-        the IOC blocklist)."""
+        file raises YaraError)."""
         self.config = config
         self.limiter = limiter
         self.yara = yara if yara is not None else YaraScanner(
@@ -80,22 +117,35 @@ class Engine:
                                       config.scan.max_expanded_bytes,
                                       min(config.scan.max_expanded_bytes, MAX_MEMBER_BYTES),
                                       config.scan.max_ratio)
-        self.stamp_key = stamp_key or (lambda: None)
-        self.stamping = stamping
+        self.parse_limits = ParseLimits(max_depth=config.scan.max_depth)
         self.clock = clock
         self.hops = HopClassifier(config.hops)
+        self.services = ServiceStage(config, clamd, ioc, authenticator, stamp_key, stamping)
         if detectors is None:
-            detectors = default_detectors(config, self.stamp_key,
-                                          (self.yara.detector(), *services))
+            detectors = default_detectors(config, (self.yara.detector(),
+                                                   *self.services.detectors()))
         self.detectors = tuple(detectors)
         self.report = ReportBox(config.report)
-        # HUE-11.11 (origin): SPF/DKIM/DMARC facts computed before the detectors run.
-        self.authenticator = authenticator
-        if authenticator is None and (config.domains.own or config.origin.authentication):
-            self.authenticator = Authenticator(config)
-        self.known_rules = {SIZE_RULE, STAMP_RULE, RATE_RULE, STATE_RULE, scan_budget.RULE,
-                            *(r for d in self.detectors for r in d.rules)}
+        self.known_rules = rules_read({r for d in self.detectors for r in d.rules})
         check_overrides(config, self.known_rules)  # an override no gate reads is refused
+        self.envelope_gates = _bind(gates_at("mail-from"), {
+            "size": self.declared_size_gate, "lock": self.lock_gate})
+        # At end of data the size gate runs around the parse stage (check_message); the
+        # gates after it see the scanned message.
+        after_size = tuple(g for g in gates_at("end-of-data") if g.name != "size")
+        self.message_gates = _bind(after_size, {
+            "content": self.content_gate, "release": self.release_gate,
+            "malware-lock": self.malware_step, "origin": self.origin_step,
+            "rate": self.rate_step, "auth-header": self.auth_header_step,
+            "subject-prefix": self.subject_prefix_gate})
+
+    @property
+    def stamping(self) -> bool:
+        return self.services.stamping
+
+    @property
+    def authenticator(self) -> Authenticator | None:
+        return self.services.authenticator
 
     # -- size (HUE-14) -------------------------------------------------------------------
 
@@ -114,10 +164,21 @@ class Engine:
         return Verdict(Action.REJECT, (finding,), *replies.size_exceeded(limit, basis))
 
     def check_envelope(self, env: Envelope) -> Verdict | None:
-        """MAIL FROM stage: reject early when the declared SIZE= is over the limit, or when
-        the sending account is locked (HUE-13.2d and the monitor's locks)."""
+        """MAIL FROM: the gates of ``policy.gates_at("mail-from")`` in order (size, lock);
+        the first verdict refuses the message."""
+        for _, gate in self.envelope_gates:
+            if (verdict := gate(env)) is not None:
+                return verdict
+        return None
+
+    def declared_size_gate(self, env: Envelope) -> Verdict | None:
+        """HUE-14: reject early when the declared SIZE= is over the limit."""
         if env.declared_size is not None and env.declared_size > self.buffer_ceiling:
             return self.size_verdict(env.declared_size, "declared SIZE=")
+        return None
+
+    def lock_gate(self, env: Envelope) -> Verdict | None:
+        """The sending account is locked (HUE-13.2d and the monitor's locks)."""
         if self.limiter is None:
             return None
         account = self.limiter.account_for(env, self.hops.classify(env))
@@ -138,8 +199,9 @@ class Engine:
                           Action.TEMPFAIL, Severity.HIGH, "ratelimit")
         return Verdict(Action.TEMPFAIL, (finding,), *replies.tempfail())
 
-    def rate_step(self, env: Envelope, verdict: Verdict) -> Verdict:
+    def rate_step(self, m: Scanned, verdict: Verdict) -> Verdict:
         """HUE-13.2d: count a message about to be accepted; the one over the limit locks."""
+        env = m.env
         if self.limiter is None or verdict.action not in _DELIVERED:
             return verdict
         account = self.limiter.account_for(env, Hop(env.hop))
@@ -172,51 +234,57 @@ class Engine:
     # -- whole message -------------------------------------------------------------------
 
     def check_message(self, env: Envelope, raw: bytes, transmitted_size: int) -> Verdict:
-        """End of message: size, then every detector, then the policy step."""
-        if transmitted_size > self.buffer_ceiling:
+        """End of message: size, parse and expand, services, detectors, then the gates."""
+        if transmitted_size > self.buffer_ceiling:  # size gate, before anything is parsed
             return self.size_verdict(transmitted_size, "counted")
         env = replace(env, hop=self.hops.classify(env).value)
         timings: list[tuple[str, float]] = []
-        t0 = time.perf_counter()
         budget = ScanBudget(self.config.scan.time_budget_seconds,
                             self.config.scan.max_expanded_bytes)
-        parsed = parse_message(raw, ParseLimits(max_depth=self.config.scan.max_depth))
-        timings.append(("parse", time.perf_counter() - t0))
         limits = self.config.limits
-        if limits.size_basis == "decoded" and parsed.decoded_bytes > limits.max_message_bytes:
+        decoded_limit = limits.max_message_bytes if limits.size_basis == "decoded" else None
+        parsed = parse_and_expand(raw, self.parse_limits, self.scan_limits, budget, timings,
+                                  decoded_limit)
+        if decoded_limit is not None and parsed.decoded_bytes > decoded_limit:
             return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
-        t0 = time.perf_counter()
-        parsed.content = expand(parsed, self.scan_limits, budget)
-        timings.append(("expand", time.perf_counter() - t0))
-        if self.authenticator is not None:
-            t0 = time.perf_counter()
-            parsed.auth = self.authenticator.check(env, parsed)
-            timings.append(("auth", time.perf_counter() - t0))
+        parsed.facts = self.services.gather(env, parsed, timings)
         findings = self.run_detectors(env, parsed, timings, budget)
         if (over := scan_budget.finding(budget)) is not None:
             findings.append(over)  # MEDIUM: quarantine, never an accept bought by the budget
-        direction = "inbound" if Hop(env.hop) is Hop.INBOUND else "outbound"
-        verdict = decide_content(findings, env.recipients, self.report, self.config.actions,
-                                 self.config.policy.get(direction, {}))
-        verdict = hold.to_officer(verdict, self.config.secret.officer)  # HUE-11.2
-        release = parsed.header(stamp.RELEASE_HEADER)
-        if release and verdict.action is not Action.ACCEPT and stamp.verify_release(
-                self.stamp_key(), release, parsed.header("Message-ID") or ""):
-            # Released from quarantine by the security team: deliver, findings recorded.
-            verdict = replace(verdict, action=Action.TAG, exempt=True, released=True,
-                              smtp_code="", smtp_xcode="", smtp_text="", quarantine_to="",
-                              removed_recipients=())
-        verdict = self.malware_step(env, verdict)
-        verdict = self.rate_step(env, self.origin_step(env, parsed, verdict))
-        verdict = self.auth_header_step(parsed, verdict)
-        prefix = self.config.scan.subject_prefix
-        if prefix and verdict.action is Action.TAG and any(f.policy for f in verdict.findings):
-            verdict = replace(verdict, subject_prefix=prefix)
+        scanned = Scanned(env, parsed, tuple(findings))
+        verdict = Verdict(Action.ACCEPT)
+        for _, gate in self.message_gates:
+            verdict = gate(scanned, verdict)
         return replace(verdict, timings=tuple(timings), parts_scanned=len(parsed.content.files),
                        bytes_scanned=parsed.content.bytes_scanned)
 
-    def malware_step(self, env: Envelope, verdict: Verdict) -> Verdict:
+    def content_gate(self, m: Scanned, verdict: Verdict) -> Verdict:
+        """Every finding through [actions] and the direction's [policy.*] table, the report
+        box, then the officer for secret documents (HUE-11.2). The verdict starts here."""
+        direction = "inbound" if Hop(m.env.hop) is Hop.INBOUND else "outbound"
+        verdict = decide_content(m.findings, m.env.recipients, self.report,
+                                 self.config.actions, self.config.policy.get(direction, {}))
+        return hold.to_officer(verdict, self.config.secret.officer)  # HUE-11.2
+
+    def release_gate(self, m: Scanned, verdict: Verdict) -> Verdict:
+        """Released from quarantine by the security team: deliver, findings recorded."""
+        release = m.parsed.header(stamp.RELEASE_HEADER)
+        if release and verdict.action is not Action.ACCEPT and stamp.verify_release(
+                m.parsed.facts.stamp_key, release, m.parsed.header("Message-ID") or ""):
+            return replace(verdict, action=Action.TAG, exempt=True, released=True,
+                           smtp_code="", smtp_xcode="", smtp_text="", quarantine_to="",
+                           removed_recipients=())
+        return verdict
+
+    def subject_prefix_gate(self, m: Scanned, verdict: Verdict) -> Verdict:
+        prefix = self.config.scan.subject_prefix
+        if prefix and verdict.action is Action.TAG and any(f.policy for f in verdict.findings):
+            return replace(verdict, subject_prefix=prefix)
+        return verdict
+
+    def malware_step(self, m: Scanned, verdict: Verdict) -> Verdict:
         """HUE-13.2c: malware sent by one of our authenticated users locks the account."""
+        env = m.env
         if (self.limiter is None or not self.config.scan.malware_locks_sender
                 or not env.auth_user or verdict.action is not Action.REJECT):
             return verdict
@@ -225,7 +293,7 @@ class Engine:
             self.limiter.lock_for_malware(env.auth_user, critical[0].detail, env.queue_id)
         return verdict
 
-    def origin_step(self, env: Envelope, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
+    def origin_step(self, m: Scanned, verdict: Verdict) -> Verdict:
         """Which headers to remove and add on a delivered message (HUE-11.6 origin stamp).
 
         Copies of our own headers are always removed. Origin stamps are removed from mail
@@ -234,13 +302,14 @@ class Engine:
         """
         if verdict.action not in _DELIVERED:
             return verdict
+        env, parsed = m.env, m.parsed
         hop = Hop(env.hop)
         strip: tuple[str, ...] = OWN_HEADERS
         if hop in (Hop.INBOUND, Hop.SUBMISSION):
             strip = (*OWN_HEADERS, stamp.HEADER)
         add: tuple[tuple[str, str], ...] = ()
         if hop is Hop.INBOUND and self.stamping:
-            key = self.stamp_key()
+            key = parsed.facts.stamp_key
             if key is None:
                 finding = Finding(STAMP_RULE, "origin-stamp key unavailable (Redis down and no "
                                   "[forwarding] stamp_key_file)", Action.TEMPFAIL,
@@ -250,13 +319,14 @@ class Engine:
             add = ((stamp.HEADER, value),)
         return replace(verdict, strip_headers=strip, add_headers=add)
 
-    def auth_header_step(self, parsed: ParsedMessage, verdict: Verdict) -> Verdict:
+    def auth_header_step(self, m: Scanned, verdict: Verdict) -> Verdict:
         """The Authentication-Results header on a delivered message that was checked; the
         copies it arrived with are removed (RFC 8601 5: a forger could claim a pass)."""
-        if parsed.auth is None or self.authenticator is None or \
-                verdict.action not in _DELIVERED:
+        facts = m.parsed.facts.auth
+        header = self.services.auth_header(facts) if facts is not None else None
+        if header is None or verdict.action not in _DELIVERED:
             return verdict
-        name, value = self.authenticator.header(parsed.auth)
+        name, value = header
         return replace(verdict, add_headers=(*verdict.add_headers, (name, value)),
                        strip_headers=(*verdict.strip_headers, name))
 

@@ -1,23 +1,11 @@
-"""The gates a message passes, in order, and which of them the ``[actions]`` table steers.
+"""Which ``[actions]``/``[policy.*]`` keys a gate reads: derived from the gate list.
 
-A message meets these gates (``engine.Engine``), each named after what it decides:
-
-==============  ======================================  ==========================
-gate            rule IDs                                ``[actions]`` / ``[policy]``
-==============  ======================================  ==========================
-size            HUE-14                                  fixed (reject)
-lock            the lock's reason (HUE-13.2a/c/d, ...)  fixed (reject)
-content         every detector's rules, scan budget     read (``policy.decide_content``)
-release         (a verified release header)             n/a: turns a block into a tag
-malware lock    HUE-13.2c (a side effect, no verdict)   n/a
-origin          CG-STAMP                                fixed (tempfail)
-rate            HUE-13.2d, CG-STATE                     fixed (reject, tempfail)
-==============  ======================================  ==========================
-
-Only the content gate goes through the ``[actions]`` and ``[policy]`` tables. The other
-verdicts are fixed on purpose, and an override naming one of their rules is refused when
-the configuration is checked (``check_overrides``) instead of being accepted and ignored:
-each reason below says why, and which key to change instead.
+The gates and their order are :data:`congvu_guard.policy.GATES` (size, lock, content,
+release, malware lock, origin, rate, auth header, subject prefix). Only the content gate is
+steered by ``[actions]`` and ``[policy.*]``; the other verdicts are fixed on purpose, and an
+override naming one of their rules is refused when the configuration is checked
+(:func:`check_overrides`) instead of being accepted and ignored, with the reason and the key
+to change instead. So is an override naming a rule no gate reads.
 """
 
 from __future__ import annotations
@@ -26,32 +14,31 @@ from collections.abc import Collection, Mapping
 
 from .config import SEVERITY_NAMES, Config, ConfigError
 from .model import Action
+from .policy import (
+    GATES,
+    INACTIVITY_LOCK_RULE,
+    LOGIN_LOCK_RULE,
+    MALWARE_LOCK_RULE,
+    RATE_RULE,
+    SIZE_RULE,
+    STAMP_RULE,
+    STATE_RULE,
+    fixed_rules,
+    steerable_rules,
+)
 
-SIZE_RULE = "HUE-14"
-STAMP_RULE = "CG-STAMP"
-RATE_RULE = "HUE-13.2d"
-STATE_RULE = "CG-STATE"  # shared state (Redis) unavailable and on_redis_down = "tempfail"
-MALWARE_LOCK_RULE = "HUE-13.2c"
-INACTIVITY_LOCK_RULE = "HUE-13.2a"  # monitor/inactivity.py
-LOGIN_LOCK_RULE = "BP-6.2d"  # monitor/logins.py
-
-_LOCKED = ("a locked account is refused at MAIL FROM whatever the reason of its lock; "
-           "unlock it with congvu-guard locks unlock (HUE-13.3)")
+__all__ = ["FIXED_RULES", "INACTIVITY_LOCK_RULE", "LOGIN_LOCK_RULE", "MALWARE_LOCK_RULE",
+           "RATE_RULE", "SIZE_RULE", "STAMP_RULE", "STATE_RULE", "check_overrides",
+           "rules_read"]
 
 # Rule ID -> why its verdict is fixed and what to change instead (one line each).
-FIXED_RULES: Mapping[str, str] = {
-    SIZE_RULE: "the size gate rejects before the message is buffered or parsed; "
-               "change [limits] max_message_bytes instead",
-    RATE_RULE: "the rate gate's reject is the account lock itself; change [ratelimit] "
-               "max_messages or add the account to [bulk_senders] instead",
-    STATE_RULE: "a tempfail while Redis is down loses no mail; set [ratelimit] "
-                "on_redis_down = \"fallback\" instead",
-    STAMP_RULE: "mail from outside is tempfailed without the origin-stamp key so that no "
-                "forward escapes the gate; set [forwarding] stamp_key_file instead",
-    MALWARE_LOCK_RULE: _LOCKED,
-    INACTIVITY_LOCK_RULE: _LOCKED,
-    LOGIN_LOCK_RULE: _LOCKED,
-}
+FIXED_RULES: Mapping[str, str] = fixed_rules(GATES)
+
+
+def rules_read(detector_rules: Collection[str]) -> set[str]:
+    """Every rule ID some gate reads: the fixed gates', the steerable gates' own, and the
+    detectors' (which the content gate reads)."""
+    return {*FIXED_RULES, *steerable_rules(GATES), *detector_rules}
 
 
 def _fixed(label: str, rule: str) -> ConfigError:

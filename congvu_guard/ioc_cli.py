@@ -14,9 +14,10 @@ from typing import Any
 import redis
 
 from .config import Config
-from .detectors.ioc import KINDS, IocStore
+from .detectors.ioc import KINDS
 from .ratelimit.admin import _client
 from .ratelimit.audit import AuditTrail
+from .services.ioc import IocStore
 
 
 def add_parser(sub: Any) -> None:

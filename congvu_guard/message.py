@@ -19,7 +19,13 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any
+from typing import TYPE_CHECKING
+
+from .auth.model import AuthFacts
+from .facts import Facts
+
+if TYPE_CHECKING:
+    from .detectors.content import Content
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,12 @@ class Part:
     charset: str = ""  # declared charset of a text part, lower-case
 
 
+def _no_content() -> Content:
+    from .detectors.content import Content  # content.py imports this module
+
+    return Content()
+
+
 @dataclass(slots=True)
 class ParsedMessage:
     header_bytes: int  # size of the header section as received
@@ -50,11 +62,17 @@ class ParsedMessage:
     parts: list[Part] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)  # e.g. "1.2: StartBoundaryNotFoundDefect"
     decoded_bytes: int = 0  # header bytes + decoded bytes of every leaf part
-    # Every file, archives opened (detectors.content.Content); set by the engine.
-    content: Any = None
+    # Every file, archives and attached messages opened: filled by the parse stage
+    # (congvu_guard.parse.parse_and_expand); empty when the message was not expanded.
+    content: Content = field(default_factory=_no_content)
     raw: bytes = b""  # the message as received, for scanners that take it whole (clamd)
-    # SPF/DKIM/DMARC facts (auth.model.AuthFacts) set by the engine's authentication stage.
-    auth: Any = None
+    # The services stage's answers (auth, clamd, IOC, stamp key): congvu_guard.services.
+    facts: Facts = field(default_factory=Facts)
+
+    @property
+    def auth(self) -> AuthFacts | None:
+        """SPF/DKIM/DMARC facts (HUE-11.11), None when not checked."""
+        return self.facts.auth
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

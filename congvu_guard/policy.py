@@ -1,4 +1,11 @@
-"""The policy step: findings in, one action out.
+"""The policy: findings in, one verdict out, through an ordered list of named gates.
+
+:data:`GATES` is the order a message meets them (``engine.Engine`` runs them; ``gates.py``
+derives from it which rule IDs ``[actions]`` may name). Each gate declares its rule IDs and
+whether ``[actions]``/``[policy.*]`` steer it; a fixed gate's rules carry the reason and the
+key to change instead, and an override naming one is refused at load (``gates``).
+
+The content gate (:func:`decide_content`):
 
 1. Each finding's proposed action is replaced by the ``[actions]`` override for its rule.
 2. The strongest action wins (accept < tag < quarantine < tempfail < reject).
@@ -12,12 +19,89 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from . import replies
 from .addresses import address_key
 from .config import ReportConfig
+from .detectors.budget import RULE as SCAN_BUDGET_RULE
 from .model import Action, Finding, Verdict
+
+SIZE_RULE = "HUE-14"
+STAMP_RULE = "CG-STAMP"
+RATE_RULE = "HUE-13.2d"
+STATE_RULE = "CG-STATE"  # shared state (Redis) unavailable and on_redis_down = "tempfail"
+MALWARE_LOCK_RULE = "HUE-13.2c"
+INACTIVITY_LOCK_RULE = "HUE-13.2a"  # monitor/inactivity.py
+LOGIN_LOCK_RULE = "BP-6.2d"  # monitor/logins.py
+
+_LOCKED = ("a locked account is refused at MAIL FROM whatever the reason of its lock; "
+           "unlock it with congvu-guard locks unlock (HUE-13.3)")
+_STATE = ("a tempfail while Redis is down loses no mail; set [ratelimit] "
+          "on_redis_down = \"fallback\" instead")
+
+Point = Literal["mail-from", "end-of-data"]
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One named gate. ``fixed``: rule ID -> why ``[actions]`` cannot change its verdict and
+    which key to change instead. ``steerable``: its findings go through ``[actions]`` and
+    ``[policy.*]`` (the content gate: every detector's rules too)."""
+
+    name: str
+    at: tuple[Point, ...]
+    does: str
+    steerable: bool = False
+    rules: tuple[str, ...] = ()  # the steerable gate's own rules (besides the detectors')
+    fixed: Mapping[str, str] | None = None
+
+
+GATES: tuple[Gate, ...] = (
+    Gate("size", ("mail-from", "end-of-data"), "HUE-14: reject over the size limit "
+         "(declared SIZE=, counted bytes, decoded content with size_basis = decoded)",
+         fixed={SIZE_RULE: "the size gate rejects before the message is buffered or parsed; "
+                           "change [limits] max_message_bytes instead"}),
+    Gate("lock", ("mail-from",), "refuse a locked sending account (HUE-13.2a/c/d, BP-6.2d)",
+         fixed={MALWARE_LOCK_RULE: _LOCKED, INACTIVITY_LOCK_RULE: _LOCKED,
+                LOGIN_LOCK_RULE: _LOCKED, STATE_RULE: _STATE}),
+    Gate("content", ("end-of-data",), "every detector's findings and the scan budget through "
+         "[actions], [policy.*], the report box (decide_content) and the officer (HUE-11.2)",
+         steerable=True, rules=(SCAN_BUDGET_RULE,)),
+    Gate("release", ("end-of-data",), "a verified release header turns a block into a tag"),
+    Gate("malware-lock", ("end-of-data",), "HUE-13.2c: malware from an authenticated user "
+         "locks the account (a side effect, the verdict unchanged)",
+         fixed={MALWARE_LOCK_RULE: _LOCKED}),
+    Gate("origin", ("end-of-data",), "HUE-11.6: own headers stripped, origin stamp added; "
+         "tempfail without the stamp key",
+         fixed={STAMP_RULE: "mail from outside is tempfailed without the origin-stamp key so "
+                            "that no forward escapes the gate; set [forwarding] "
+                            "stamp_key_file instead"}),
+    Gate("rate", ("end-of-data",), "HUE-13.2d: count a delivered message; the one over the "
+         "limit locks the account",
+         fixed={RATE_RULE: "the rate gate's reject is the account lock itself; change "
+                           "[ratelimit] max_messages or add the account to [bulk_senders] "
+                           "instead",
+                STATE_RULE: _STATE}),
+    Gate("auth-header", ("end-of-data",), "Authentication-Results on delivered, checked mail"),
+    Gate("subject-prefix", ("end-of-data",), "[scan] subject_prefix on tagged mail"),
+)
+
+
+def gates_at(point: Point) -> tuple[Gate, ...]:
+    """The gates met at one point of the SMTP session, in order."""
+    return tuple(g for g in GATES if point in g.at)
+
+
+def fixed_rules(gates: Iterable[Gate] = GATES) -> dict[str, str]:
+    """Rule ID -> why it is fixed and what to change instead, from every fixed gate."""
+    return {rule: why for g in gates for rule, why in (g.fixed or {}).items()}
+
+
+def steerable_rules(gates: Iterable[Gate] = GATES) -> set[str]:
+    """The gates' own steerable rules (the detectors' come on top)."""
+    return {rule for g in gates if g.steerable for rule in g.rules}
 
 
 class ReportBox:

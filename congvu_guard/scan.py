@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import Config
-from .detectors.clamav import Clamd
-from .detectors.ioc import IocDetector, IocStore
 from .engine import DetectorError, Engine
 from .model import Envelope, Finding, Verdict
 from .redis_client import connect
+from .services.clamd import Clamd
+from .services.ioc import IocService, IocStore
 from .stamp_key import read_key_file
 
 
@@ -36,15 +36,13 @@ def scan_engine(config: Config) -> Engine:
     stamp_key_file (the Redis-held key is not fetched) and none are added."""
     key = read_key_file(config.forwarding.stamp_key_file) if config.forwarding.stamp_key_file \
         else None
-    services = []
+    clamd = None
     if config.clamav.enabled:
         clamd = Clamd(config.clamav)
         clamd.probe()
-        services.append(clamd.detector())
-    if config.redis.url:
-        services.append(IocDetector(IocStore(connect(config.redis)),
-                                    config.ratelimit.on_redis_down).detector())
-    return Engine(config, stamp_key=lambda: key, services=tuple(services))
+    ioc = IocService(IocStore(connect(config.redis)), config.ratelimit.on_redis_down) \
+        if config.redis.url else None
+    return Engine(config, stamp_key=lambda: key, clamd=clamd, ioc=ioc)
 
 
 def wire_size(raw: bytes) -> int:

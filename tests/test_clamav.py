@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from congvu_guard.config import ClamavConfig, Config, ReportConfig
-from congvu_guard.detectors.clamav import Clamd
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
 from congvu_guard.model import Action, Envelope
 from congvu_guard.scan import wire_size
+from congvu_guard.services.clamd import Clamd
 from tests import samples
 from tests.helpers import EICAR
 from tests.lab.clamd import ClamdLab
@@ -48,7 +48,7 @@ def engine_with(spec: str, on_failure: str = "tempfail") -> tuple[Engine, Clamd,
                  report=ReportConfig(address="tiepnhan@hue.gov.vn"))
     c = Clamd(cfg.clamav, metrics)
     c.probe()
-    return Engine(cfg, services=(c.detector(),)), c, metrics
+    return Engine(cfg, clamd=c), c, metrics
 
 
 def judge(e: Engine, raw: bytes):

@@ -1,8 +1,12 @@
 """Detectors: pure functions from (envelope, parsed message) to findings.
 
-A detector never does I/O on the mail path and never raises for bad input: malformed
-content is a finding. Each module holds one concern and declares the rule IDs it emits, so
-the configuration's ``[actions]`` table can be checked against them at start-up.
+A detector never does I/O and never raises for bad input: malformed content is a finding.
+What a network service says (clamd, the IOC blocklist, DNS for SPF/DKIM/DMARC, the
+origin-stamp key) is asked once per message by the services stage
+(:mod:`congvu_guard.services`) and read here from ``msg.facts``; no module in this package
+imports ``socket`` or ``redis`` (tests/test_pipeline_stages.py). Each module holds one
+concern and declares the rule IDs it emits, so the configuration's ``[actions]`` table can
+be checked against them at start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ from ..model import Envelope, Finding
 DetectFn = Callable[[Envelope, ParsedMessage], Iterable[Finding]]
 
 
+class DetectorError(RuntimeError):
+    """A detector raised: an internal error, reported as a tempfail."""
+
+    def __init__(self, detector: str, error: BaseException) -> None:
+        super().__init__(f"detector {detector} failed: {type(error).__name__}: {error}")
+        self.detector = detector
+
+
 @dataclass(frozen=True, slots=True)
 class Detector:
     name: str
@@ -26,10 +38,10 @@ class Detector:
 
 def default_detectors(
     config: Config,
-    stamp_key: Callable[[], bytes | None] = lambda: None,
     extra: tuple[Detector, ...] = (),
 ) -> tuple[Detector, ...]:
-    """The built-in detectors; ``extra`` adds those that need a service (YARA, clamd, IOC)."""
+    """The built-in detectors; ``extra`` adds YARA and those reading a service's facts
+    (clamd, IOC: ``ServiceStage.detectors``)."""
     from . import (
         archives,
         attachments,
@@ -45,7 +57,7 @@ def default_detectors(
     from .origin import build as build_origin
     from .secret import build as secret_detector
 
-    return (mime.DETECTOR, forwarding.build(config, stamp_key), attachments.DETECTOR,
+    return (mime.DETECTOR, forwarding.build(config), attachments.DETECTOR,
             documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
             office_docs.DETECTOR, pdf_active.DETECTOR, CARRIERS, secret_detector(config),
             build_impersonation(config), build_origin(config), *extra)

@@ -1,148 +1,36 @@
-"""HUE-11.5 ClamAV (optional): the whole message goes to clamd over its socket (INSTREAM).
+"""HUE-11.5 ClamAV (optional), the detector: clamd's answer, asked once per message by the
+services stage (:mod:`congvu_guard.services.clamd`), as findings. Pure: it reads
+:attr:`Facts.clamav <congvu_guard.facts.Facts.clamav>`.
 
-A clamd without working signatures answers OK to everything, so clamd counts as up only
-while it recognises the EICAR test file: probed at start and every
-``probe_interval_seconds``. While clamd is down (or a scan fails), the configured fallback
-applies: ``tempfail`` (451) or ``tag`` (delivered with a header saying it was not
-virus-scanned), and ``congvu_guard_clamd_up`` is 0.
+clamd down or failing: ``[clamav] on_failure`` decides, ``tempfail`` (451) or ``tag``
+(delivered with a header saying it was not virus-scanned); never a silent accept.
 """
 
 from __future__ import annotations
 
-import logging
-import socket
-import struct
-import threading
-import time
 from collections.abc import Iterator
 
-from ..config import ClamavConfig
 from ..message import ParsedMessage
-from ..metrics import Metrics
 from ..model import Action, Envelope, Finding, Severity
 from . import Detector
 from .scanning import finding
 
-log = logging.getLogger("congvu_guard.clamav")
-
 RULE = "HUE-11.5/clamav"
 RULE_DOWN = "HUE-11.5/clamav-unavailable"
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-CHUNK = 1 << 16
 
 
-class ClamdError(RuntimeError):
-    pass
+def build(on_failure: str) -> Detector:
+    """The detector for a clamd whose failures mean ``on_failure`` ("tempfail" or "tag")."""
+    down = Action.TEMPFAIL if on_failure == "tempfail" else Action.TAG
 
-
-class Clamd:
-    def __init__(self, cfg: ClamavConfig, metrics: Metrics | None = None) -> None:
-        self.cfg = cfg
-        self.metrics = metrics
-        self.up = False
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-
-    def _connect(self) -> socket.socket:
-        spec = self.cfg.socket
-        if spec.startswith(("unix:", "local:")):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            addr: object = spec.split(":", 1)[1]
-        else:
-            port, _, host = spec.split(":", 1)[1].partition("@")
-            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-            addr = (host, int(port))
-        s.settimeout(self.cfg.timeout_seconds)
-        try:
-            s.connect(addr)  # type: ignore[arg-type]
-        except OSError as e:
-            s.close()
-            raise ClamdError(f"cannot connect to clamd at {spec}: {e}") from e
-        return s
-
-    def scan(self, data: bytes) -> str | None:
-        """The signature name when clamd finds something, None when it says OK."""
-        try:
-            with self._connect() as s:
-                s.sendall(b"zINSTREAM\0")
-                view = memoryview(data)
-                for i in range(0, len(view), CHUNK):
-                    chunk = view[i:i + CHUNK]
-                    s.sendall(struct.pack(">I", len(chunk)) + bytes(chunk))
-                s.sendall(b"\0\0\0\0")
-                reply = b""
-                while not reply.endswith(b"\0"):
-                    got = s.recv(4096)
-                    if not got:
-                        break
-                    reply += got
-        except OSError as e:
-            raise ClamdError(f"clamd scan failed: {e}") from e
-        text = reply.rstrip(b"\0").decode("utf-8", "replace").strip()
-        if text.endswith(" FOUND"):
-            return text.split(":", 1)[-1].strip()[: -len(" FOUND")].strip()
-        if text.endswith(" OK"):
-            return None
-        raise ClamdError(f"clamd answered {text!r}")
-
-    def probe(self) -> bool:
-        """clamd is up when it finds EICAR (a clamd without signatures finds nothing)."""
-        try:
-            ok = self.scan(EICAR) is not None
-            why = "" if ok else "clamd does not recognise EICAR (no working signatures)"
-        except ClamdError as e:
-            ok, why = False, str(e)
-        self._set_up(ok, why)
-        return ok
-
-    def _set_up(self, ok: bool, why: str = "") -> None:
-        with self._lock:
-            changed = ok != self.up
-            self.up = ok
-        if self.metrics is not None:
-            self.metrics.clamd_up.set(1 if ok else 0)
-        if changed and not ok:
-            log.error("clamd is down: %s; fallback %r applies", why, self.cfg.on_failure)
-        elif changed:
-            log.warning("clamd is up (EICAR probe passed)")
-
-    def start_probing(self) -> None:
-        self.probe()
-
-        def loop() -> None:
-            while not self._stop.wait(self.cfg.probe_interval_seconds if self.up else 10):
-                self.probe()
-
-        threading.Thread(target=loop, name="clamd-probe", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _fallback(self, why: str) -> Finding:
-        if self.metrics is not None:
-            self.metrics.clamd_fallbacks.inc()
-        action = Action.TEMPFAIL if self.cfg.on_failure == "tempfail" else Action.TAG
-        return Finding(RULE_DOWN, f"not virus-scanned: {why}", action, Severity.MEDIUM,
-                       "clamav")
-
-    def detect(self, env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
-        if not self.up:
-            yield self._fallback("clamd is down")
+    def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+        facts = msg.facts.clamav
+        if facts is None:  # clamd not asked (not configured)
             return
-        t0 = time.perf_counter()
-        try:
-            name = self.scan(msg.raw)
-        except ClamdError as e:
-            if self.metrics is not None:
-                self.metrics.clamd_errors.inc()
-            self._set_up(False, str(e))
-            yield self._fallback(str(e))
-            return
-        finally:
-            if self.metrics is not None:
-                self.metrics.stage_duration.labels("clamd").observe(time.perf_counter() - t0)
-        if name:
-            yield finding(RULE, Severity.CRITICAL, f"ClamAV {name}", "clamav")
+        if facts.unavailable:
+            yield Finding(RULE_DOWN, f"not virus-scanned: {facts.unavailable}", down,
+                          Severity.MEDIUM, "clamav")
+        elif facts.signature:
+            yield finding(RULE, Severity.CRITICAL, f"ClamAV {facts.signature}", "clamav")
 
-    def detector(self) -> Detector:
-        return Detector("clamav", (RULE, RULE_DOWN), self.detect)
+    return Detector("clamav", (RULE, RULE_DOWN), detect)

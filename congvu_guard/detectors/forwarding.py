@@ -18,7 +18,7 @@ mail our users send to public providers is counted, not blocked (HUE-11.7).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .. import stamp
@@ -42,7 +42,6 @@ class ForwardingRules:
     official: DomainSet
     public: DomainSet
     public_only: bool  # mode "public-providers"
-    stamp_key: Callable[[], bytes | None]
 
     def destination(self, address: str) -> str:
         """Label of a recipient's destination: its provider domain, or "non-official"."""
@@ -65,7 +64,7 @@ class ForwardingRules:
     def signals(self, env: Envelope, msg: ParsedMessage, hop: Hop) -> list[str]:
         found: list[str] = []
         if hop is Hop.GATE:
-            key = self.stamp_key()
+            key = msg.facts.stamp_key  # fetched by the services stage for the gate hop
             message_id = msg.header("Message-ID") or ""
             if any(stamp.verify(key, v, message_id) for v in msg.header_all(stamp.HEADER)):
                 found.append("origin stamp")
@@ -138,11 +137,10 @@ class ForwardingRules:
                           facts=(("direction", "to"), ("provider", domain)))
 
 
-def build(config: Config, stamp_key: Callable[[], bytes | None]) -> Detector:
+def build(config: Config) -> Detector:
     rules = ForwardingRules(
         official=DomainSet(config.domains.official),
         public=DomainSet(config.domains.public_providers),
         public_only=config.forwarding.mode == "public-providers",
-        stamp_key=stamp_key,
     )
     return Detector("forwarding", (RULE_BLOCK, RULE_ALLOWED, RULE_PUBLIC), rules.detect)

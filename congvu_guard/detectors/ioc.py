@@ -1,28 +1,20 @@
-"""HUE-11.11 IOC blocklist: attachment SHA-256, URL domains and sender addresses the
-security team has marked, kept in Redis (shared by every server). The milter checks every
-message against a local copy of the lists (``local_copy``: refreshed within milliseconds of
-a change, asked of Redis in one round trip while the copy is stale). Fed with
-``congvu-guard ioc add``, the monitor's API and triage."""
+"""HUE-11.11 IOC blocklist, the detector: attachment SHA-256, URL domains and sender
+addresses the security team has marked. Pure: what a message offers for lookup is
+:func:`wanted`; the services stage (:mod:`congvu_guard.services.ioc`) looks it up once per
+message and records :attr:`Facts.ioc <congvu_guard.facts.Facts.ioc>`, which this detector
+turns into findings. Also the indicator forms (:func:`normalize`) and key names shared by
+the store, the CLI and the monitor."""
 
 from __future__ import annotations
 
-import builtins  # IocStore.list shadows the builtin in its class body
-import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
-
-import redis
+from collections.abc import Iterator
 
 from ..addresses import normalize_domain, parse_address, strip_brackets
-from ..local_copy import LocalCopy, bump
 from ..message import ParsedMessage
-from ..metrics import Metrics
 from ..model import Action, Envelope, Finding, Severity
 from . import Detector
 from .scanning import finding
-
-log = logging.getLogger("congvu_guard.ioc")
 
 RULE = "HUE-11.11/ioc"
 RULE_DOWN = "HUE-11.11/ioc-unavailable"
@@ -90,92 +82,38 @@ def url_domains(msg: ParsedMessage, limit: int = 1_000_000, parents: bool = True
     return found
 
 
-COPY_NAME = "ioc"
-Listed = dict[str, frozenset[bytes]]  # kind -> the listed values, as stored
+def wanted(env: Envelope, msg: ParsedMessage) -> dict[str, list[str]]:
+    """What of this message is looked up, per kind: attachment hashes, link domains (with
+    their parents) and the envelope and From: senders."""
+    senders = {strip_brackets(env.sender).lower()}
+    for v in msg.header_all("From")[:1]:
+        m = _ADDRESS.search(v)
+        if m:
+            senders.add(m.group(0).lower())
+    return {"sha256": [f.sha256 for f in msg.content.files if f.data],
+            "domain": sorted(url_domains(msg)), "sender": [s for s in senders if "@" in s]}
 
 
-def load_listed(client: Any) -> Listed:
-    """Every listed value of every kind (for a local copy)."""
-    return {kind: frozenset(client.hkeys(key(kind))) for kind in KINDS}
+def build(on_failure: str) -> Detector:
+    """The detector for a blocklist whose unavailability means ``on_failure``
+    ("tempfail", else tag: [ratelimit] on_redis_down)."""
+    down = Action.TEMPFAIL if on_failure == "tempfail" else Action.TAG
 
-
-class IocStore:
-    """``copy`` (the milter's) answers lookups locally while it is fresh."""
-
-    def __init__(self, client: Any, copy: LocalCopy[Listed] | None = None) -> None:
-        self.client = client
-        self.copy = copy
-
-    def add(self, kind: str, value: str, note: str = "") -> str:
-        v = normalize(kind, value)
-        self.client.hset(key(kind), v, note or "-")
-        bump(self.client, COPY_NAME)
-        return v
-
-    def remove(self, kind: str, value: str) -> bool:
-        removed = bool(self.client.hdel(key(kind), normalize(kind, value)))
-        bump(self.client, COPY_NAME)
-        return removed
-
-    def list(self, kind: str) -> dict[str, str]:
-        def text(b: Any) -> str:
-            return b.decode() if isinstance(b, bytes) else str(b)
-
-        return {text(k): text(v) for k, v in sorted(self.client.hgetall(key(kind)).items())}
-
-    def hits(self, wanted: Mapping[str, Iterable[str]]) -> dict[str, builtins.list[str]]:
-        """Which of the given values are listed, per kind: from the local copy when it is
-        fresh, else in one pipelined round trip."""
-        items = {k: sorted(set(v)) for k, v in wanted.items() if v}
-        if not items:
-            return {}
-        listed = self.copy.get() if self.copy is not None else None
-        if listed is not None:
-            return {kind: [v for v in values
-                           if v.encode("utf-8", "surrogateescape") in listed.get(kind, ())]
-                    for kind, values in items.items()}
-        pipe = self.client.pipeline(transaction=False)
-        for kind, values in items.items():
-            # As received: an 8-bit sender that is not UTF-8 must not make the lookup fail.
-            pipe.hmget(key(kind), [v.encode("utf-8", "surrogateescape") for v in values])
-        out: dict[str, builtins.list[str]] = {}
-        for (kind, values), found in zip(items.items(), pipe.execute(), strict=True):
-            out[kind] = [v for v, f in zip(values, found, strict=True) if f is not None]
-        return out
-
-
-class IocDetector:
-    def __init__(self, store: IocStore, on_failure: str, metrics: Metrics | None = None) -> None:
-        self.store = store
-        self.on_failure = on_failure
-        self.metrics = metrics
-
-    def detect(self, env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
-        senders = {strip_brackets(env.sender).lower()}
-        for v in msg.header_all("From")[:1]:
-            m = _ADDRESS.search(v)
-            if m:
-                senders.add(m.group(0).lower())
-        wanted = {"sha256": [f.sha256 for f in msg.content.files if f.data],
-                  "domain": url_domains(msg), "sender": [s for s in senders if "@" in s]}
-        try:
-            hits = self.store.hits(wanted)
-        except redis.RedisError as e:
-            log.warning("IOC blocklist unavailable: %s", e)
-            if self.metrics is not None:
-                self.metrics.redis_errors.labels("ioc").inc()
-            action = Action.TEMPFAIL if self.on_failure == "tempfail" else Action.TAG
-            yield Finding(RULE_DOWN, "IOC blocklist unavailable (Redis down)", action,
+    def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+        facts = msg.facts.ioc
+        if facts is None:  # no blocklist configured
+            return
+        if facts.unavailable:
+            yield Finding(RULE_DOWN, "IOC blocklist unavailable (Redis down)", down,
                           Severity.MEDIUM, "ioc")
             return
         by_hash = {f.sha256: f for f in msg.content.files if f.data}
-        for h in hits.get("sha256", []):
+        for h in facts.hits.get("sha256", ()):
             yield finding(RULE, Severity.MEDIUM, "attachment on the IOC blocklist", "ioc",
                           by_hash.get(h))
-        for d in hits.get("domain", []):
+        for d in facts.hits.get("domain", ()):
             yield finding(RULE, Severity.MEDIUM, f"link to blocklisted domain {d}", "ioc")
-        for s in hits.get("sender", []):
+        for s in facts.hits.get("sender", ()):
             yield finding(RULE, Severity.MEDIUM, f"blocklisted sender {s}", "ioc")
 
-    def detector(self) -> Detector:
-        return Detector("ioc", (RULE, RULE_DOWN), self.detect)
+    return Detector("ioc", (RULE, RULE_DOWN), detect)

@@ -1,6 +1,6 @@
 """HUE-11.11 (origin): own-domain spoofing and DMARC, from the authentication stage's facts.
 
-Pure: it reads :attr:`ParsedMessage.auth` (set by :mod:`congvu_guard.auth.service` before
+Pure: it reads ``msg.facts.auth`` (set by :mod:`congvu_guard.auth.service` before
 the detectors run; None when that stage did not run) and never does I/O.
 
 - ``HUE-11.11/own-domain-spoof``: at the inbound door (the client is outside ``[hops]
@@ -38,7 +38,7 @@ class Origin:
         self.own = DomainSet(config.domains.own)
 
     def detect(self, env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
-        facts: AuthFacts | None = getattr(msg, "auth", None)
+        facts: AuthFacts | None = msg.facts.auth
         if facts is None or Hop(env.hop or "inbound") is not Hop.INBOUND:
             return
         spoof = list(self._own_domain(env, facts))

@@ -18,9 +18,6 @@ import Milter
 import milter as libmilter
 
 from ..config import Config
-from ..detectors import ioc
-from ..detectors.clamav import Clamd
-from ..detectors.ioc import IocDetector, IocStore, Listed
 from ..detectors.yara_scan import YaraScanner
 from ..embedded_redis import EmbeddedRedis
 from ..engine import Engine
@@ -31,6 +28,9 @@ from ..ratelimit.locks import Locked
 from ..ratelimit.service import RateLimitService
 from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
+from ..services import ioc
+from ..services.clamd import Clamd
+from ..services.ioc import IocService, IocStore, Listed
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from ..top import Publisher
@@ -117,15 +117,14 @@ def run(config: Config) -> int:
                               metrics.top_forwarders).start()
         limiter = RateLimitService(config, client, metrics, actor=f"milter@{hostname}",
                                    lock_copy=copies[0])
-        services = [IocDetector(IocStore(client, copies[1]), config.ratelimit.on_redis_down,
-                                metrics).detector()]
+        ioc_lookup = IocService(IocStore(client, copies[1]), config.ratelimit.on_redis_down,
+                                metrics)
         if config.clamav.enabled:
             metrics.clamd_enabled.set(1)
             clamd = Clamd(config.clamav, metrics)
             clamd.start_probing()
-            services.insert(0, clamd.detector())
         engine = Engine(config, stamp_key=StampKeySource(config.forwarding, store),
-                        stamping=True, limiter=limiter, yara=yara, services=tuple(services))
+                        stamping=True, limiter=limiter, yara=yara, clamd=clamd, ioc=ioc_lookup)
         sock_path = unix_socket_path(config.milter.socket)
         if sock_path is not None:
             prepare_socket_dir(sock_path, config.milter.socket_group)

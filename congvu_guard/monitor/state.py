@@ -10,13 +10,13 @@ from typing import Any
 import redis
 
 from ..config import Config
-from ..detectors.ioc import IocStore
 from ..metrics import MonitorMetrics
 from ..ratelimit.audit import AuditTrail
 from ..ratelimit.bulk import BulkSenders
 from ..ratelimit.export import ExportScheduler, export_from_redis
 from ..ratelimit.hooks import HookRunner
 from ..ratelimit.locks import LockStore
+from ..services.ioc import IocStore
 from ..stamp_key import StampKeySource
 from ..store import RedisStore
 from .auth import Authenticator, Sessions, load_users
