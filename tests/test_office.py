@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from congvu_guard.config import from_mapping
+from congvu_guard.detectors import office
 from congvu_guard.engine import Engine
 from congvu_guard.model import Action, Envelope
 from congvu_guard.scan import wire_size
@@ -236,3 +240,32 @@ def test_vba_stream_that_would_decompress_to_gigabytes_is_refused(engine: Engine
     v = judge(engine, "bom.doc", S.word_doc(extra={f"Macros/{k}": d for k, d in streams.items()}))
     assert v.action in BLOCK, v.findings
     assert "HUE-11.5/macro" in v.rules
+
+
+_CSV_HINT_REGEX = re.compile(rb"[=+\-@][^\r\n|]{0,200}\|", re.S)  # the former prefilter
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"=", b"+", b"-", b"@", b"|", b"\r", b"\n", b"a", b",",
+                                 b"x" * 50, b"y" * 199]), max_size=40))
+def test_csv_dde_hint_says_what_the_former_regex_said(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    assert office.csv_dde_hint(data) == bool(_CSV_HINT_REGEX.search(data))
+
+
+def test_csv_dde_hint_on_a_megabyte_of_signs_looks_at_each_byte_a_bounded_number_of_times(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The regex tried 200 characters from each of a million '-' (2.3 s); the function
+    # reads the text since the previous '|' only: counted, not timed.
+    data = b"-" * 1_000_000 + b"|"
+    calls: list[int] = []
+    real = office._CSV_FORMULA
+
+    class Counting:
+        def search(self, buf: bytes, lo: int, hi: int) -> object:
+            calls.append(hi - lo)
+            return real.search(buf, lo, hi)
+
+    monkeypatch.setattr(office, "_CSV_FORMULA", Counting())
+    assert office.csv_dde_hint(data)
+    assert sum(calls) <= 201
