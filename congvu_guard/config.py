@@ -307,8 +307,12 @@ class MonitorConfig:
         metadata=_check(lambda v: v.startswith("/"), "expected an absolute path"))
     # Session cookies carry the Secure flag (browsers accept it on https and on loopback).
     cookie_secure: bool = True
+    # A page session ends session_ttl_seconds after login (absolute) and
+    # session_idle_seconds after its last request (ASVS 3.3.2: 30 minutes of inactivity).
     session_ttl_seconds: int = field(
         default=8 * 3600, metadata=_check(lambda v: 60 <= v <= 7 * 86400, "must be 60..604800"))
+    session_idle_seconds: int = field(
+        default=30 * 60, metadata=_check(lambda v: 60 <= v <= 86400, "must be 60..86400"))
     # Dovecot auth_policy_server_api_header must send "X-API-Key: <this>" when set.
     dovecot_api_key: str = ""
     # BP-6.2d: more than failed_login_limit failures within the window lock the account.

@@ -1,4 +1,5 @@
-"""Fixtures shared by unit and integration tests: real Redis servers on loopback."""
+"""Fixtures shared by unit and integration tests: the scan engine, real Redis servers on
+loopback."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers import free_port
+from congvu_guard.engine import Engine
+from tests.helpers import box_engine, free_port
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +49,9 @@ def redis_client(redis_tcp: str) -> redis.Redis:
     client = redis.Redis.from_url(redis_tcp)
     client.flushall()
     return client
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    """The scan tests' engine (tests.helpers.box_engine), built once per test module."""
+    return box_engine()

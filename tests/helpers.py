@@ -7,8 +7,15 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from congvu_guard.config import from_mapping
+from congvu_guard.detectors import Detector
+from congvu_guard.detectors.yara_scan import YaraScanner
+from congvu_guard.engine import Engine
+from congvu_guard.model import Envelope, Verdict
+from congvu_guard.scan import wire_size
 
 # The EICAR anti-virus test file, assembled so that this source file is not flagged itself.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -22,6 +29,25 @@ CORPUS_CANDIDATES = [
 CORPUS = next((p for p in CORPUS_CANDIDATES if p is not None and p.is_dir()),
               CORPUS_CANDIDATES[1])
 CRLF = b"\r\n"
+
+# The scan-test scaffold: an inbound message to a province mailbox, judged by an engine whose
+# only setting is the report box (without one a quarantine verdict becomes a reject). The
+# `engine` fixture in tests/conftest.py is `box_engine()` once per test module.
+INBOUND = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
+REPORT_BOX = "tiepnhan@hue.gov.vn"
+BOX_CFG: dict[str, object] = {"report": {"address": REPORT_BOX}}
+
+
+def box_engine(settings: Mapping[str, object] | None = None, *,
+               detectors: Sequence[Detector] | None = None,
+               yara: YaraScanner | None = None) -> Engine:
+    """An engine with the report box plus the other top-level config sections given."""
+    return Engine(from_mapping({**BOX_CFG, **(settings or {})}), detectors=detectors, yara=yara)
+
+
+def judge(engine: Engine, raw: bytes, env: Envelope = INBOUND) -> Verdict:
+    """The engine's verdict on ``raw`` as received on the wire (sized as Postfix counts it)."""
+    return engine.check_message(env, raw, wire_size(raw))
 
 
 def free_port() -> int:

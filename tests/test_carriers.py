@@ -8,27 +8,16 @@ import struct
 
 import pytest
 
-from congvu_guard.config import from_mapping
 from congvu_guard.detectors import carriers, filetypes
 from congvu_guard.detectors.content import Content, FileNode, ScanLimits, _Expander, expand
 from congvu_guard.engine import Engine
 from congvu_guard.message import parse_message
-from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action
 from tests import carrier_samples as cs
 from tests import samples
+from tests.helpers import box_engine, judge
 
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 tools = pytest.mark.skipif(not cs.have_image_tools(), reason="xorriso/mkfs.fat/mtools missing")
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"}}))
-
-
-def judge(engine: Engine, raw: bytes):
-    return engine.check_message(ENV, raw, wire_size(raw))
 
 
 def rules(v) -> set[str]:
@@ -205,8 +194,7 @@ def test_udf_only_image_is_listed_and_a_damaged_one_is_a_finding(engine: Engine)
 @tools
 def test_iso_member_limit_and_truncation_are_findings() -> None:
     iso = cs.iso_of({f"f{i}.txt": b"x" for i in range(30)})
-    e = Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"},
-                             "scan": {"max_members": 5}}))
+    e = box_engine({"scan": {"max_members": 5}})
     v = judge(e, cs.message("nhieu.iso", iso))
     assert "HUE-11.5/archive-limit" in rules(v)
     v = judge(e, cs.message("cut.iso", iso[:0x8800]))  # volume descriptor, no directory

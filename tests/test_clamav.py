@@ -12,15 +12,13 @@ import pytest
 from congvu_guard.config import ClamavConfig, Config, ReportConfig
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
-from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action
 from congvu_guard.services.clamd import Clamd
 from tests import samples
-from tests.helpers import EICAR
+from tests.helpers import EICAR, judge
 from tests.lab.clamd import ClamdLab
 
 MARKER = b"CONGVU-CLAMAV-TEST-MARKER-7f3a"
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 
 
 def _lab(ndb=None, extra=None, eicar=True) -> Iterator[ClamdLab]:
@@ -49,10 +47,6 @@ def engine_with(spec: str, on_failure: str = "tempfail") -> tuple[Engine, Clamd,
     c = Clamd(cfg.clamav, metrics)
     c.probe()
     return Engine(cfg, clamd=c), c, metrics
-
-
-def judge(e: Engine, raw: bytes):
-    return e.check_message(ENV, raw, wire_size(raw))
 
 
 def test_clamd_finds_a_signature_only_it_knows(clamd: ClamdLab) -> None:

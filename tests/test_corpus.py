@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from congvu_guard.config import from_mapping
 from congvu_guard.engine import Engine
-from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action
 from tests.corpus import benign, risky
-from tests.helpers import CORPUS
+from tests.helpers import CORPUS, judge
 
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 ALARMS = (Action.QUARANTINE, Action.REJECT)
 # Peer-corpus messages that carry a risky file on purpose (an executable, EICAR, a PDF with
 # JavaScript, a disk image ...): not benign, they must be caught (tests/test_scan_cli.py).
@@ -34,21 +31,12 @@ PEER_RISKY = {
 }
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"}}))
-
-
-def _judge(engine: Engine, raw: bytes):
-    return engine.check_message(ENV, raw, wire_size(raw))
-
-
 def test_benign_corpus_has_no_false_alarm(engine: Engine) -> None:
     assert len(benign.BUILDERS) >= 200
     actions: Counter[str] = Counter()
     alarms = []
     for name, build in benign.BUILDERS:
-        v = _judge(engine, build())
+        v = judge(engine, build())
         actions[v.action.value] += 1
         if v.action in ALARMS:
             alarms.append((name, [(f.rule, f.detail) for f in v.findings]))
@@ -66,7 +54,7 @@ def test_peer_corpus_has_no_false_alarm_and_its_risky_files_are_caught(engine: E
     alarms, missed = [], []
     files = _peer()
     for p in files:
-        v = _judge(engine, p.read_bytes())
+        v = judge(engine, p.read_bytes())
         if p.name in PEER_RISKY:
             if v.action not in ALARMS:
                 missed.append(p.name)
@@ -79,5 +67,5 @@ def test_peer_corpus_has_no_false_alarm_and_its_risky_files_are_caught(engine: E
 @pytest.mark.parametrize(("name", "build"), risky.BUILDERS, ids=[n for n, _ in risky.BUILDERS])
 def test_every_risky_carrier_sample_is_at_least_quarantined(engine: Engine, name: str,
                                                             build) -> None:
-    v = _judge(engine, build())
+    v = judge(engine, build())
     assert v.action in ALARMS, (name, v.findings)

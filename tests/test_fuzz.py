@@ -13,13 +13,10 @@ from congvu_guard.config import Config
 from congvu_guard.detectors.content import ScanLimits, expand
 from congvu_guard.engine import Engine
 from congvu_guard.message import parse_message
-from congvu_guard.model import Envelope
-from congvu_guard.scan import wire_size
 from tests import samples
-from tests.helpers import EICAR
+from tests.helpers import EICAR, judge
 
 ENGINE = Engine(Config())
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 EXAMPLES = int(os.environ.get("CONGVU_FUZZ_EXAMPLES", "150"))  # more locally: 1500
 FUZZ = settings(max_examples=EXAMPLES, deadline=3000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -37,7 +34,7 @@ SEEDS = [
 
 def judge_all(raw: bytes) -> None:
     t0 = time.monotonic()
-    ENGINE.check_message(ENV, raw, wire_size(raw))
+    judge(ENGINE, raw)
     assert time.monotonic() - t0 < 3
 
 

@@ -18,21 +18,9 @@ from congvu_guard.detectors.content import expand
 from congvu_guard.engine import Engine
 from congvu_guard.message import parse_message
 from congvu_guard.metrics import Metrics
-from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action
 from tests import hostile_samples as hs
-
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
-BOX_CFG = {"report": {"address": "tiepnhan@hue.gov.vn"}}
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(from_mapping(BOX_CFG))
-
-
-def judge(engine: Engine, raw: bytes):
-    return engine.check_message(ENV, raw, wire_size(raw))
+from tests.helpers import box_engine, judge
 
 
 def exe_findings(v) -> list[str]:
@@ -96,8 +84,8 @@ def test_a_budget_that_runs_out_stops_the_scan_and_quarantines() -> None:
             pass
         return ()
 
-    cfg = from_mapping({**BOX_CFG, "scan": {"time_budget_seconds": 0.1}})
-    e = Engine(cfg, detectors=[Detector("slow", (), slow), attachments.DETECTOR])
+    e = box_engine({"scan": {"time_budget_seconds": 0.1}},
+                   detectors=[Detector("slow", (), slow), attachments.DETECTOR])
     v = judge(e, hs.attach("hoa-don.pdf.exe", b"MZ" + b"\0" * 100))
     [f] = [f for f in v.findings if f.rule == BUDGET]
     assert f.fact("budget") == "time" and "attachments" in f.detail

@@ -14,11 +14,10 @@ from congvu_guard.detectors.legacy_encoding import classify
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
 from congvu_guard.milter.adapter import GuardMilter, Services
-from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action
 from tests import samples
+from tests.helpers import judge
 
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 TCVN3 = "Céng hoµ x· héi chñ nghÜa ViÖt Nam. §éc lËp - Tù do - H¹nh phóc. KÝnh göi c¸c ®¬n vÞ"
 VNI = ("Coäng hoøa xaõ hoäi chuû nghóa Vieät Nam. Ñoäc laäp - Töï do - Haïnh phuùc. "
        "Kính gôûi caùc ñôn vò")
@@ -36,10 +35,6 @@ WESTERN = [
 def text_message(body: str, charset: str) -> bytes:
     return (f"From: a@hue.gov.vn\r\nSubject: x\r\nContent-Type: text/plain; charset={charset}"
             "\r\n\r\n").encode() + body.encode(charset if charset != "viscii" else "latin-1")
-
-
-def judge(e: Engine, raw: bytes):
-    return e.check_message(ENV, raw, wire_size(raw))
 
 
 def test_legacy_encodings_are_recognised_and_unicode_is_not() -> None:

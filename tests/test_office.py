@@ -16,28 +16,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from congvu_guard.config import from_mapping
 from congvu_guard.detectors import office
 from congvu_guard.engine import Engine
-from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action, Verdict
+from tests import helpers, samples
 from tests import office_samples as S
-from tests import samples
 
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 BENIGN = Path(__file__).parent / "corpus" / "office" / "benign"
 BLOCK = (Action.QUARANTINE, Action.REJECT)
 DDE_CMD = 'DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"'
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"}}))
-
-
-def judge(engine: Engine, name: str, data: bytes, body: str = "Xem tep dinh kem."):
+def judge(engine: Engine, name: str, data: bytes, body: str = "Xem tep dinh kem.") -> Verdict:
     raw = samples.mime_message("s", [(name, "application/octet-stream", data)], body=body)
-    return engine.check_message(ENV, raw, wire_size(raw))
+    return helpers.judge(engine, raw)
 
 
 def _big_docx(macros: dict[str, str] | None = None) -> bytes:
@@ -225,7 +217,7 @@ def test_forwarded_message_with_a_doc_is_judged_once(engine: Engine) -> None:
     inner = samples.mime_message("goc", [("cong-van.doc", "application/msword",
                                           S.word_doc_with_macros(S.AUTO_OPEN))])
     raw = samples.mime_message("Fwd", [("goc.eml", "message/rfc822", inner)])
-    v = engine.check_message(ENV, raw, wire_size(raw))
+    v = helpers.judge(engine, raw)
     assert len([f for f in v.findings if f.rule == "HUE-11.5/macro"]) == 1, v.findings
 
 

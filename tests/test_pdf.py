@@ -13,28 +13,20 @@ import zlib
 
 import pytest
 
-from congvu_guard.config import from_mapping
 from congvu_guard.detectors import pdf
 from congvu_guard.engine import Engine
-from congvu_guard.model import Action, Envelope, Severity
-from congvu_guard.scan import wire_size
+from congvu_guard.model import Action, Severity, Verdict
+from tests import helpers, samples
 from tests import pdf_corpus as corpus
-from tests import samples
 
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 MIB = 1024 * 1024
 # What searching raw bytes (the scanner before this module) looked for.
 OLD_SEARCH = (b"/JS", b"/JavaScript", b"/Launch", b"/EmbeddedFile")
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"}}))
-
-
-def judge(engine: Engine, name: str, data: bytes):
+def judge(engine: Engine, name: str, data: bytes) -> Verdict:
     raw = samples.mime_message("s", [(name, "application/pdf", data)])
-    return engine.check_message(ENV, raw, wire_size(raw))
+    return helpers.judge(engine, raw)
 
 
 def risks(data: bytes) -> list[str]:
@@ -123,8 +115,7 @@ def test_embedded_file_stream_without_its_optional_type_is_still_taken_out(
 def test_embedded_file_rule_set_to_tag_still_rejects_an_embedded_executable() -> None:
     """An operator who tags PDFs with attachments (PDF/A-3 e-invoices carry their XML) keeps
     the judgement of what is inside."""
-    tagging = Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"},
-                                   "actions": {"HUE-11.5/pdf-embedded-file": "tag"}}))
+    tagging = helpers.box_engine({"actions": {"HUE-11.5/pdf-embedded-file": "tag"}})
     invoice = corpus.attachment("hoa-don.xml", b"<?xml version='1.0'?><HDon><DLHDon/></HDon>")
     assert judge(tagging, "hoa-don.pdf", invoice).action is Action.TAG
     exe = corpus.attachment("hoa-don.exe", samples.pe_exe())
@@ -169,8 +160,7 @@ def test_no_false_alarm_on_the_benign_pdf_corpus() -> None:
     PDFs, each also signed and copy-protected; judged by the whole engine. A 15 MB scan is
     20.5 MB in base64, past HUE-14's 20 MB on the wire: the size is counted decoded here so
     the scanner, not the size rule, is what is measured."""
-    engine = Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"},
-                                  "limits": {"size_basis": "decoded"}}))
+    engine = helpers.box_engine({"limits": {"size_basis": "decoded"}})
     alarms, count = [], 0
     for name, data in corpus.benign_pdfs(100):
         count += 1
@@ -317,7 +307,7 @@ def test_garbage_after_the_header_is_an_unreadable_finding_of_low_severity() -> 
 def test_text_that_mentions_the_pdf_header_is_not_an_unreadable_pdf(engine: Engine) -> None:
     text = b"Loi mo tep: tep bat dau bang %PDF-1.7 nhung bi hong. Vui long gui lai.\r\n"
     raw = samples.mime_message("s", [("ghi-chu.txt", "text/plain", text)])
-    assert engine.check_message(ENV, raw, wire_size(raw)).action is Action.ACCEPT
+    assert helpers.judge(engine, raw).action is Action.ACCEPT
     v = judge(engine, "cong-van.pdf", b"%PDF-1.7\n" + random.Random(3).randbytes(5000))
     assert "HUE-11.5/pdf-unreadable" in v.rules and v.action is Action.TAG
 

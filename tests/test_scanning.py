@@ -13,23 +13,8 @@ from congvu_guard.config import Config, ReportConfig, ScanConfig
 from congvu_guard.detectors.yara_scan import YaraError, YaraScanner
 from congvu_guard.engine import Engine
 from congvu_guard.model import Action, Envelope
-from congvu_guard.scan import wire_size
 from tests import samples
-from tests.helpers import EICAR
-
-ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
-BOX_CFG = {"report": {"address": "tiepnhan@hue.gov.vn"}}
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    from congvu_guard.config import from_mapping
-
-    return Engine(from_mapping(BOX_CFG))
-
-
-def judge(engine: Engine, raw: bytes):
-    return engine.check_message(ENV, raw, wire_size(raw))
+from tests.helpers import EICAR, box_engine, judge
 
 
 def rules_of(v) -> set[str]:
@@ -192,19 +177,16 @@ def test_unreadable_archive_is_quarantined_not_tagged(engine: Engine) -> None:
 
 
 def test_policy_tables_decide_by_rule_then_severity_per_direction() -> None:
-    from congvu_guard.config import from_mapping
-
-    cfg = from_mapping({**BOX_CFG, "policy": {
+    e = box_engine({"policy": {
         "inbound": {"medium": "tag", "HUE-11.5/exec": "quarantine"},
         "outbound": {"medium": "reject"}}})
-    e = Engine(cfg)
     macro = samples.macro_message("x")
     assert judge(e, macro).action is Action.TAG
     exe = one("a.exe", samples.pe_exe())
     assert judge(e, exe).action is Action.QUARANTINE
     out_env = Envelope(sender="bob@hue.gov.vn", recipients=["x@example.net"],
                        auth_user="bob", hop="submission")
-    assert e.check_message(out_env, macro, wire_size(macro)).action is Action.REJECT
+    assert judge(e, macro, out_env).action is Action.REJECT
 
 
 def test_unknown_policy_key_is_a_config_error() -> None:

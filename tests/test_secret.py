@@ -26,6 +26,7 @@ from congvu_guard.message import parse_message
 from congvu_guard.metrics import Metrics
 from congvu_guard.model import Action, Envelope
 from congvu_guard.scan import wire_size
+from tests import hostile_samples as hs
 from tests import samples
 
 DATA = Path(__file__).parent / "data" / "secret"
@@ -252,6 +253,32 @@ def test_pathological_text_is_read_in_bounded_blocks() -> None:
     rtf = b"{\\rtf1" + b"{\\*\\x" * 100_000 + b"\\u7852?" * 100_000
     assert len(doctext.rtf_blocks(rtf)) <= doctext.MAX_BLOCKS
     assert marks.candidate("M" + " " * 100_000 + "ẬT") is None
+
+
+def test_blank_lines_cost_no_step_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HUE-11.2 text of 2.6 MB of line breaks (tests/hostile_samples.py, the batch pattern's
+    quadratic input) used the whole 2 s scan budget: each blank line was a Python step and
+    two clock reads. Counted, not timed: the clock is read per block, never per blank line,
+    and the blocks are those of the text without its blank lines."""
+    reads = 0
+    real = doctext.time.monotonic
+
+    def counting() -> float:
+        nonlocal reads
+        reads += 1
+        return real()
+
+    monkeypatch.setattr(doctext.time, "monotonic", counting)
+    text = doctext.decode_text(hs.newline_script() + " \t\n\r\n  MẬT \r\n".encode()
+                               + b"\n" * 65_000)
+    deadline = real() + 60
+    assert [(b.where, b.text) for b in doctext.text_blocks(text, deadline=deadline)] == [
+        ("line 1", "echo"), ("line 2", "MẬT")]
+    assert [(b.where, b.text) for b in doctext.html_blocks(text, deadline=deadline)] == [
+        ("line 1", "echo"), ("line 2", "MẬT")]
+    assert reads <= 20
+    runs = doctext._utf16_runs(("\r" * 399 + "x").encode("utf-16-le") * 2_000, "run")
+    assert [b.text for b in runs] == ["x"] * doctext.MAX_BLOCKS
 
 
 def test_docx_text_box_and_header_parts_are_read_separately() -> None:

@@ -6,17 +6,17 @@ OOXML document only see the rules that ask for them (meta ``containers`` /
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import yara
 
-from congvu_guard.config import Config, from_mapping
+from congvu_guard.config import Config
 from congvu_guard.detectors.verdict_cache import ENTRY_OVERHEAD, VerdictCache
 from congvu_guard.detectors.yara_scan import YaraScanner
 from congvu_guard.engine import Engine
-from congvu_guard.model import Envelope
-from congvu_guard.scan import wire_size
-from tests import samples
+from congvu_guard.model import Verdict
+from tests import helpers, samples
 from tests.helpers import EICAR
 
 REAL_DOCX = Path("/work/shared/corpus/office-real/msodde/harmless-clean.docx")
@@ -36,12 +36,11 @@ class CountingScanner(YaraScanner):
 
 
 def engine_with(scanner: YaraScanner) -> Engine:
-    return Engine(from_mapping({"report": {"address": "tiepnhan@hue.gov.vn"}}), yara=scanner)
+    return helpers.box_engine(yara=scanner)
 
 
-def judge(engine: Engine, raw: bytes, rcpt: str = "bob@hue.gov.vn"):
-    env = Envelope(sender="x@example.net", recipients=[rcpt], hop="inbound")
-    return engine.check_message(env, raw, wire_size(raw))
+def judge(engine: Engine, raw: bytes, rcpt: str = "bob@hue.gov.vn") -> Verdict:
+    return helpers.judge(engine, raw, replace(helpers.INBOUND, recipients=[rcpt]))
 
 
 def yara_rules(v) -> set[str]:

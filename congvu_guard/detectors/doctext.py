@@ -44,6 +44,18 @@ class Block:
     header: bool = False  # a page header/footer: a mark there stands on every page
 
 
+# A line (paragraph, run) worth a block: from its first character that is not white space
+# (nor a separator) to the next separator. Searching for it skips blank lines inside the
+# regex engine, in linear time; each blank line used to cost a Python step and two clock
+# reads. 40 text files of 65,000 newlines (2.6 MB, zip_of_newline_scripts in
+# tests/hostile_samples.py), best of 5 on the 2-core lab machine: text_blocks 2,970 -> 30 ms,
+# html_blocks 880 -> 33 ms; the whole message 2.3 s (HUE-11.2 out of budget: quarantined)
+# -> 0.26-0.46 s (accepted). Blocks are unchanged on tests/ and the peer corpus.
+_LF_LINE = re.compile(r"\S[^\n]*+")
+_CR_LINE = re.compile(r"\S[^\r]*+")
+_WORD_PARA = re.compile(r"[^\s\x07][^\r\x07\x0b\x0c]*+")  # \x07 ends a cell; not white space
+
+
 class _Blocks:
     """Collects blocks of one source up to the limits."""
 
@@ -66,6 +78,13 @@ class _Blocks:
             n = len(self.out)
             self.out.append(Block(f"{self.label} {n + 1}", text[:MAX_BLOCK_CHARS], n,
                                   self.header))
+
+    def add_lines(self, text: str, line: re.Pattern[str] = _LF_LINE) -> None:
+        """A block per line of ``text`` that is not blank (as ``add`` of each line)."""
+        for m in line.finditer(text):
+            if self.full:
+                return
+            self.add(m.group())
 
 
 # -- XML (OOXML and ODF) ------------------------------------------------------------------
@@ -120,8 +139,7 @@ def _emit(blocks: _Blocks, pieces: list[str], label: str) -> None:
     text = html.unescape("".join(pieces)[:4 * MAX_BLOCK_CHARS])
     if label.startswith("sheet header"):
         text = _XLSX_HEADER_CODES.sub("\n", text)
-    for line in text.split("\n"):
-        blocks.add(line)
+    blocks.add_lines(text)
 
 
 _W = dict(paras=frozenset({"p"}), texts=frozenset({"t"}),
@@ -179,8 +197,7 @@ def _utf16_runs(data: bytes, label: str) -> list[Block]:
     for m in _UTF16_RUN.finditer(data):
         if blocks.full:
             break
-        for line in m.group().decode("utf-16-le", "replace").split("\r"):
-            blocks.add(line)
+        blocks.add_lines(m.group().decode("utf-16-le", "replace"), _CR_LINE)
     return blocks.out
 
 
@@ -235,10 +252,7 @@ def ole_blocks(data: bytes, deadline: float = 0.0) -> list[Block]:
             if text is None:
                 return _utf16_runs(word, "text run")
             blocks = _Blocks("paragraph", deadline=deadline)
-            for para in re.split(r"[\r\x07\x0b\x0c]", text):
-                blocks.add(para)
-                if blocks.full:
-                    break
+            blocks.add_lines(text, _WORD_PARA)
             return blocks.out
         for name in ("Workbook", "Book", "PowerPoint Document"):
             if ole.exists(name):
@@ -383,11 +397,9 @@ def html_blocks(text: str, label: str = "line", deadline: float = 0.0) -> list[B
         if not closing and name in _HTML_SKIP:
             skip = name
         elif name in _HTML_BLOCK:
-            for line in html.unescape("".join(cur)).split("\n"):
-                blocks.add(line)
+            blocks.add_lines(html.unescape("".join(cur)))
             cur.clear()
-    for line in html.unescape("".join(cur)).split("\n"):
-        blocks.add(line)
+    blocks.add_lines(html.unescape("".join(cur)))
     return blocks.out
 
 
@@ -401,13 +413,11 @@ def text_blocks(text: str, label: str = "line", deadline: float = 0.0) -> list[B
 
 
 def _lines(text: str) -> Iterable[str]:
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        yield text[start:min(end, start + 4 * MAX_BLOCK_CHARS)]
-        start = end + 1
+    """The lines of ``text`` that are not blank, each its first 4 * MAX_BLOCK_CHARS
+    characters counted from the line's start (leading white space included)."""
+    for m in _LF_LINE.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1  # back over this line's indent only
+        yield text[start:min(m.end(), start + 4 * MAX_BLOCK_CHARS)]
 
 
 def decode_text(data: bytes, charset: str = "") -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import redis
 
 from ..config import Config
-from .auth import ROLES, AuthError, hash_password, hash_token, load_users
+from .auth import MIN_PASSWORD_LENGTH, ROLES, AuthError, hash_password, hash_token, load_users
 
 
 def add_parsers(sub: Any) -> None:
@@ -58,8 +58,9 @@ def add_user(args: argparse.Namespace, config: Config) -> int:
     else:
         secret = (getpass.getpass("Password: ") if sys.stdin.isatty()
                   else sys.stdin.readline().rstrip("\n"))
-        if len(secret) < 12:
-            print("congvu-guard: the password needs at least 12 characters", file=sys.stderr)
+        if len(secret) < MIN_PASSWORD_LENGTH:
+            print(f"congvu-guard: the password needs at least {MIN_PASSWORD_LENGTH} characters",
+                  file=sys.stderr)
             return 2
         line = f"{args.name} {args.role} {hash_password(secret)}\n"
     path.parent.mkdir(parents=True, exist_ok=True)

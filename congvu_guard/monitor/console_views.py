@@ -5,7 +5,7 @@ language's catalogue (:class:`i18n.Words`); data values are escaped inside ``<bd
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -114,7 +114,9 @@ def overview(ctx: Ctx, ov: dict[str, Any]) -> str:
 def filter_form(ctx: Ctx, name: str, q: listing.Query, fields: tuple[str, ...],
                 statuses: tuple[str, ...] = ()) -> str:
     t = ctx.t
-    parts = [f"<form method='get' action='/ui/{name}' class='filters' role='search' "
+    # A form whose fields reach outside it (the event field) carries an id they point to.
+    form_id = f"id='{name}-filter' " if "event" in fields else ""
+    parts = [f"<form {form_id}method='get' action='/ui/{name}' class='filters' role='search' "
              f"aria-label='{t('filter')}: {t(name)}'>"]
 
     def field(key: str, label: str, control: str) -> None:
@@ -152,6 +154,9 @@ def filter_form(ctx: Ctx, name: str, q: listing.Query, fields: tuple[str, ...],
             field(key, "size", f"<select id='{fid}' name='size'>" + "".join(
                 f"<option{' selected' if s == q.size else ''}>{s}</option>"
                 for s in sizes) + "</select>")
+        elif key == "event":  # the audit trail's event, in the status parameter
+            field(key, "event", f"<input id='{fid}' name='status' form='{name}-filter' "
+                  f"value='{a(q.status)}' maxlength='{listing.LIMITS['status']}'>")
     parts.append(f"<button type='submit'>{t('apply')}</button>"
                  f"<a href='/ui/{name}'>{t('reset')}</a></form>")
     return "".join(parts)
@@ -215,156 +220,181 @@ def triage_controls(ctx: Ctx, cid: str, report: dict[str, Any], indicators: list
     return f"<small>{t('pick')}</small>{boxes}", buttons
 
 
+# One list view = its columns, how a page of rows becomes table rows, and its filters. The
+# locks, reports, campaigns, bulk and IOC lists are selected and paged here over rows read
+# whole (listing.select); the audit trail is read a page at a time inside Redis and pages by
+# an entry-ID cursor, so only its selection and pager differ.
+
+Row = dict[str, Any]
+RowsRenderer = Callable[[Ctx, list[Row]], list[str]]
+
+
+@dataclass(frozen=True)
+class ListView:
+    name: str
+    columns: tuple[tuple[str, int], ...]  # (heading key, width in %)
+    rows: RowsRenderer  # one page of rows -> their <tr> elements
+    filters: tuple[str, ...]  # the filter form's fields (filter_form)
+    statuses: tuple[str, ...] = ()  # the status filter's choices
+
+    def render(self, ctx: Ctx, q: listing.Query, page_rows: list[Row], foot: str,
+               compact: bool) -> str:
+        tab = table(ctx, self.name, [k for k, _ in self.columns], self.rows(ctx, page_rows),
+                    [w for _, w in self.columns])
+        form = filter_form(ctx, self.name, q, self.filters, self.statuses)
+        return section(ctx, self.name, tab, form, foot, compact)
+
+    def page(self, ctx: Ctx, rows: list[Row], q: listing.Query, compact: bool = False) -> str:
+        """Select, page and render rows read whole."""
+        pg = listing.select(rows, q)
+        return self.render(ctx, q, pg.rows, pager(ctx, self.name, pg), compact)
+
+
+def _status_text(ctx: Ctx, status: str) -> str:
+    return ctx.t("status_" + status) if "status_" + status in ctx.t.cat else d(status)
+
+
+def _lock_rows(ctx: Ctx, page: list[Row]) -> list[str]:
+    t = ctx.t
+    out = []
+    for lk in page:
+        ev = ", ".join(f"{k}={v}" for k, v in sorted(lk["evidence"].items()))
+        note = f" {lk['note']}" if lk["note"] else ""
+        acc = a(lk["account"])
+        form = ""
+        if ctx.user.may("operator"):
+            fid = f"u-{abs(hash(lk['account']))}"
+            form = (f"<form method='post' action='/ui/unlock'>{csrf_input(ctx)}"
+                    f"<input type='hidden' name='account' value='{acc}'>"
+                    f"<label for='{fid}-r' class='sr'>{t('reference')}</label>"
+                    f"<input id='{fid}-r' name='reference' placeholder='{t('reference')}'"
+                    " required maxlength='200'>"
+                    f"<label for='{fid}-a' class='sr'>{t('approver')}</label>"
+                    f"<input id='{fid}-a' name='approver' placeholder='{t('approver')}'"
+                    " required maxlength='200'>"
+                    f"<button type='submit'>{t('unlock')}</button></form>")
+        out.append(f"<tr data-account='{acc}'><td>{d(lk['account'])}</td>"
+                   f"<td>{d(lk['reason'])}</td><td>{d(lk['by'])}</td>"
+                   f"<td>{when(lk['at'])}</td><td>{d(ev + note, 160)}</td>"
+                   f"<td>{form}</td></tr>")
+    return out
+
+
+def _report_rows(ctx: Ctx, page: list[Row]) -> list[str]:
+    t = ctx.t
+    out = []
+    for r in page:
+        files = r.get("files") or [{"name": "", "sha256": s} for s in r.get("sha256", [])]
+        att = "<br>".join(f"{d(f.get('name', ''), 60)} <small>{d(f.get('sha256', ''), 20)}"
+                          "</small>" for f in files[:5] if isinstance(f, dict))
+        subj = d(r["subject"]) if r["subject"] else t("no_subject")
+        kind = "kind_" + r.get("kind", "")
+        kind_text = t(kind) if kind in t.cat else ""
+        out.append(
+            f"<tr data-report='{a(r['id'])}'><td>{when(r['ts'])}</td>"
+            f"<td><a href='/ui/reports/{a(r['id'])}'>{subj}</a></td>"
+            f"<td>{d(r.get('sender') or r.get('envelope_sender', ''))}</td>"
+            f"<td>{d(r.get('reporter', ''))}<br><small>{kind_text}</small></td>"
+            f"<td>{_status_text(ctx, r.get('status', ''))}<br>"
+            f"<small>{d(r.get('rules', ''), 60)}</small></td><td>{att}</td></tr>")
+    return out
+
+
+def _campaign_rows(ctx: Ctx, page: list[Row]) -> list[str]:
+    t = ctx.t
+    inds = console_data.indicators(ctx.client, [c["id"] for c in page])
+    out = []
+    for c in page:
+        first = c["first_report"]
+        title = d(c["title"]) if c["title"] else t("no_subject")
+        indicators, buttons = triage_controls(ctx, c["id"], first, inds.get(c["id"], []), 60)
+        reasons = (f"<br><small class='reasons'>{d(first.get('reasons', ''), 160)}</small>"
+                   if first.get("reasons") else "")
+        out.append(f"<tr data-campaign='{a(c['id'])}'><td>{when(c['ts'])}</td>"
+                   f"<td><a href='/ui/reports/{a(first['id'])}'>{title}</a>"
+                   f"<br><small>{d(c['id'])}</small>{reasons}</td>"
+                   f"<td>{_status_text(ctx, c.get('status', ''))}</td>"
+                   f"<td>{data(len(c['reports']))}</td>"
+                   f"<td>{indicators}</td><td>{buttons}</td></tr>")
+    return out
+
+
+def _audit_rows(ctx: Ctx, page: list[Row]) -> list[str]:
+    return [f"<tr><td>{when(r.get('ts'))}</td><td>{d(r.get('event', ''))}</td>"
+            f"<td>{d(r.get('account', ''))}</td><td>{d(r.get('reason', ''))}</td>"
+            f"<td>{d(r.get('actor', ''))}</td><td>{d(r.get('reference', ''))}</td>"
+            f"<td>{d(r.get('approver', ''))}</td></tr>" for r in page]
+
+
+def _bulk_rows(ctx: Ctx, page: list[Row]) -> list[str]:
+    return [f"<tr><td>{d(r['account'])}</td><td>"
+            f"{ctx.t('no_limit') if r['messages'] == -1 else d(r['messages'])}</td>"
+            f"<td>{d(r['note'])}</td></tr>" for r in page]
+
+
+def _ioc_rows(ctx: Ctx, page: list[Row]) -> list[str]:
+    return [f"<tr><td>{ctx.t('type_' + r['type'])}</td><td>{d(r['value'])}</td>"
+            f"<td>{d(r['note'])}</td></tr>" for r in page]
+
+
+VIEWS = {v.name: v for v in (
+    ListView("locks", (("account", 20), ("reason", 10), ("by", 14), ("at", 11),
+                       ("evidence", 25), ("unlock", 20)),
+             _lock_rows, ("q", "account", "rule", "from", "to", "sort", "size")),
+    ListView("reports", (("received", 11), ("subject", 27), ("sender", 17), ("reporter", 17),
+                         ("verdict", 12), ("attachments", 16)),
+             _report_rows, ("q", "account", "rule", "status", "from", "to", "sort", "size"),
+             ("open", "malicious", "benign", "released", "quarantine", "user-report")),
+    ListView("campaigns", (("at", 11), ("campaign_title", 27), ("status", 9),
+                           ("report_count", 7), ("indicators", 30), ("actions", 16)),
+             _campaign_rows, ("q", "account", "rule", "status", "from", "to", "sort", "size"),
+             ("open", "malicious", "benign")),
+    # The audit trail's event filter travels in the status parameter (filter_form "event").
+    ListView("audit", (("at", 12), ("event", 10), ("account", 20), ("reason", 14),
+                       ("actor", 14), ("reference", 15), ("approver", 15)),
+             _audit_rows, ("q", "account", "from", "to", "sort", "size", "event")),
+    ListView("bulk", (("account", 40), ("limit", 20), ("note", 40)),
+             _bulk_rows, ("q", "account", "size")),
+    ListView("ioc", (("ioc_type", 20), ("value", 40), ("note", 40)),
+             _ioc_rows, ("q", "type", "size")),
+)}
+
+
+def audit_page(ctx: Ctx, params: Mapping[str, str], compact: bool = False) -> str:
+    """Read a page at a time inside Redis (issue 15), searched and filtered by account,
+    event and dates there; further pages by the entry ID cursor."""
+    t = ctx.t
+    size = min(10, ctx.page_size) if compact else ctx.page_size
+    q = listing.parse(params if not compact else {}, size, strict=False)
+    before = params.get("before", "") if not compact else ""
+    if before and not all(c.isdigit() or c == "-" for c in before[:45]):
+        before = ""
+    since, until = q.bounds()
+    pg = AuditTrail(ctx.client, 36500).page(account=q.account, event=q.status,
+                                            since=since, until=until, limit=q.size,
+                                            before=before[:45], query=q.q,
+                                            oldest_first=q.sort == "old")
+    links = []
+    if before:
+        links.append(f"<a href='{url('/ui/audit', q.params())}'>{t('first_page')}</a>")
+    if pg.next_before:
+        links.append(f"<a id='audit-next' rel='next' href='"
+                     f"{url('/ui/audit', {**q.params(), 'before': pg.next_before})}'>"
+                     f"{t('next')}</a>")
+    foot = f"<nav class='pager' aria-label='{t('audit')}'>{''.join(links)}</nav>"
+    return VIEWS["audit"].render(ctx, q, pg.rows, foot, compact)
+
+
 class lists:
-    @staticmethod
-    def locks(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
-              compact: bool = False) -> str:
-        t = ctx.t
-        pg = listing.select(rows, q)
-        out = []
-        for lk in pg.rows:
-            ev = ", ".join(f"{k}={v}" for k, v in sorted(lk["evidence"].items()))
-            note = f" {lk['note']}" if lk["note"] else ""
-            acc = a(lk["account"])
-            form = ""
-            if ctx.user.may("operator"):
-                fid = f"u-{abs(hash(lk['account']))}"
-                form = (f"<form method='post' action='/ui/unlock'>{csrf_input(ctx)}"
-                        f"<input type='hidden' name='account' value='{acc}'>"
-                        f"<label for='{fid}-r' class='sr'>{t('reference')}</label>"
-                        f"<input id='{fid}-r' name='reference' placeholder='{t('reference')}'"
-                        " required maxlength='200'>"
-                        f"<label for='{fid}-a' class='sr'>{t('approver')}</label>"
-                        f"<input id='{fid}-a' name='approver' placeholder='{t('approver')}'"
-                        " required maxlength='200'>"
-                        f"<button type='submit'>{t('unlock')}</button></form>")
-            out.append(f"<tr data-account='{acc}'><td>{d(lk['account'])}</td>"
-                       f"<td>{d(lk['reason'])}</td><td>{d(lk['by'])}</td>"
-                       f"<td>{when(lk['at'])}</td><td>{d(ev + note, 160)}</td>"
-                       f"<td>{form}</td></tr>")
-        tab = table(ctx, "locks", ["account", "reason", "by", "at", "evidence", "unlock"],
-                    out, [20, 10, 14, 11, 25, 20])
-        return section(ctx, "locks", tab, filter_form(
-            ctx, "locks", q, ("q", "account", "rule", "from", "to", "sort", "size")),
-            pager(ctx, "locks", pg), compact)
+    """The list views as page.py calls them: ``lists.<name>(ctx, rows, query, compact)``;
+    the audit trail reads its own rows: ``lists.audit(ctx, params, compact)``."""
 
-    @staticmethod
-    def reports(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
-                compact: bool = False) -> str:
-        t = ctx.t
-        pg = listing.select(rows, q)
-        out = []
-        for r in pg.rows:
-            files = r.get("files") or [{"name": "", "sha256": s} for s in r.get("sha256", [])]
-            att = "<br>".join(f"{d(f.get('name', ''), 60)} <small>{d(f.get('sha256', ''), 20)}"
-                              "</small>" for f in files[:5] if isinstance(f, dict))
-            status = r.get("status", "")
-            verdict = t("status_" + status) if "status_" + status in t.cat else d(status)
-            subj = d(r["subject"]) if r["subject"] else t("no_subject")
-            kind = "kind_" + r.get("kind", "")
-            kind_text = t(kind) if kind in t.cat else ""
-            out.append(
-                f"<tr data-report='{a(r['id'])}'><td>{when(r['ts'])}</td>"
-                f"<td><a href='/ui/reports/{a(r['id'])}'>{subj}</a></td>"
-                f"<td>{d(r.get('sender') or r.get('envelope_sender', ''))}</td>"
-                f"<td>{d(r.get('reporter', ''))}<br><small>{kind_text}</small></td>"
-                f"<td>{verdict}<br><small>{d(r.get('rules', ''), 60)}</small></td>"
-                f"<td>{att}</td></tr>")
-        tab = table(ctx, "reports", ["received", "subject", "sender", "reporter", "verdict",
-                                     "attachments"], out, [11, 27, 17, 17, 12, 16])
-        return section(ctx, "reports", tab, filter_form(
-            ctx, "reports", q, ("q", "account", "rule", "status", "from", "to", "sort",
-                                "size"),
-            ("open", "malicious", "benign", "released", "quarantine", "user-report")),
-            pager(ctx, "reports", pg), compact)
-
-    @staticmethod
-    def campaigns(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
-                  compact: bool = False) -> str:
-        t = ctx.t
-        pg = listing.select(rows, q)
-        inds = console_data.indicators(ctx.client, [c["id"] for c in pg.rows])
-        out = []
-        for c in pg.rows:
-            first = c["first_report"]
-            title = d(c["title"]) if c["title"] else t("no_subject")
-            status = c.get("status", "")
-            verdict = t("status_" + status) if "status_" + status in t.cat else d(status)
-            indicators, buttons = triage_controls(ctx, c["id"], first,
-                                                  inds.get(c["id"], []), 60)
-            reasons = (f"<br><small class='reasons'>{d(first.get('reasons', ''), 160)}</small>"
-                       if first.get("reasons") else "")
-            out.append(f"<tr data-campaign='{a(c['id'])}'><td>{when(c['ts'])}</td>"
-                       f"<td><a href='/ui/reports/{a(first['id'])}'>{title}</a>"
-                       f"<br><small>{d(c['id'])}</small>{reasons}</td>"
-                       f"<td>{verdict}</td><td>{data(len(c['reports']))}</td>"
-                       f"<td>{indicators}</td><td>{buttons}</td></tr>")
-        tab = table(ctx, "campaigns", ["at", "campaign_title", "status", "report_count",
-                                       "indicators", "actions"], out, [11, 27, 9, 7, 30, 16])
-        return section(ctx, "campaigns", tab, filter_form(
-            ctx, "campaigns", q, ("q", "account", "rule", "status", "from", "to", "sort",
-                                  "size"), ("open", "malicious", "benign")),
-            pager(ctx, "campaigns", pg), compact)
-
-    @staticmethod
-    def audit(ctx: Ctx, params: Mapping[str, str], compact: bool = False) -> str:
-        """Read a page at a time inside Redis (issue 15), searched and filtered by
-        account, event and dates there; further pages by the entry ID cursor."""
-        t = ctx.t
-        size = min(10, ctx.page_size) if compact else ctx.page_size
-        q = listing.parse(params if not compact else {}, size, strict=False)
-        before = params.get("before", "") if not compact else ""
-        if before and not all(c.isdigit() or c == "-" for c in before[:45]):
-            before = ""
-        since, until = q.bounds()
-        pg = AuditTrail(ctx.client, 36500).page(account=q.account, event=q.status,
-                                                since=since, until=until, limit=q.size,
-                                                before=before[:45], query=q.q,
-                                                oldest_first=q.sort == "old")
-        out = [f"<tr><td>{when(r.get('ts'))}</td><td>{d(r.get('event', ''))}</td>"
-               f"<td>{d(r.get('account', ''))}</td><td>{d(r.get('reason', ''))}</td>"
-               f"<td>{d(r.get('actor', ''))}</td><td>{d(r.get('reference', ''))}</td>"
-               f"<td>{d(r.get('approver', ''))}</td></tr>" for r in pg.rows]
-        tab = table(ctx, "audit", ["at", "event", "account", "reason", "actor", "reference",
-                                   "approver"], out, [12, 10, 20, 14, 14, 15, 15])
-        links = []
-        if before:
-            links.append(f"<a href='{url('/ui/audit', q.params())}'>{t('first_page')}</a>")
-        if pg.next_before:
-            links.append(f"<a id='audit-next' rel='next' href='"
-                         f"{url('/ui/audit', {**q.params(), 'before': pg.next_before})}'>"
-                         f"{t('next')}</a>")
-        foot = f"<nav class='pager' aria-label='{t('audit')}'>{''.join(links)}</nav>"
-        form = filter_form(ctx, "audit", q, ("q", "account", "from", "to", "sort", "size"))
-        event = (f"<label for='audit-event'>{t('event')}<input id='audit-event' name='status'"
-                 f" form='audit-filter' value='{a(q.status)}' maxlength='40'></label>")
-        form = form.replace("<form ", "<form id='audit-filter' ", 1).replace(
-            "<button", event + "<button", 1)
-        return section(ctx, "audit", tab, form, foot, compact)
-
-    @staticmethod
-    def bulk(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
-             compact: bool = False) -> str:
-        t = ctx.t
-        pg = listing.select(rows, q)
-        out = [f"<tr><td>{d(r['account'])}</td><td>"
-               f"{t('no_limit') if r['messages'] == -1 else d(r['messages'])}</td>"
-               f"<td>{d(r['note'])}</td></tr>" for r in pg.rows]
-        tab = table(ctx, "bulk", ["account", "limit", "note"], out, [40, 20, 40])
-        return section(ctx, "bulk", tab, filter_form(ctx, "bulk", q, ("q", "account",
-                                                                       "size")),
-                       pager(ctx, "bulk", pg), compact)
-
-    @staticmethod
-    def ioc(ctx: Ctx, rows: list[dict[str, Any]], q: listing.Query,
-            compact: bool = False) -> str:
-        t = ctx.t
-        pg = listing.select(rows, q)
-        out = [f"<tr><td>{t('type_' + r['type'])}</td><td>{d(r['value'])}</td>"
-               f"<td>{d(r['note'])}</td></tr>" for r in pg.rows]
-        tab = table(ctx, "ioc", ["ioc_type", "value", "note"], out, [20, 40, 40])
-        return section(ctx, "ioc", tab, filter_form(ctx, "ioc", q, ("q", "type", "size")),
-                       pager(ctx, "ioc", pg), compact)
+    locks = VIEWS["locks"].page
+    reports = VIEWS["reports"].page
+    campaigns = VIEWS["campaigns"].page
+    bulk = VIEWS["bulk"].page
+    ioc = VIEWS["ioc"].page
+    audit = staticmethod(audit_page)
 
 
 # -- a report ------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ class MonitorState:
         self.bulk = BulkSenders(client, self.audit)
         self.ioc = IocStore(client)
         self.auth = Authenticator(load_users(config.monitor.users_file))
-        self.sessions = Sessions(client, config.monitor.session_ttl_seconds)
+        self.sessions = Sessions(client, config.monitor.session_ttl_seconds,
+                                 config.monitor.session_idle_seconds)
         self.hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
                                 self._record_hook, queue=rl.hook_queue)
         # The milter's key: a release token must verify there (key file or shared in Redis).

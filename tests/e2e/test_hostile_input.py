@@ -827,9 +827,9 @@ def test_crafted_hostile_attachments_are_never_delivered(guard: MilterUnderTest,
     result = send(guard, "<x@example.net>", ["<bob@hue.gov.vn>"], raw)
     got = decision(result)
     if family == "zip of newline scripts":  # harmless text: only the hang was the problem
-        # (2.6 MB of line breaks is real work for the HUE-11.2 text reader: on a slow
-        # machine the budget may run out, and the message is then quarantined)
-        assert got in ("accept", "tag", "quarantine"), result
+        # (the HUE-11.2 text reader skips blank lines in the regex engine: 0.3 s of the 2 s
+        # budget, where it used to run out and quarantine the message)
+        assert got in ("accept", "tag"), result
     else:
         assert got in ("reject", "quarantine"), (family, got, result)
     still_serving(guard)

@@ -67,7 +67,11 @@ def write_config(d: Path, redis_url: str, port: int, extra: str = "") -> Path:
 
 def start_monitor(d: Path, redis_url: str, extra: str = "") -> Monitor:
     port = free_port()
-    cfg = write_config(d, redis_url, port, extra)
+    return launch_monitor(d, write_config(d, redis_url, port, extra), port, redis_url)
+
+
+def launch_monitor(d: Path, cfg: Path, port: int, redis_url: str) -> Monitor:
+    """`congvu-guard monitor` on a config written by write_config, once it answers."""
     log = d / "monitor.log"
     proc = subprocess.Popen([sys.executable, "-m", "congvu_guard", "monitor", "--config",
                              str(cfg)], stdout=log.open("ab"), stderr=subprocess.STDOUT)
