@@ -115,6 +115,13 @@ class Clamd:
 
         threading.Thread(target=loop, name="clamd-probe", daemon=True).start()
 
+    def after_fork(self) -> None:
+        """In a forked scan worker (milter/pool.py): the probe thread stayed in the parent,
+        so ``up`` would stay as it was at the fork; this process probes for itself."""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.start_probing()
+
     def stop(self) -> None:
         self._stop.set()
 

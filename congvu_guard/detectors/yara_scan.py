@@ -167,11 +167,18 @@ class YaraScanner:
         self.timeout = timeout_seconds
         self._set = compile_rule_set(self.dirs)
         self.files = self._set.files
+        self._workers = workers
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yara")
         self.generation = 1
         self.cache: VerdictCache[tuple[Hit, ...]] = cache if cache is not None else \
             VerdictCache()
+
+    def after_fork(self) -> None:
+        """In a forked scan worker (milter/pool.py): the parent's scanning threads did not
+        come along, and its lock may have been held by one of them at the fork."""
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="yara")
 
     @property
     def _rules(self) -> yara.Rules:
