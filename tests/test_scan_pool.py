@@ -161,6 +161,16 @@ def test_a_worker_killed_mid_scan_costs_that_message_a_451_and_the_next_is_serve
     assert pool.pids and pool.pids != first
 
 
+def test_a_worker_killed_while_idle_costs_no_message_a_451(make_pool) -> None:
+    pool = make_pool(engine())
+    [pid] = pool.pids
+    os.kill(pid, signal.SIGKILL)
+    while Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z":
+        time.sleep(0.01)  # dead (a zombie until the pool reaps it)
+    assert pool_verdict(pool, env(), simple_message("next")).action is Action.ACCEPT
+    assert pool.pids and pool.pids != [pid]
+
+
 def test_a_worker_that_does_not_answer_is_killed_and_replaced(make_pool,
                                                               tmp_path: Path) -> None:
     _STALL_FILE[:] = [tmp_path / "pid"]

@@ -40,13 +40,13 @@ import contextlib
 import logging
 import os
 import signal
+import stat
 import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing import get_context
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, Pipe
 from multiprocessing.reduction import recv_handle, send_handle
 from typing import Any
 
@@ -65,8 +65,6 @@ ANSWER_SECONDS = 240.0
 # Signals for the milter's main thread only: a worker must not stop on the SIGTERM that
 # systemd sends to the whole cgroup while the parent finishes the connections in progress.
 _PARENT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-
-_CTX = get_context("fork")
 
 
 class PoolError(RuntimeError):
@@ -183,19 +181,67 @@ def _worker_main(conn: Connection, engine: Engine, metrics: Metrics | None,
         conn.send(reply)
 
 
+def _let_go_of_inherited(keep: int) -> None:
+    """In a new worker: point every descriptor the fork copied and this process must not
+    hold at /dev/null: pipes (a fork in the middle of another thread's ``subprocess`` start
+    kept its exec-error pipe open, and ``Popen`` waited for EOF until the worker exited:
+    the milter hung at start in the first version of this pool), sockets (Postfix's
+    connections, the listening socket, the parent's Redis connections: closed by the
+    parent, they must not live on in a worker), and deleted files (other messages' spool
+    files: their space must come back when the parent closes them). ``dup2`` rather than
+    ``close``: the Python objects that own these numbers may close them later, and must
+    not close a descriptor this process opened since under the same number."""
+    devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd <= 2 or fd in (keep, devnull):
+            continue
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue  # the directory listing's own descriptor
+        if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or (
+                stat.S_ISREG(st.st_mode) and st.st_nlink == 0):
+            os.dup2(devnull, fd, inheritable=False)
+    os.close(devnull)
+
+
 class _Worker:
+    """One forked process and the parent's end of its unix socket pair. ``os.fork``
+    rather than multiprocessing's Process: its sentinel pipe is one more inherited
+    descriptor, and the pool reaps its workers itself."""
+
     def __init__(self, pool: ScanPool, generation: int) -> None:
         self.generation = generation
-        self.conn, child = _CTX.Pipe(duplex=True)
-        self.process = _CTX.Process(
-            target=_worker_main, args=(child, pool.engine, pool.metrics, pool.after_fork),
-            name=f"congvu-guard-scan-{generation}", daemon=True)
-        self.process.start()
+        self.exitcode: int | None = None
+        self.conn, child = Pipe(duplex=True)
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                self.conn.close()
+                _let_go_of_inherited(child.fileno())
+                _worker_main(child, pool.engine, pool.metrics, pool.after_fork)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the parent sees the worker gone
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        self.pid = pid
         child.close()
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid or 0
+    def is_alive(self) -> bool:
+        if self.exitcode is not None:
+            return False
+        try:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            self.exitcode = -1
+            return False
+        if done == 0:
+            return True
+        self.exitcode = os.waitstatus_to_exitcode(status)
+        return False
 
     def call(self, request: ScanRequest, fd: int, timeout: float) -> tuple[Any, ...]:
         self.conn.send(request)
@@ -206,15 +252,21 @@ class _Worker:
         return reply
 
     def stop(self) -> None:
+        """Ask the worker to exit; killed if it has not within 2 s."""
         with contextlib.suppress(OSError):
             self.conn.send(None)
-        self.process.join(2)
+        deadline = time.monotonic() + 2
+        while self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.kill()
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
+        if self.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                _, status = os.waitpid(self.pid, 0)
+                self.exitcode = os.waitstatus_to_exitcode(status)
         self.conn.close()
 
 
@@ -299,15 +351,21 @@ class ScanPool:
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def _take(self) -> _Worker:
+        """An idle worker that is alive: one killed while idle is replaced and costs no
+        message a 451 (unless it dies between this check and the request)."""
         deadline = time.monotonic() + self.answer_seconds
-        with self._cond:
-            while not self._idle:
-                if self._closed:
-                    raise PoolError("the scan pool is closed")
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._cond.wait(left):
-                    raise PoolError("no scan worker became free")
-            return self._idle.pop()
+        while True:
+            with self._cond:
+                while not self._idle:
+                    if self._closed:
+                        raise PoolError("the scan pool is closed")
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._cond.wait(left):
+                        raise PoolError("no scan worker became free")
+                worker = self._idle.pop()
+            if worker.is_alive():
+                return worker
+            self._lost(worker)
 
     def _give_back(self, worker: _Worker) -> None:
         with self._cond:
@@ -322,22 +380,30 @@ class ScanPool:
         """A worker died, hung or broke its protocol: kill it; the forker replaces it."""
         worker.kill()
         log.error("scan worker %d lost (exit code %s); a new one is forked", worker.pid,
-                  worker.process.exitcode)
+                  worker.exitcode)
         with self._cond:
             self._live -= 1
             self._cond.notify_all()
 
     def _keep_full(self) -> None:
-        """The pool's own thread: stops retired workers and forks new ones."""
+        """The pool's own thread: stops retired workers, replaces idle ones that died
+        (checked every second), and forks new ones."""
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._closed or self._retire
-                                    or self._live < self.size)
-                retire, self._retire = self._retire, []
+                                    or self._live < self.size, timeout=1.0)
+                dead = [w for w in self._idle if not w.is_alive()]
+                for w in dead:
+                    self._idle.remove(w)
+                self._live -= len(dead)
+                retire, self._retire = self._retire + dead, []
                 closed = self._closed
                 wanted = 0 if closed else self.size - self._live
                 generation = self._generation
                 self._live += wanted
+            for w in dead:
+                log.error("scan worker %d died while idle (exit code %s); a new one is forked",
+                          w.pid, w.exitcode)
             for w in retire:
                 w.stop()
             for _ in range(wanted):
