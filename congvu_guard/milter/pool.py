@@ -5,8 +5,8 @@ Parsing, archive expansion and most detectors hold the GIL, so one milter proces
 on about one core however many threads libmilter runs. With ``workers = N`` the scan of a
 *spooled* message (larger than ``spool_threshold_bytes``) runs in one of N processes
 forked from the milter after the engine is built: the YARA rules are compiled once and
-shared copy-on-write. Smaller mail stays in the milter's threads (see ``SCAN_IN_POOL`` in
-adapter.py for the measurement).
+shared copy-on-write. Smaller mail stays in the milter's threads (the measurement is in
+``GuardMilter.judge``, adapter.py).
 
 - **What crosses.** The envelope and the header section are pickled; the body is not: the
   spool file's descriptor is passed over the worker's unix socket (SCM_RIGHTS) and read
@@ -18,12 +18,19 @@ adapter.py for the measurement).
 - **SIGHUP.** The milter reloads YARA in the parent, then :meth:`ScanPool.recycle`: idle
   workers are stopped at once, busy ones when their scan ends, and the new ones fork with
   the new rules. No scan in progress is interrupted by a reload.
-- **Fork safety.** Workers are forked only by the pool's own Python thread, never by a
-  libmilter thread (pymilter manages thread states by hand, see yara_scan.py). Threads do
-  not survive a fork, so each worker restarts what ran on threads in the parent: YARA's
-  scanning thread pool (always) and the ``after_fork`` hooks the server gives (the local
-  copies' refresh threads, clamd's probe). redis-py pools notice the new pid and open the
-  worker's own connections: no socket is shared with the parent (tests/test_scan_pool.py).
+- **Fork safety.** Workers are forked (``os.fork``) only by the pool's own Python thread,
+  never by a libmilter thread (pymilter manages thread states by hand, see yara_scan.py).
+  A new worker first lets go of the descriptors it inherited and must not hold
+  (:func:`_let_go_of_inherited`). Threads do not survive a fork, so each worker restarts
+  what ran on threads in the parent: YARA's scanning thread pool (always) and the
+  ``after_fork`` hooks the server gives (the local copies' refresh threads, clamd's
+  probe). redis-py pools notice the new pid and open the worker's own connections: no
+  socket is shared with the parent (tests/test_scan_pool.py). A lock that another thread
+  held at the fork would hang the worker: ``answer_seconds`` bounds that (451, a new fork).
+- **State per process.** Whatever the engine keeps in memory is per worker: the verdict
+  cache (a repeated attachment is judged once per worker), the DNS cache, and, while Redis
+  is down with ``on_redis_down = "fallback"``, the in-memory send-rate window (each worker
+  then counts the large messages it judged; the Redis window, the normal case, is shared).
 - **Metrics.** Workers keep no Prometheus state: :class:`MetricJournal` stands in for every
   metric of the worker's copy of :class:`Metrics`, records each call (``labels(...).inc()``,
   ``observe(x)``, ``top_senders.set(...)``) and the list goes back with the verdict; the
@@ -135,7 +142,7 @@ class MetricJournal:
                 log.exception("cannot replay a worker's metric update %r", op)
 
 
-def _read_body(fd: int, head: bytes, size: int) -> bytearray:
+def read_body(fd: int, head: bytes, size: int) -> bytearray:
     """The header section and the spooled body in one buffer; ``pread`` at absolute
     offsets leaves the file position the parent shares with this descriptor alone."""
     buf = bytearray(len(head) + size)
@@ -171,7 +178,7 @@ def _worker_main(conn: Connection, engine: Engine, metrics: Metrics | None,
         try:
             fd = recv_handle(conn)
             try:
-                raw = _read_body(fd, request.head, request.body_size)
+                raw = read_body(fd, request.head, request.body_size)
             finally:
                 os.close(fd)
             verdict = engine.check_message(request.envelope, raw, request.transmitted_size)
