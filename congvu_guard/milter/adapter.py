@@ -409,11 +409,11 @@ class GuardMilter(Milter.Base):
         if pool is not None and m.body.spooled:
             # Only spooled messages (> spool_threshold_bytes, 512 KiB by default) go to a
             # worker, their body as the spool file's descriptor. A trip to a worker costs
-            # ~0.6 ms (`bench/scan --pool-only`, 2-core machine: pickling the envelope and
-            # the verdict, two socket hops, the pread), nearly doubling the 0.7-1.2 ms of
-            # a 10 KB text message judged in-thread: small mail stays here. A spooled
-            # message costs 8 ms (1 MB PDF) to 70-170 ms (10-20 MB) of parsing and
-            # scanning, most of it holding the GIL, which a worker takes off the milter.
+            # 0.3-0.6 ms (`bench/scan --pool-only`, 2-core machine: pickling the envelope
+            # and the verdict, two socket hops, the pread), 30-70 % on top of the
+            # 0.8-1.1 ms of a 10 KB text message judged in-thread: small mail stays here.
+            # A spooled message costs 5-8 ms (1 MB PDF) to 50-170 ms (10-20 MB) of parsing
+            # and scanning, most of it holding the GIL, which a worker takes off the milter.
             verdict = pool.scan(m.envelope, head, m.body.flushed_fileno(), m.body.size,
                                 m.counted)
             raw = m.body.read_all(head) if self.keeps_content(m, verdict) else bytearray()
