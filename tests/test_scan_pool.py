@@ -183,6 +183,29 @@ def test_a_worker_that_does_not_answer_is_killed_and_replaced(make_pool,
     assert pool_verdict(pool, env(), simple_message("next")).action is Action.ACCEPT
 
 
+def test_a_lock_another_thread_holds_at_the_fork_is_free_in_the_worker(make_pool) -> None:
+    e = Engine(Config(report=ReportConfig(address=BOX)))  # its detectors use e.yara
+    raw = message_with_attachment("eicar", "eicar.com", EICAR)
+    expected = e.check_message(env(), raw, wire_size(raw))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # a milter thread inside the YARA verdict cache when the pool forks
+        with e.yara.cache._lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        pool = make_pool(e, answer_seconds=20.0)
+        verdict = pool_verdict(pool, env(), raw)
+    finally:
+        release.set()
+        holder.join()
+    assert without_timings(verdict) == without_timings(expected)
+
+
 def test_a_scan_error_in_a_worker_is_a_pool_error_and_the_worker_stays(make_pool) -> None:
     def broken(env: Envelope, parsed: object) -> list[Finding]:
         raise RuntimeError("detector bug")

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+from .. import forksafe
 from ..config import ClamavConfig
 from ..message import ParsedMessage
 from ..metrics import Metrics
@@ -40,7 +41,7 @@ class Clamd:
         self.cfg = cfg
         self.metrics = metrics
         self.up = False
-        self._lock = threading.Lock()
+        self._lock = forksafe.lock()
         self._stop = threading.Event()
 
     def _connect(self) -> socket.socket:
@@ -118,7 +119,6 @@ class Clamd:
     def after_fork(self) -> None:
         """In a forked scan worker (milter/pool.py): the probe thread stayed in the parent,
         so ``up`` would stay as it was at the fork; this process probes for itself."""
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self.start_probing()
 

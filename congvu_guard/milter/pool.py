@@ -26,7 +26,9 @@ shared copy-on-write. Smaller mail stays in the milter's threads (the measuremen
   ``after_fork`` hooks the server gives (the local copies' refresh threads, clamd's
   probe). redis-py pools notice the new pid and open the worker's own connections: no
   socket is shared with the parent (tests/test_scan_pool.py). A lock that another thread
-  held at the fork would hang the worker: ``answer_seconds`` bounds that (451, a new fork).
+  held at the fork would stay held in the worker: the locks on the scan path come from
+  ``forksafe`` and are released in the child; any other would hang that worker until
+  ``answer_seconds`` (451, and a new fork).
 - **State per process.** Whatever the engine keeps in memory is per worker: the verdict
   cache (a repeated attachment is judged once per worker), the DNS cache, and, while Redis
   is down with ``on_redis_down = "fallback"``, the in-memory send-rate window (each worker
