@@ -31,7 +31,7 @@ from congvu_guard.detectors.yara_scan import YaraScanner
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
 from congvu_guard.milter.adapter import GuardMilter, Services
-from congvu_guard.milter.pool import PoolError, ScanPool
+from congvu_guard.milter.pool import MetricJournal, PoolError, ScanPool
 from congvu_guard.milter.spool import BodySpool
 from congvu_guard.model import Action, Envelope, Finding, Severity, Verdict
 from congvu_guard.scan import wire_size
@@ -349,3 +349,23 @@ def test_a_bad_workers_value_is_one_line_naming_the_key() -> None:
         from_mapping({"scan": {"workers": -1}})
     with pytest.raises(ConfigError, match=r"^\[scan\] workers: expected an integer"):
         from_mapping({"scan": {"workers": "2"}})
+
+
+def test_the_metric_journal_replays_updates_and_drops_the_steps_between() -> None:
+    worker_copy, parent = Metrics(), Metrics()
+    journal = MetricJournal()
+    journal.install(worker_copy)
+    child = worker_copy.errors.labels("eom")
+    child.inc()
+    worker_copy.clamd_up.set(1)
+    first = journal.take()
+    child.inc(3)  # a labelled child kept across messages
+    worker_copy.top_senders.set("alice@hue.gov.vn", 7)
+    second = journal.take()
+    assert all(op[-1] != (("eom",), {}) for op in first + second)  # no bare labels() call
+    MetricJournal.replay(parent, first)
+    MetricJournal.replay(parent, second)
+    assert parent.errors.labels("eom")._value.get() == 4
+    assert parent.clamd_up._value.get() == 1
+    assert parent.top_senders.snapshot() == {"alice@hue.gov.vn": 7}
+    assert journal.take() == []

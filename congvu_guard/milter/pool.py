@@ -102,8 +102,9 @@ class _Recorder:
     def __getattr__(self, name: str) -> _Recorder:
         if name.startswith("__"):
             raise AttributeError(name)
-        if self._made_by is not None:
-            self._ops[self._made_by] = None  # labels(...) was a step, not a metric update
+        at = self._made_by
+        if at is not None and at < len(self._ops) and self._ops[at] is self._path:
+            self._ops[at] = None  # labels(...) was a step, not a metric update
         return _Recorder(self._ops, (*self._path, name))
 
     def __call__(self, *args: Any, **kwargs: Any) -> _Recorder:
@@ -125,8 +126,11 @@ class MetricJournal:
                 setattr(metrics, name, _Recorder(self._ops, (name,)))
 
     def take(self) -> list[Op]:
-        ops = [op for op in self._ops if op is not None]
-        self._ops.clear()
+        """The updates so far; those a thread of the worker (clamd's probe) records
+        meanwhile stay for the next message's reply."""
+        n = len(self._ops)
+        ops = [op for op in self._ops[:n] if op is not None]
+        del self._ops[:n]
         return ops
 
     @staticmethod
