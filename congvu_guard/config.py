@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import tomllib
 import types
 import typing
@@ -30,6 +31,15 @@ DEFAULT_PUBLIC_PROVIDERS: tuple[str, ...] = (
 )
 
 MIB = 1024 * 1024
+
+# Cores left to Postfix (smtpd, cleanup, qmgr, delivery) and to the milter's own threads
+# before any go to scan worker processes ([scan] workers).
+POSTFIX_CORES = 2
+
+
+def default_scan_workers(cores: int | None) -> int:
+    """``[scan] workers`` when not set: the cores beyond what Postfix needs."""
+    return max(0, (cores or 1) - POSTFIX_CORES)
 
 
 class ConfigError(ValueError):
@@ -278,6 +288,12 @@ class ScanConfig:
     # decompressor produces. When one runs out: finding HUE-11.5/scan-budget (MEDIUM).
     time_budget_seconds: float = field(
         default=2.0, metadata=_check(lambda v: 0.1 <= v <= 60, "must be 0.1..60"))
+    # Worker processes for the end-of-message scan of large (spooled) messages
+    # (milter/pool.py): 0 = scan in the milter's own threads. Default: the cores left once
+    # Postfix has its share (0 on a 2-core machine).
+    workers: int = field(
+        default_factory=lambda: default_scan_workers(os.cpu_count()),
+        metadata=_check(lambda v: 0 <= v <= 64, "must be 0..64 (0 = no worker processes)"))
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,16 @@ class LocalCopy(Generic[T]):
         self._thread.start()
         return self
 
+    def after_fork(self) -> None:
+        """In a forked scan worker (milter/pool.py): the refresh thread stayed in the
+        parent, and the parent's subscription socket is not ours to read. A thread of our
+        own keeps this copy fresh, on connections of our own (redis-py opens new ones in a
+        process whose pid changed)."""
+        self._pubsub = None
+        self._stop = threading.Event()
+        self._thread = None
+        self.start()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

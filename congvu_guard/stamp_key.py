@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
+from . import forksafe
 from .config import ConfigError, ForwardingConfig
 from .store import Store
 
@@ -32,7 +32,7 @@ class StampKeySource:
     def __init__(self, cfg: ForwardingConfig, store: Store | None) -> None:
         self._key = read_key_file(cfg.stamp_key_file) if cfg.stamp_key_file else None
         self._store = store
-        self._lock = threading.Lock()
+        self._lock = forksafe.lock()
         self._next_try = 0.0
 
     def __call__(self) -> bytes | None:

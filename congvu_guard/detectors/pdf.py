@@ -22,13 +22,13 @@ from __future__ import annotations
 import base64
 import bisect
 import re
-import threading
 import time
 import weakref
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import forksafe
 from ..model import Severity
 from .pdf_crypt import Decryptor, open_empty
 
@@ -726,7 +726,7 @@ def analyse(data: bytes, deadline: float | None = None) -> PdfReport:
 
 
 _CACHE: weakref.WeakKeyDictionary[FileNode, PdfReport] = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = forksafe.lock()
 
 
 def analyse_node(node: FileNode, deadline: float | None = None) -> PdfReport:

@@ -16,10 +16,11 @@ empty cache: the milter reloads only the rules in place (SIGHUP).
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
+
+from .. import forksafe
 
 V = TypeVar("V")
 
@@ -37,7 +38,7 @@ class VerdictCache(Generic[V]):
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
-        self._lock = threading.Lock()
+        self._lock = forksafe.lock()
         self.hits = 0
         self.misses = 0
 

@@ -23,7 +23,6 @@ Results are remembered per file by sha256 and rule-set generation (verdict_cache
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import yara
 
+from .. import forksafe
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector
@@ -167,11 +167,17 @@ class YaraScanner:
         self.timeout = timeout_seconds
         self._set = compile_rule_set(self.dirs)
         self.files = self._set.files
-        self._lock = threading.Lock()
+        self._workers = workers
+        self._lock = forksafe.lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yara")
         self.generation = 1
         self.cache: VerdictCache[tuple[Hit, ...]] = cache if cache is not None else \
             VerdictCache()
+
+    def after_fork(self) -> None:
+        """In a forked scan worker (milter/pool.py): the parent's scanning threads did not
+        come along."""
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="yara")
 
     @property
     def _rules(self) -> yara.Rules:

@@ -39,6 +39,7 @@ from .adapter import GuardMilter, Services
 from .gate import ScanGate
 from .limits import raise_packet_limit
 from .memory import tune_malloc
+from .pool import ScanPool
 
 log = logging.getLogger("congvu_guard.milter")
 
@@ -100,6 +101,7 @@ def run(config: Config) -> int:
     clamd: Clamd | None = None
     copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
     publisher: Publisher | None = None
+    pool: ScanPool | None = None
     url = config.redis.url
     if not url:
         embedded = EmbeddedRedis(config.redis.embedded_dir)
@@ -132,14 +134,20 @@ def run(config: Config) -> int:
         if not config.report.address:
             log.warning("[report] address is empty: suspect mail will be rejected, not "
                         "routed to a report box (HUE-11.11)")
+        if config.scan.workers:  # forked now: the engine and its YARA rules are built
+            pool = ScanPool(engine, config.scan.workers, metrics, after_fork=(
+                *(copy.after_fork for copy in copies),
+                *((clamd.after_fork,) if clamd is not None else ())))
         GuardMilter.services = Services(
             engine, metrics, store, hostname,
             ScanGate(config.scan.large_scan_concurrency, config.scan.large_scan_bytes),
-            config.scan.spool_threshold_bytes, config.scan.spool_dir)
+            config.scan.spool_threshold_bytes, config.scan.spool_dir, pool)
         Milter.factory = GuardMilter
         raise_packet_limit()
-        return _serve(config, metrics, yara, redis_status)
+        return _serve(config, metrics, yara, redis_status, pool)
     finally:
+        if pool is not None:
+            pool.close()
         if publisher is not None:
             publisher.stop()
         for copy in copies:
@@ -150,12 +158,14 @@ def run(config: Config) -> int:
             embedded.stop()
 
 
-def _serve(config: Config, metrics: Metrics, yara: YaraScanner, redis_status: str) -> int:
+def _serve(config: Config, metrics: Metrics, yara: YaraScanner, redis_status: str,
+           pool: ScanPool | None = None) -> int:
     """Run libmilter in a thread of its own; the main thread handles the signals.
 
     libmilter stops on SIGHUP, so it must never see one: every thread but this one blocks
     SIGHUP/SIGTERM/SIGINT (Linux gives a process signal to the main thread first when it
-    accepts it). SIGHUP reloads the YARA rules without dropping connections; SIGTERM and
+    accepts it). SIGHUP reloads the YARA rules without dropping connections (and replaces
+    the scan workers, which fork with the new rules); SIGTERM and
     SIGINT stop libmilter, which finishes the connections in progress.
 
     Under systemd (Type=notify) READY=1 goes out once libmilter's socket listens (Redis was
@@ -198,7 +208,8 @@ def _serve(config: Config, metrics: Metrics, yara: YaraScanner, redis_status: st
         if reload_wanted.is_set():
             reload_wanted.clear()
             log.info("SIGHUP: reloading YARA rules")
-            yara.reload()
+            if yara.reload() and pool is not None:
+                pool.recycle()
         if stop_wanted.is_set() and not stopping:
             stopping = True
             log.info("stopping: finishing the connections in progress")

@@ -78,6 +78,19 @@ class BodySpool:
             self.file.readinto(memoryview(buf)[len(prefix):])
         return buf
 
+    def flushed_fileno(self) -> int:
+        """The spool file's descriptor with every chunk written, for a scan worker to read
+        with ``pread`` (milter/pool.py); raises SpoolFullError when the flush finds the
+        disk full."""
+        if self.file is None:
+            raise ValueError("the body is in memory, not spooled")
+        try:
+            self.file.flush()
+        except OSError as e:
+            self._raise_if_full(e)
+            raise
+        return self.file.fileno()
+
     def close(self) -> None:
         if self.file is not None:
             # Closing flushes; on a full disk that fails, but the descriptor is closed

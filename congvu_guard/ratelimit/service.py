@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from .. import forksafe
 from ..addresses import DomainSet
 from ..config import Config
 from ..hops import Hop
@@ -56,7 +57,7 @@ class RateLimitService:
         self._breaker_until = 0.0
         self._fallback = False
         self._gauge_at = 0.0
-        self._mutex = threading.Lock()
+        self._mutex = forksafe.lock()
         metrics.ratelimit_limit.set(self.cfg.max_messages)
 
     # -- who is counted ------------------------------------------------------------------

@@ -4,12 +4,12 @@ in process memory (the fallback while Redis is unreachable: per server, not glob
 from __future__ import annotations
 
 import collections
-import threading
 import time
 from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any
 
+from .. import forksafe
 from ..config import RateLimitConfig
 from . import keys
 from .locks import lock_from_hash
@@ -73,7 +73,7 @@ class MemoryWindow:
         self.clock = clock
         self.windows: dict[str, collections.deque[float]] = {}
         self.locks: dict[str, Lock] = {}
-        self.mutex = threading.Lock()
+        self.mutex = forksafe.lock()
 
     def lock_of(self, account: str) -> Lock | None:
         with self.mutex:

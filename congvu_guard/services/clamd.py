@@ -17,6 +17,7 @@ import struct
 import threading
 import time
 
+from .. import forksafe
 from ..config import ClamavConfig
 from ..facts import ClamavFacts
 from ..metrics import Metrics
@@ -36,7 +37,7 @@ class Clamd:
         self.cfg = cfg
         self.metrics = metrics
         self.up = False
-        self._lock = threading.Lock()
+        self._lock = forksafe.lock()
         self._stop = threading.Event()
 
     def _connect(self) -> socket.socket:
@@ -110,6 +111,12 @@ class Clamd:
                 self.probe()
 
         threading.Thread(target=loop, name="clamd-probe", daemon=True).start()
+
+    def after_fork(self) -> None:
+        """In a forked scan worker (milter/pool.py): the probe thread stayed in the parent,
+        so ``up`` would stay as it was at the fork; this process probes for itself."""
+        self._stop = threading.Event()
+        self.start_probing()
 
     def stop(self) -> None:
         self._stop.set()
