@@ -14,11 +14,12 @@ from typing import Any
 
 import redis
 
+from .state import keys
+
 log = logging.getLogger("congvu_guard.daystats")
 
 VN = dt.timezone(dt.timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh has had no DST since 1975
 KEEP_DAYS = 35
-PREFIX = "congvu:day:"
 
 
 def day_of(ts: float) -> dt.date:
@@ -26,7 +27,7 @@ def day_of(ts: float) -> dt.date:
 
 
 def key(day: dt.date) -> str:
-    return f"{PREFIX}{day:%Y%m%d}"
+    return keys.day(day)
 
 
 def count(client: Any, action: str, ts: float) -> None:

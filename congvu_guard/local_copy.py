@@ -24,10 +24,12 @@ from typing import Any, Generic, TypeVar
 
 import redis
 
+from .state import keys
+
 log = logging.getLogger("congvu_guard.local_copy")
 
-VERSIONS = "congvu:versions"  # hash: set name -> version, bumped by every writer
-CHANNEL = "congvu:changed"  # pub/sub: the name of the set that changed
+VERSIONS = keys.VERSIONS  # hash: set name -> version, bumped by every writer
+CHANNEL = keys.CHANGED_CHANNEL  # pub/sub: the name of the set that changed
 
 T = TypeVar("T")
 

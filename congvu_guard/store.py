@@ -16,13 +16,14 @@ import redis
 from . import daystats
 from .metrics import Metrics, MonitorMetrics
 from .model import Envelope, Verdict
+from .state import keys
 
 log = logging.getLogger("congvu_guard.store")
 
-REPORT_STREAM = "congvu:reports"  # read by the monitor through a consumer group
+REPORT_STREAM = keys.REPORT_STREAM  # read by the monitor through a consumer group
 REPORT_STREAM_MAXLEN = 100_000
 REPORT_RAW_LIMIT = 10 * 1024 * 1024  # larger messages are recorded without their content
-STAMP_KEY = "congvu:stamp-key"
+STAMP_KEY = keys.STAMP_KEY
 
 
 class Store(Protocol):

@@ -27,10 +27,11 @@ from typing import Any
 
 import redis
 
+from .state import keys
+
 log = logging.getLogger("congvu_guard.top")
 
-SENDERS_KEY = "congvu:top-senders"
-FORWARDERS_PREFIX = "congvu:top-forwarders:"
+SENDERS_KEY = keys.TOP_SENDERS
 KEEP_SENDERS = 20
 # Forwarding accounts come from headers of mail from anywhere: at most this many distinct
 # accounts are counted between two publications, the rest as "other" (bounded memory).
@@ -41,7 +42,7 @@ FORWARDER_DAYS = 8
 
 
 def day_key(when: float) -> str:
-    return FORWARDERS_PREFIX + dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d")
+    return keys.top_forwarders(dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d"))
 
 
 class TopSenders:
@@ -151,6 +152,6 @@ def top_senders(client: Any, limit: int, now: float | None = None) -> list[dict[
 
 def top_forwarders(client: Any, day: str, limit: int) -> list[dict[str, Any]]:
     """Accounts with the most automatic forwards on ``day`` (YYYY-MM-DD, UTC)."""
-    rows = client.zrevrange(FORWARDERS_PREFIX + day, 0, limit - 1, withscores=True)
+    rows = client.zrevrange(keys.top_forwarders(day), 0, limit - 1, withscores=True)
     return [{"account": a.decode() if isinstance(a, bytes) else a, "forwards": int(n)}
             for a, n in rows]

@@ -19,6 +19,7 @@ from ..local_copy import LocalCopy, bump
 from ..message import ParsedMessage
 from ..metrics import Metrics
 from ..model import Action, Envelope, Finding, Severity
+from ..state import keys
 from . import Detector
 from .scanning import finding
 
@@ -38,7 +39,7 @@ _ADDRESS = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w.\-]+")
 
 
 def key(kind: str) -> str:
-    return f"congvu:ioc:{kind}"
+    return keys.ioc(kind)
 
 
 def normalize(kind: str, value: str) -> str:

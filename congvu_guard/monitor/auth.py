@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..state import keys
+
 ROLES = ("viewer", "operator", "admin")
 PBKDF2_ITERATIONS = 310_000
 
@@ -126,7 +128,7 @@ class Sessions:
 
     def create(self, user: User) -> tuple[str, str]:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        key = f"congvu:session:{sid}"
+        key = keys.session(sid)
         self.client.hset(key, mapping={"user": user.name, "csrf": csrf})
         self.client.expire(key, self.ttl)
         return sid, csrf
@@ -134,7 +136,7 @@ class Sessions:
     def get(self, sid: str) -> tuple[str, str] | None:
         if not sid or len(sid) > 100 or not sid.isascii():
             return None
-        data = self.client.hgetall(f"congvu:session:{sid}")
+        data = self.client.hgetall(keys.session(sid))
         if not data:
             return None
         text = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes)
@@ -142,16 +144,16 @@ class Sessions:
         return text.get("user", ""), text.get("csrf", "")
 
     def drop(self, sid: str) -> None:
-        self.client.delete(f"congvu:session:{sid}")
+        self.client.delete(keys.session(sid))
 
     def set_flash(self, sid: str, message: str) -> None:
         """The outcome of a form, shown once by the next page (issue 21): kept in the
         session, never in the URL, so a crafted link cannot show a forged message."""
-        self.client.hset(f"congvu:session:{sid}", "flash", message)
+        self.client.hset(keys.session(sid), "flash", message)
 
     def pop_flash(self, sid: str) -> str:
         pipe = self.client.pipeline()
-        pipe.hget(f"congvu:session:{sid}", "flash")
-        pipe.hdel(f"congvu:session:{sid}", "flash")
+        pipe.hget(keys.session(sid), "flash")
+        pipe.hdel(keys.session(sid), "flash")
         value = pipe.execute()[0]
         return value.decode("utf-8", "replace") if isinstance(value, bytes) else value or ""

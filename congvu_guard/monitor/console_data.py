@@ -14,8 +14,8 @@ from typing import Any
 from .. import daystats
 from ..detectors.ioc import KINDS
 from ..detectors.ioc import key as ioc_key
-from ..ratelimit import keys
 from ..ratelimit.locks import lock_from_hash
+from ..state import keys
 from .mailtext import decode_header_text
 
 MAX_REPORTS = 5000  # the newest this many reports are listed and searched
@@ -56,7 +56,7 @@ def reports(client: Any, limit: int = MAX_REPORTS) -> list[dict[str, Any]]:
     ids = [_t(i) for i in client.zrevrange(INDEX, 0, limit - 1)]
     pipe = client.pipeline(transaction=False)
     for rid in ids:
-        pipe.hgetall(f"congvu:report:{rid}")
+        pipe.hgetall(keys.report(rid))
     out = []
     for data in pipe.execute():
         if not data:
@@ -93,7 +93,7 @@ def campaigns(client: Any, reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cids = sorted(grouped)
     pipe = client.pipeline(transaction=False)
     for cid in cids:
-        pipe.hgetall(f"congvu:campaign:{cid}")
+        pipe.hgetall(keys.campaign(cid))
     out = []
     for cid, data in zip(cids, pipe.execute(), strict=True):
         c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()} if data else {"id": cid}
@@ -114,7 +114,7 @@ def campaigns(client: Any, reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def indicators(client: Any, cids: list[str]) -> dict[str, list[str]]:
     pipe = client.pipeline(transaction=False)
     for cid in cids:
-        pipe.smembers(f"congvu:campaign:{cid}:indicators")
+        pipe.smembers(keys.campaign_indicators(cid))
     return {cid: sorted(_t(i) for i in found)
             for cid, found in zip(cids, pipe.execute(), strict=True)}
 

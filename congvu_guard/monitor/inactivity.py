@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ratelimit import keys
 from ..ratelimit.locks import LockError
 from ..ratelimit.names import account_problem
+from ..state import keys
 from .logins import KNOWN, LAST_LOGIN
 from .state import MonitorState
 
@@ -101,7 +101,7 @@ def sweep(state: MonitorState, now: float | None = None, dry_run: bool | None = 
     m.inactivity.labels("would_lock").inc(len(result.would_lock))
     m.inactivity.labels("revocation_due").inc(len(result.revoke))
     m.inactivity_last_success.set(now)
-    client.set("congvu:revocation-due", "\n".join(result.revoke))
+    client.set(keys.REVOCATION_DUE, "\n".join(result.revoke))
     log.info("inactivity sweep: %d locked, %d would lock (dry run), %d due for revocation "
              "(%s)", len(result.locked), len(result.would_lock), len(result.revoke),
              RULE_REVOKE)

@@ -11,16 +11,18 @@ import logging
 import time
 from typing import Any
 
+from ..state import keys
+
 log = logging.getLogger("congvu_guard.monitor.reports")
 
-ORDER = "congvu:report-raw-order"  # zset report id -> time stored
-SIZES = "congvu:report-raw-sizes"  # hash report id -> bytes
-TOTAL = "congvu:report-raw-bytes"  # bytes of the stored bodies
+ORDER = keys.REPORT_RAW_ORDER  # zset report id -> time stored
+SIZES = keys.REPORT_RAW_SIZES  # hash report id -> bytes
+TOTAL = keys.REPORT_RAW_TOTAL  # bytes of the stored bodies
 RETENTION = 90 * 86400
 
 
 def raw_key(rid: str) -> str:
-    return f"congvu:report-raw:{rid}"
+    return keys.report_raw(rid)
 
 
 def _t(v: Any) -> str:

@@ -11,12 +11,12 @@ import hashlib
 import time
 from typing import Any
 
-PREFIX = "congvu:login-throttle"
+from ..state import keys
 
 
 def _keys(remote: str, name: str) -> list[str]:
     digest = hashlib.sha256(name.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-    return [f"{PREFIX}:ip:{remote or '-'}", f"{PREFIX}:name:{digest[:32]}"]
+    return [keys.login_throttle_ip(remote), keys.login_throttle_name(digest[:32])]
 
 
 class LoginThrottle:

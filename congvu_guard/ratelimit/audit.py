@@ -16,11 +16,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import keys
+from ..state import keys
 
 FIELDS = ("id", "ts", "event", "account", "reason", "actor", "reference", "approver",
           "detail")
-UNAUTH_STREAM = f"{keys.PREFIX}:audit-unauth"  # failed page logins (capped)
+UNAUTH_STREAM = keys.AUDIT_UNAUTH_STREAM  # failed page logins (capped)
 UNAUTH_MAXLEN = 10_000
 PAGE_MAX = 1000
 # Entries the script reads per call at most: a filter that matches nothing returns after

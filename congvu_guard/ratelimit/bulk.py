@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import keys
+from ..state import keys
 from .audit import AuditTrail
 
 NO_LIMIT = -1

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ..local_copy import bump
-from . import keys
+from ..state import keys
 from .audit import AuditTrail
 from .model import Lock
 from .names import account_problem

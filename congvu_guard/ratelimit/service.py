@@ -19,7 +19,7 @@ from ..hops import Hop
 from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..model import Envelope
-from . import keys
+from ..state import keys
 from .audit import AuditTrail
 from .export import write_exports
 from .hooks import HookRunner

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from ..config import RateLimitConfig
-from . import keys
+from ..state import keys
 from .locks import lock_from_hash
 from .model import Lock, RateResult, Status
 
