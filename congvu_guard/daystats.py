@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import redis
 
 from .state import keys
+from .state.client import RedisClient
 
 log = logging.getLogger("congvu_guard.daystats")
 
@@ -30,7 +30,7 @@ def key(day: dt.date) -> str:
     return keys.day(day)
 
 
-def count(client: Any, action: str, ts: float) -> None:
+def count(client: RedisClient, action: str, ts: float) -> None:
     """One decided message; best effort: a Redis outage never touches the mail flow."""
     k = key(day_of(ts))
     try:
@@ -44,7 +44,7 @@ def count(client: Any, action: str, ts: float) -> None:
         log.debug("day counter not written: %s", e)
 
 
-def read(client: Any, days: list[dt.date], fields: tuple[str, ...]) -> list[dict[str, int]]:
+def read(client: RedisClient, days: list[dt.date], fields: tuple[str, ...]) -> list[dict[str, int]]:
     """The counters of ``days`` (0 where nothing was counted)."""
     pipe = client.pipeline(transaction=False)
     for d in days:

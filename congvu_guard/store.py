@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 
@@ -17,6 +17,7 @@ from . import daystats
 from .metrics import Metrics, MonitorMetrics
 from .model import Envelope, Verdict
 from .state import keys
+from .state.client import RedisClient
 
 log = logging.getLogger("congvu_guard.store")
 
@@ -38,8 +39,8 @@ class Store(Protocol):
 class RedisStore:
     """Redis-backed store. Thread-safe: redis-py's connection pool serves every thread."""
 
-    def __init__(self, client: Any, url: str, metrics: Metrics | MonitorMetrics | None = None,
-                 ) -> None:
+    def __init__(self, client: RedisClient, url: str,
+                 metrics: Metrics | MonitorMetrics | None = None) -> None:
         self.url = url
         self.client = client
         self.metrics = metrics

@@ -14,9 +14,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..state import keys
+from ..state.client import RedisClient
 
 ROLES = ("viewer", "operator", "admin")
 PBKDF2_ITERATIONS = 310_000
@@ -122,7 +122,7 @@ class Authenticator:
 class Sessions:
     """Server-side sessions: the cookie holds a random ID, Redis holds who and the CSRF."""
 
-    def __init__(self, client: Any, ttl: int) -> None:
+    def __init__(self, client: RedisClient, ttl: int) -> None:
         self.client = client
         self.ttl = ttl
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..detectors.ioc import KINDS
 from ..message import ParsedMessage
 from ..state import keys
+from ..state.client import RedisClient
 
 BY = keys.CAMPAIGN_BY  # hash strong indicator -> campaign id
 OPEN = keys.CAMPAIGNS_OPEN
@@ -54,7 +55,7 @@ def indicators_of(info: dict[str, Any]) -> list[str]:
     return out
 
 
-def campaign_for(client: Any, rid: str, info: dict[str, Any]) -> str:
+def campaign_for(client: RedisClient, rid: str, info: dict[str, Any]) -> str:
     """The campaign of a new report: an existing one sharing a strong indicator, or new."""
     every = indicators_of(info)
     strong = [i for i in every if i.partition(":")[0] in STRONG]

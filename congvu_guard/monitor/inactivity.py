@@ -20,6 +20,7 @@ from typing import Any
 from ..ratelimit.locks import LockError
 from ..ratelimit.names import account_problem
 from ..state import keys
+from ..state.client import RedisClient
 from .logins import KNOWN, LAST_LOGIN
 from .state import MonitorState
 
@@ -43,7 +44,7 @@ def parse_accounts(text: str) -> list[str]:
     return [keys.normalize(ln.split()[0]) for ln in lines if not ln.startswith("#")]
 
 
-def import_accounts(client: Any, accounts: list[str], now: float | None = None) -> int:
+def import_accounts(client: RedisClient, accounts: list[str], now: float | None = None) -> int:
     """Known accounts (issue 15: only these can be locked by failed logins); a name that
     could not be locked or exported safely is skipped with a warning."""
     when = int(now if now is not None else time.time())

@@ -20,10 +20,10 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from ..ratelimit.names import valid_account
 from ..state import keys
+from ..state.client import RedisClient
 from .state import MonitorState
 
 RULE = "BP-6.2d"
@@ -53,7 +53,7 @@ class LoginTracker:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
         self.cfg = state.config.monitor
-        self.client: Any = state.client
+        self.client: RedisClient = state.client
 
     def check(self, account: str, remote: str) -> Decision:
         acct = keys.normalize(account)

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from ..state import keys
+from ..state.client import RedisClient
 
 log = logging.getLogger("congvu_guard.monitor.reports")
 
@@ -30,7 +31,7 @@ def _t(v: Any) -> str:
 
 
 class RawStore:
-    def __init__(self, client: Any, max_bytes: int) -> None:
+    def __init__(self, client: RedisClient, max_bytes: int) -> None:
         self.client = client
         self.max_bytes = max_bytes
 

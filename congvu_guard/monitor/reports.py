@@ -38,6 +38,7 @@ from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, ParseLimits, parse_message
 from ..state import keys
+from ..state.client import RedisClient
 from ..store import REPORT_STREAM
 from . import console_data, listing, secret_notice
 from .api import INTERNAL, STATE, ApiError, bad, body, caller, list_query, paged, run, text_field
@@ -156,7 +157,7 @@ def _unparsed(text: dict[str, str], error: BaseException) -> dict[str, Any]:
 class ReportStore:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
-        self.client: Any = state.client
+        self.client: RedisClient = state.client
         self.raw = RawStore(state.client, state.config.monitor.report_raw_max_bytes)
 
     # -- ingestion ---------------------------------------------------------------------

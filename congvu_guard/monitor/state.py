@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import redis
 
@@ -18,6 +17,7 @@ from ..ratelimit.export import ExportScheduler, export_from_redis
 from ..ratelimit.hooks import HookRunner
 from ..ratelimit.locks import LockStore
 from ..stamp_key import StampKeySource
+from ..state.client import RedisClient
 from ..store import RedisStore
 from .auth import Authenticator, Sessions, load_users
 from .blockguard import DomainGuard
@@ -27,7 +27,7 @@ log = logging.getLogger("congvu_guard.monitor")
 
 
 class MonitorState:
-    def __init__(self, config: Config, client: Any, metrics: MonitorMetrics | None = None,
+    def __init__(self, config: Config, client: RedisClient, metrics: MonitorMetrics | None = None,
                  ) -> None:
         self.config = config
         self.client = client

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
 
 from ..state import keys
+from ..state.client import RedisClient
 
 
 def _keys(remote: str, name: str) -> list[str]:
@@ -20,7 +20,7 @@ def _keys(remote: str, name: str) -> list[str]:
 
 
 class LoginThrottle:
-    def __init__(self, client: Any, limit: int, max_backoff: int) -> None:
+    def __init__(self, client: RedisClient, limit: int, max_backoff: int) -> None:
         self.client = client
         self.limit = limit
         self.max_backoff = max_backoff

@@ -16,8 +16,8 @@ from typing import Any
 import redis
 
 from ..config import Config
-from ..embedded_redis import EmbeddedRedis
-from ..redis_client import connect
+from ..state.client import RedisClient
+from ..state.embedded import open_redis
 from .audit import AuditTrail, to_csv, to_json_lines
 from .bulk import NO_LIMIT, BulkSenders
 from .export import export_from_redis
@@ -80,9 +80,10 @@ def add_parsers(sub: Any) -> None:
         parser.add_argument("--actor", default="", help="who you are (default: login name)")
 
 
-def _client(config: Config) -> Any:
-    url = config.redis.url or EmbeddedRedis(config.redis.embedded_dir).url
-    return connect(config.redis, url)
+def _client(config: Config) -> RedisClient:
+    """The configured Redis, or the embedded one a running milter started (never started
+    here: a CLI that started its own would lock accounts in a Redis nobody reads)."""
+    return open_redis(config.redis, start=False).client
 
 
 def _since(text: str) -> float:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..state import keys
+from ..state.client import RedisClient
 
 FIELDS = ("id", "ts", "event", "account", "reason", "actor", "reference", "approver",
           "detail")
@@ -76,7 +77,7 @@ class Page:
 
 
 class AuditTrail:
-    def __init__(self, client: Any, retention_days: int) -> None:
+    def __init__(self, client: RedisClient, retention_days: int) -> None:
         self.client = client
         self.retention_ms = retention_days * 86400 * 1000
         self._page = client.register_script(_PAGE)

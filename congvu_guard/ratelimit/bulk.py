@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from ..state import keys
+from ..state.client import RedisClient
 from .audit import AuditTrail
 
 NO_LIMIT = -1
@@ -18,7 +19,7 @@ def _text(v: Any) -> str:
 
 
 class BulkSenders:
-    def __init__(self, client: Any, audit: AuditTrail) -> None:
+    def __init__(self, client: RedisClient, audit: AuditTrail) -> None:
         self.client = client
         self.audit = audit
 

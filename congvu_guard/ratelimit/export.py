@@ -19,8 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
+from ..state.client import RedisClient
 from .locks import load_locked
 from .model import Lock
 from .names import account_problem
@@ -101,7 +101,7 @@ def write_exports(locks: Locks, postfix_path: str, dovecot_path: str) -> list[st
     return written
 
 
-def export_from_redis(client: Any, postfix_path: str, dovecot_path: str) -> list[str]:
+def export_from_redis(client: RedisClient, postfix_path: str, dovecot_path: str) -> list[str]:
     """The files from one pipelined read of every lock (HMGET reason/expires per lock in
     one round trip, no HGETALL per lock)."""
     return write_exports(load_locked(client), postfix_path, dovecot_path)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..local_copy import bump
 from ..state import keys
+from ..state.client import RedisClient
 from .audit import AuditTrail
 from .model import Lock
 from .names import account_problem
@@ -48,7 +49,7 @@ COPY_NAME = "locks"
 Locked = dict[str, tuple[str, float | None]]  # account -> (reason, expiry in epoch s)
 
 
-def load_locked(client: Any) -> Locked:
+def load_locked(client: RedisClient) -> Locked:
     """Every locked account with its reason and expiry (for a local copy)."""
     accounts = sorted(_text(a) for a in client.smembers(keys.LOCK_INDEX))
     if not accounts:
@@ -72,7 +73,7 @@ def reason_in(locked: Locked, account: str, now: float) -> str | None:
 
 
 class LockStore:
-    def __init__(self, client: Any, audit: AuditTrail) -> None:
+    def __init__(self, client: RedisClient, audit: AuditTrail) -> None:
         self.client = client
         self.audit = audit
 

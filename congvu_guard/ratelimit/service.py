@@ -20,6 +20,7 @@ from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..model import Envelope
 from ..state import keys
+from ..state.client import RedisClient
 from .audit import AuditTrail
 from .export import write_exports
 from .hooks import HookRunner
@@ -34,7 +35,7 @@ GAUGE_REFRESH_SECONDS = 30.0
 
 
 class RateLimitService:
-    def __init__(self, config: Config, client: Any, metrics: Metrics, actor: str,
+    def __init__(self, config: Config, client: RedisClient, metrics: Metrics, actor: str,
                  clock_ms: ClockMs = lambda: None,
                  lock_copy: LocalCopy[Locked] | None = None) -> None:
         """``lock_copy`` (the milter's) answers the MAIL FROM lock check locally while it

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import RateLimitConfig
 from ..state import keys
+from ..state.client import RedisClient
 from .locks import lock_from_hash
 from .model import Lock, RateResult, Status
 
@@ -27,7 +28,7 @@ def _text(v: Any) -> str:
 class RedisWindow:
     """Check and count in one atomic step; the message that crosses the limit locks."""
 
-    def __init__(self, client: Any, cfg: RateLimitConfig, bulk: Mapping[str, int],
+    def __init__(self, client: RedisClient, cfg: RateLimitConfig, bulk: Mapping[str, int],
                  clock_ms: ClockMs = lambda: None) -> None:
         self.client = client
         self.cfg = cfg
