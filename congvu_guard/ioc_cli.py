@@ -16,7 +16,7 @@ import redis
 from .config import Config
 from .detectors.ioc import KINDS, IocStore
 from .ratelimit.admin import _client
-from .ratelimit.audit import AuditTrail
+from .state.audit import AuditTrail
 
 
 def add_parser(sub: Any) -> None:

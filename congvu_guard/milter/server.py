@@ -25,13 +25,13 @@ from ..detectors.yara_scan import YaraScanner
 from ..engine import Engine
 from ..local_copy import LocalCopy
 from ..metrics import Metrics
-from ..ratelimit import locks
-from ..ratelimit.locks import Locked
 from ..ratelimit.service import RateLimitService
 from ..sdnotify import Watchdog, notify
 from ..stamp_key import StampKeySource
+from ..state import locks
 from ..state.client import RedisClient
 from ..state.embedded import open_redis
+from ..state.locks import Locked
 from ..store import RedisStore
 from ..top import Publisher
 from ..validate import validate

@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from ..detectors.ioc import KINDS
-from ..ratelimit.audit import PAGE_MAX, to_csv
-from ..ratelimit.locks import LockError, NotLocked
+from ..state.audit import PAGE_MAX, to_csv
+from ..state.locks import LockError, NotLocked
 from . import console_data, listing
 from .auth import User
 from .state import MonitorState

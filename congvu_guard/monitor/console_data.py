@@ -14,9 +14,9 @@ from typing import Any
 from .. import daystats
 from ..detectors.ioc import KINDS
 from ..detectors.ioc import key as ioc_key
-from ..ratelimit.locks import lock_from_hash
 from ..state import keys
 from ..state.client import RedisClient
+from ..state.locks import lock_from_hash
 from .mailtext import decode_header_text
 
 MAX_REPORTS = 5000  # the newest this many reports are listed and searched

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from ..detectors.ioc import KINDS
-from ..ratelimit.audit import AuditTrail
+from ..state.audit import AuditTrail
 from ..state.client import RedisClient
 from . import console_data, listing
 from .auth import User

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ratelimit.locks import LockError
 from ..ratelimit.names import account_problem
 from ..state import keys
 from ..state.client import RedisClient
+from ..state.locks import LockError
 from .logins import KNOWN, LAST_LOGIN
 from .state import MonitorState
 

@@ -11,13 +11,11 @@ import redis
 from ..config import Config
 from ..detectors.ioc import IocStore
 from ..metrics import MonitorMetrics
-from ..ratelimit.audit import AuditTrail
-from ..ratelimit.bulk import BulkSenders
-from ..ratelimit.export import ExportScheduler, export_from_redis
-from ..ratelimit.hooks import HookRunner
-from ..ratelimit.locks import LockStore
 from ..stamp_key import StampKeySource
+from ..state.audit import AuditTrail
+from ..state.bulk import BulkSenders
 from ..state.client import RedisClient
+from ..state.locks import LockChanges, LockStore
 from ..store import RedisStore
 from .auth import Authenticator, Sessions, load_users
 from .blockguard import DomainGuard
@@ -39,8 +37,8 @@ class MonitorState:
         self.ioc = IocStore(client)
         self.auth = Authenticator(load_users(config.monitor.users_file))
         self.sessions = Sessions(client, config.monitor.session_ttl_seconds)
-        self.hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
-                                self._record_hook, queue=rl.hook_queue)
+        self.changes = LockChanges(client, rl, self.audit, "monitor")
+        self.hooks, self.exports = self.changes.hooks, self.changes.exports
         # The milter's key: a release token must verify there (key file or shared in Redis).
         self.stamp_key = StampKeySource(config.forwarding, RedisStore(client, "monitor",
                                                                       self.metrics))
@@ -56,14 +54,6 @@ class MonitorState:
                                       m.login_backoff_max_seconds)
         self.domain_guard = DomainGuard(config)
         self.known_extra = _read_known(m.known_accounts_file)
-        self.exports = ExportScheduler(self._write_exports)
-
-    def _write_exports(self) -> None:
-        rl = self.config.ratelimit
-        export_from_redis(self.client, rl.export_postfix, rl.export_dovecot)
-
-    def _record_hook(self, name: str, account: str, outcome: dict[str, object]) -> None:
-        self.audit.append("hook", account, "monitor", reason=name, detail=outcome)
 
     def redis_ok(self) -> bool:
         try:
@@ -73,10 +63,7 @@ class MonitorState:
 
     def after_lock_change(self, event: str, account: str, actor: str) -> None:
         """Hooks and the Postfix/Dovecot exports follow every lock and unlock."""
-        self.hooks.fire(event, account)
-        rl = self.config.ratelimit
-        if rl.export_postfix or rl.export_dovecot:
-            self.exports.request()  # coalesced: one rewrite per second at most
+        self.changes.after(event, account)
         log.info("%s of %s by %s", event, account, actor)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..config import RateLimitConfig
 from ..state import keys
 from ..state.client import RedisClient
-from .locks import lock_from_hash
+from ..state.locks import lock_from_hash
 from .model import Lock, RateResult, Status
 
 RULE = "HUE-13.2d"

@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from congvu_guard.detectors.ioc import IocStore
-from congvu_guard.ratelimit.audit import AuditTrail
-from congvu_guard.ratelimit.locks import LockStore
+from congvu_guard.state.audit import AuditTrail
+from congvu_guard.state.locks import LockStore
 from tests.helpers import simple_message
 from tests.milter_client import ReplyKind, TransactionResult, open_session
 

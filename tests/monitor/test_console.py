@@ -101,7 +101,7 @@ def test_the_milters_day_counters_are_read_per_vietnamese_day(redis_client) -> N
 
 
 def test_the_audit_trail_is_searched_and_read_oldest_first_inside_redis(redis_client) -> None:
-    from congvu_guard.ratelimit.audit import AuditTrail
+    from congvu_guard.state.audit import AuditTrail
 
     trail = AuditTrail(redis_client, 30)
     for i in range(450):

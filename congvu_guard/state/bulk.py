@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..state import keys
-from ..state.client import RedisClient
+from . import keys
 from .audit import AuditTrail
+from .client import RedisClient
 
 NO_LIMIT = -1
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..state import keys
-from ..state.client import RedisClient
+from . import keys
+from .client import RedisClient
 
 FIELDS = ("id", "ts", "event", "account", "reason", "actor", "reference", "approver",
           "detail")
