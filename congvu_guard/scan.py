@@ -17,8 +17,8 @@ from .detectors.clamav import Clamd
 from .detectors.ioc import IocDetector, IocStore
 from .engine import DetectorError, Engine
 from .model import Envelope, Finding, Verdict
-from .stamp_key import read_key_file
 from .state.client import connect
+from .state.stamp_key import read_key_file
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..ratelimit.service import RateLimitService
 from ..sdnotify import Watchdog, notify
-from ..stamp_key import StampKeySource
 from ..state import locks
 from ..state.client import RedisClient
 from ..state.embedded import open_redis
 from ..state.locks import Locked
+from ..state.stamp_key import StampKeySource
 from ..store import RedisStore
 from ..top import Publisher
 from ..validate import validate

@@ -11,10 +11,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from .. import daystats
 from ..detectors.ioc import KINDS
 from ..detectors.ioc import key as ioc_key
-from ..state import keys
+from ..state import daystats, keys
 from ..state.client import RedisClient
 from ..state.locks import lock_from_hash
 from .mailtext import decode_header_text

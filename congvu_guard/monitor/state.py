@@ -11,13 +11,14 @@ import redis
 from ..config import Config
 from ..detectors.ioc import IocStore
 from ..metrics import MonitorMetrics
-from ..stamp_key import StampKeySource
 from ..state.audit import AuditTrail
 from ..state.bulk import BulkSenders
 from ..state.client import RedisClient
 from ..state.locks import LockChanges, LockStore
+from ..state.sessions import Sessions
+from ..state.stamp_key import StampKeySource
 from ..store import RedisStore
-from .auth import Authenticator, Sessions, load_users
+from .auth import Authenticator, load_users
 from .blockguard import DomainGuard
 from .throttle import LoginThrottle
 

@@ -14,10 +14,10 @@ import urllib.parse
 import pytest
 import redis
 
-from congvu_guard import daystats
 from congvu_guard.monitor import listing
 from congvu_guard.monitor.i18n import EN, VI, fields_of, local_time
 from congvu_guard.monitor.mailtext import decode_header_text, raw_header
+from congvu_guard.state import daystats
 
 from .conftest import PASSWORD, Monitor
 from .console_seed import LONG_TOKEN, seed

@@ -13,8 +13,8 @@ import logging
 
 import redis
 
-from .state import keys
-from .state.client import RedisClient
+from . import keys
+from .client import RedisClient
 
 log = logging.getLogger("congvu_guard.daystats")
 
