@@ -23,7 +23,7 @@ from prometheus_client import (
 from . import __version__
 from .detectors.budget import OUTCOMES
 from .model import Action, Verdict
-from .top import ForwarderCounts, TopSenders
+from .state.top import ForwarderCounts, TopSenders
 
 disable_created_metrics()
 

@@ -17,12 +17,12 @@ from redis.retry import Retry
 from congvu_guard.config import Config
 from congvu_guard.detectors import ioc
 from congvu_guard.detectors.ioc import IocStore
-from congvu_guard.local_copy import LocalCopy
 from congvu_guard.metrics import Metrics
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
 from congvu_guard.state import locks
 from congvu_guard.state.audit import AuditTrail
+from congvu_guard.state.local_copy import LocalCopy
 from congvu_guard.state.locks import LockStore, reason_in
 from tests.helpers import wait_until
 

@@ -23,17 +23,17 @@ from ..detectors.clamav import Clamd
 from ..detectors.ioc import IocDetector, IocStore, Listed
 from ..detectors.yara_scan import YaraScanner
 from ..engine import Engine
-from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..ratelimit.service import RateLimitService
 from ..sdnotify import Watchdog, notify
 from ..state import locks
 from ..state.client import RedisClient
 from ..state.embedded import open_redis
+from ..state.local_copy import LocalCopy
 from ..state.locks import Locked
 from ..state.stamp_key import StampKeySource
+from ..state.top import Publisher
 from ..store import RedisStore
-from ..top import Publisher
 from ..validate import validate
 from .adapter import GuardMilter, Services
 from .gate import ScanGate

@@ -16,15 +16,15 @@ import redis
 from ..addresses import DomainSet
 from ..config import Config
 from ..hops import Hop
-from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..model import Envelope
 from ..state import keys
 from ..state.audit import AuditTrail
 from ..state.client import RedisClient
+from ..state.local_copy import LocalCopy
 from ..state.locks import LockChanges, Locked, LockStore, reason_in
+from ..state.window import ClockMs, MemoryWindow, RedisWindow
 from .model import Lock, RateResult, Status
-from .window import ClockMs, MemoryWindow, RedisWindow
 
 log = logging.getLogger("congvu_guard.ratelimit")
 

@@ -1,7 +1,8 @@
 """Every Redis key, key prefix, stream and channel congvu-guard uses: the one registry.
 
-Each name has one line: the module that owns it (writes it), the Redis type, and how long
-it lives. Other modules read names from here and never spell ``congvu:`` themselves
+Each name has one line: the module that owns it (writes it; a module of this package unless
+it says ``monitor.`` or ``detectors.``), the Redis type, and how long it lives. Other
+modules read names from here and never spell ``congvu:`` themselves
 (``tests/test_state_keys.py`` fails on a literal elsewhere in the package).
 
 Keys of one account carry the account as a hash tag (``congvu:{account}:…``): the
@@ -19,16 +20,16 @@ PREFIX = "congvu:"  # every name below starts with it
 ACCOUNT_PREFIX = "congvu:{"  # family: congvu:{account}:msgs|rcpts|lock|bulk|fails|tarpit:IP
 
 # -- rate limit and locks (HUE-13.2c/d, HUE-13.3) -------------------------------------------
-# ratelimit.locks; set of locked accounts; no TTL, expired members pruned on read
+# locks; set of locked accounts; no TTL, expired members pruned on read
 LOCK_INDEX = "congvu:locks"
-BULK_INDEX = "congvu:bulk-senders"  # ratelimit.bulk; hash account -> JSON limits; no TTL
-# ratelimit.audit; stream of lock/unlock/hook/bulk events; [ratelimit] audit_retention_days
+BULK_INDEX = "congvu:bulk-senders"  # bulk; hash account -> JSON limits; no TTL
+# audit; stream of lock/unlock/hook/bulk events; [ratelimit] audit_retention_days
 AUDIT_STREAM = "congvu:audit"
-# ratelimit.audit; stream of failed page logins; capped at audit.UNAUTH_MAXLEN entries
+# audit; stream of failed page logins; capped at audit.UNAUTH_MAXLEN entries
 AUDIT_UNAUTH_STREAM = "congvu:audit-unauth"
 
 # -- shared by every mail server ------------------------------------------------------------
-# store (stamp_key); string, 32 random bytes set once (SET NX); no TTL
+# stamp_key; string, 32 random bytes set once (SET NX); no TTL
 STAMP_KEY = "congvu:stamp-key"
 # local_copy; hash copy name -> version, bumped by every writer; no TTL
 VERSIONS = "congvu:versions"
@@ -44,7 +45,7 @@ TOP_SENDERS = "congvu:top-senders"
 TOP_FORWARDERS_PREFIX = "congvu:top-forwarders:"
 
 # -- reports (HUE-11.11): milter -> monitor -------------------------------------------------
-# store.record_report; stream, the monitor reads it as a group; MAXLEN ~REPORT_STREAM_MAXLEN
+# reports.append_report; stream, the monitor reads it as a group; MAXLEN ~REPORT_STREAM_MAXLEN
 REPORT_STREAM = "congvu:reports"
 REPORT_INDEX = "congvu:reports-index"  # monitor.reports; zset report id -> time; no TTL
 # monitor.reports; family congvu:report:ID (hash, the report); no TTL
@@ -64,7 +65,7 @@ CAMPAIGN_BY = "congvu:campaign-by"
 CAMPAIGNS_OPEN = "congvu:campaigns-open"  # monitor.campaigns; set of open campaign ids; no TTL
 
 # -- the monitor's logins, sessions and accounts --------------------------------------------
-# monitor.auth Sessions; family congvu:session:SID (hash); [monitor] session_ttl_seconds
+# sessions; family congvu:session:SID (hash); [monitor] session_ttl_seconds
 SESSION_PREFIX = "congvu:session:"
 # monitor.throttle; family ...:ip:ADDR, ...:name:HASH (hash); max(1 h, 2x max backoff)
 LOGIN_THROTTLE_PREFIX = "congvu:login-throttle:"
@@ -88,22 +89,22 @@ def _tag(account: str) -> str:
 
 
 def messages(account: str) -> str:
-    """ratelimit.window (Lua); zset of the account's messages; PEXPIRE = the window."""
+    """window (Lua); zset of the account's messages; PEXPIRE = the window."""
     return f"{_tag(account)}:msgs"
 
 
 def recipients(account: str) -> str:
-    """ratelimit.window (Lua); zset of the account's recipients; PEXPIRE = the window."""
+    """window (Lua); zset of the account's recipients; PEXPIRE = the window."""
     return f"{_tag(account)}:rcpts"
 
 
 def lock(account: str) -> str:
-    """ratelimit.locks / window (Lua); hash, the lock; optional expiry ([ratelimit])."""
+    """locks / window (Lua); hash, the lock; optional expiry ([ratelimit])."""
     return f"{_tag(account)}:lock"
 
 
 def bulk(account: str) -> str:
-    """ratelimit.bulk; string, the account's own limit (read by the Lua script); no TTL."""
+    """bulk; string, the account's own limit (read by the Lua script); no TTL."""
     return f"{_tag(account)}:bulk"
 
 

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from ..config import RateLimitConfig
-from ..local_copy import bump
 from ..ratelimit.export import ExportScheduler, write_exports
 from ..ratelimit.hooks import HookRunner
 from ..ratelimit.model import Lock
@@ -16,6 +15,7 @@ from ..ratelimit.names import account_problem
 from . import keys
 from .audit import AuditTrail
 from .client import RedisClient
+from .local_copy import bump
 
 
 class LockError(ValueError):

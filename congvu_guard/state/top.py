@@ -27,8 +27,8 @@ from typing import Any
 
 import redis
 
-from .state import keys
-from .state.client import RedisClient
+from . import keys
+from .client import RedisClient
 
 log = logging.getLogger("congvu_guard.top")
 

@@ -11,10 +11,10 @@ from importlib import resources
 from typing import Any
 
 from ..config import RateLimitConfig
-from ..state import keys
-from ..state.client import RedisClient
-from ..state.locks import lock_from_hash
-from .model import Lock, RateResult, Status
+from ..ratelimit.model import Lock, RateResult, Status
+from . import keys
+from .client import RedisClient
+from .locks import lock_from_hash
 
 RULE = "HUE-13.2d"
 _SCRIPT = resources.files(__package__).joinpath("window.lua").read_text(encoding="utf-8")
