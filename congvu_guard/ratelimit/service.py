@@ -166,7 +166,7 @@ class RateLimitService:
                              name="after-lock", daemon=True).start()
 
     def _export_busiest(self, account: str, count: int) -> None:
-        """The busiest accounts go to the monitor's API (top.py), never to metric labels."""
+        """The busiest accounts go to the monitor's API (state/top.py), never to metric labels."""
         self.metrics.top_senders.set(account, count)
 
     # -- side effects of a lock, off the mail path ---------------------------------------
