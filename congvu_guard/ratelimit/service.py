@@ -182,6 +182,8 @@ class RateLimitService:
 
     def refresh_exports(self) -> None:
         """Rewrite the export files now, through the breaker (one pipelined read)."""
+        if not self.changes.exporting:
+            return
         try:
             self._redis("list_locks", self.changes.write_exports)
         except (OSError, RuntimeError) as e:
