@@ -16,8 +16,8 @@ import redis
 from .config import Config
 from .detectors.ioc import KINDS
 from .ratelimit.admin import _client
-from .ratelimit.audit import AuditTrail
-from .services.ioc import IocStore
+from .state.audit import AuditTrail
+from .state.ioc import IocStore
 
 
 def add_parser(sub: Any) -> None:

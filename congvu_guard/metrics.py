@@ -4,7 +4,7 @@ The metric names are a contract with the Grafana dashboards and alert rules in
 ``dashboards/``; rename one only together with them.
 
 No label carries an account or an address (personal data; one series per account): the
-top senders and forwarders go to the monitor's API instead (``top.py``). The milter
+top senders and forwarders go to the monitor's API instead (``state/top.py``). The milter
 (``Metrics``) and the monitor (``MonitorMetrics``) each export only their own metrics.
 ``_created`` series are off: nothing here reads them, and they doubled the series count.
 """
@@ -23,7 +23,7 @@ from prometheus_client import (
 from . import __version__
 from .detectors.budget import OUTCOMES
 from .model import Action, Verdict
-from .top import ForwarderCounts, TopSenders
+from .state.top import ForwarderCounts, TopSenders
 
 disable_created_metrics()
 
@@ -36,7 +36,7 @@ TIME_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        # Per account, in memory and published to Redis for the monitor API (top.py).
+        # Per account, in memory and published to Redis for the monitor API (state/top.py).
         self.top_senders = TopSenders()
         self.top_forwarders = ForwarderCounts()
         self.registry = registry or CollectorRegistry()

@@ -15,10 +15,11 @@ from typing import TextIO
 from .config import Config
 from .engine import DetectorError, Engine
 from .model import Envelope, Finding, Verdict
-from .redis_client import connect
 from .services.clamd import Clamd
-from .services.ioc import IocService, IocStore
-from .stamp_key import read_key_file
+from .services.ioc import IocService
+from .state.client import connect
+from .state.ioc import IocStore
+from .state.stamp_key import read_key_file
 
 
 @dataclass(frozen=True)

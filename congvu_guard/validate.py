@@ -19,7 +19,7 @@ from typing import Literal
 from .config import Config, ConfigError
 from .milter.spool import check_spool_dir
 from .monitor.auth import AuthError, load_users
-from .stamp_key import read_key_file
+from .state.stamp_key import read_key_file
 
 Program = Literal["milter", "monitor"]
 PROGRAMS: tuple[Program, ...] = ("milter", "monitor")

@@ -10,11 +10,11 @@ import time
 import Milter
 from Milter.testctx import TestCtx as MilterCtx
 
-from congvu_guard import daystats
 from congvu_guard.config import Config, ReportConfig
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
 from congvu_guard.milter.adapter import GuardMilter, Services
+from congvu_guard.state import daystats
 from congvu_guard.store import RedisStore
 from tests.helpers import simple_message
 from tests.samples import macro_message

@@ -15,15 +15,14 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from congvu_guard.config import Config
-from congvu_guard.local_copy import LocalCopy
 from congvu_guard.metrics import Metrics
-from congvu_guard.ratelimit import locks
-from congvu_guard.ratelimit.audit import AuditTrail
-from congvu_guard.ratelimit.locks import LockStore, reason_in
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
-from congvu_guard.services import ioc
-from congvu_guard.services.ioc import IocStore
+from congvu_guard.state import ioc, locks
+from congvu_guard.state.audit import AuditTrail
+from congvu_guard.state.ioc import IocStore
+from congvu_guard.state.local_copy import LocalCopy
+from congvu_guard.state.locks import LockStore, reason_in
 from tests.helpers import wait_until
 
 SLOW = 60.0  # poll interval of the copies under test: only the announcement can be seen

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from congvu_guard.metrics import Metrics, MonitorMetrics
 from congvu_guard.model import Action, Finding, Verdict
-from congvu_guard.top import MAX_FORWARDERS
+from congvu_guard.state.top import MAX_FORWARDERS
 
 
 def _forward(account: str) -> Verdict:

@@ -30,8 +30,8 @@ DETECTORS = Path(__file__).resolve().parent.parent / "congvu_guard" / "detectors
 BOX = ReportConfig(address="tiepnhan@hue.gov.vn")
 ENV = Envelope(sender="x@example.net", recipients=["bob@hue.gov.vn"], hop="inbound")
 # Modules that talk to a network service, or the clients that do.
-_IO_MODULES = ("socket", "redis", "congvu_guard.services", "congvu_guard.redis_client",
-               "congvu_guard.store", "congvu_guard.stamp_key", "congvu_guard.auth.service",
+_IO_MODULES = ("socket", "redis", "congvu_guard.services", "congvu_guard.state",
+               "congvu_guard.store", "congvu_guard.auth.service",
                "congvu_guard.auth.dns", "congvu_guard.ratelimit")
 
 

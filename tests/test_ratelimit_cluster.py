@@ -14,10 +14,10 @@ from redis.cluster import RedisCluster
 
 from congvu_guard.config import Config, RedisConfig
 from congvu_guard.metrics import Metrics
-from congvu_guard.ratelimit import keys
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
-from congvu_guard.redis_client import connect
+from congvu_guard.state import keys
+from congvu_guard.state.client import connect
 from tests.lab.redis_cluster import RedisClusterLab, cluster_ports
 
 

@@ -15,12 +15,12 @@ import redis
 
 from congvu_guard.config import Config, RateLimitConfig
 from congvu_guard.metrics import Metrics
-from congvu_guard.ratelimit import keys
-from congvu_guard.ratelimit.audit import to_csv
-from congvu_guard.ratelimit.bulk import BulkSenders
-from congvu_guard.ratelimit.locks import LockError, NotLocked
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
+from congvu_guard.state import keys
+from congvu_guard.state.audit import to_csv
+from congvu_guard.state.bulk import BulkSenders
+from congvu_guard.state.locks import LockError, NotLocked
 
 MIN = 60_000
 

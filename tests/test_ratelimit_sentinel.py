@@ -16,7 +16,7 @@ from congvu_guard.config import Config, RedisConfig
 from congvu_guard.metrics import Metrics
 from congvu_guard.ratelimit.model import Status
 from congvu_guard.ratelimit.service import RateLimitService
-from congvu_guard.redis_client import connect
+from congvu_guard.state.client import connect
 from tests.helpers import free_port
 
 

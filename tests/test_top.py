@@ -7,7 +7,7 @@ import json
 
 import redis
 
-from congvu_guard.top import (
+from congvu_guard.state.top import (
     SENDERS_KEY,
     STALE_SECONDS,
     ForwarderCounts,

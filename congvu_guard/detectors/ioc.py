@@ -29,10 +29,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w.\-]+")
 
 
-def key(kind: str) -> str:
-    return f"congvu:ioc:{kind}"
-
-
 def normalize(kind: str, value: str) -> str:
     """The stored form of an indicator; raises ValueError for a malformed one."""
     v = value.strip()

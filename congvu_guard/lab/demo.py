@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..embedded_redis import EmbeddedRedis
 from ..monitor.auth import hash_password, hash_token
+from ..state.embedded import EmbeddedRedis
 from .postfix import Listener, PostfixInstance
 
 DOMAIN = "demo.gov.vn"

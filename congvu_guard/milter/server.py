@@ -19,21 +19,21 @@ import milter as libmilter
 
 from ..config import Config
 from ..detectors.yara_scan import YaraScanner
-from ..embedded_redis import EmbeddedRedis
 from ..engine import Engine
-from ..local_copy import LocalCopy
 from ..metrics import Metrics
-from ..ratelimit import locks
-from ..ratelimit.locks import Locked
 from ..ratelimit.service import RateLimitService
-from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
-from ..services import ioc
 from ..services.clamd import Clamd
-from ..services.ioc import IocService, IocStore, Listed
-from ..stamp_key import StampKeySource
+from ..services.ioc import IocService
+from ..state import ioc, locks
+from ..state.client import RedisClient
+from ..state.embedded import open_redis
+from ..state.ioc import IocStore, Listed
+from ..state.local_copy import LocalCopy
+from ..state.locks import Locked
+from ..state.stamp_key import StampKeySource
+from ..state.top import Publisher
 from ..store import RedisStore
-from ..top import Publisher
 from ..validate import validate
 from .adapter import GuardMilter, Services
 from .gate import ScanGate
@@ -78,7 +78,7 @@ def prepare_socket_dir(path: Path, group: str) -> None:
         os.chmod(parent, 0o2750)
 
 
-def _local_copies(client: object, metrics: Metrics,
+def _local_copies(client: RedisClient, metrics: Metrics,
                   ) -> tuple[LocalCopy[Locked], LocalCopy[Listed]]:
     """The locks and the IOC blocklist, read locally instead of once per message."""
 
@@ -97,17 +97,13 @@ def run(config: Config) -> int:
     metrics = Metrics()
     metrics.set_scan_budget(config.scan.time_budget_seconds, config.scan.max_expanded_bytes)
     yara = YaraScanner(config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
-    embedded: EmbeddedRedis | None = None
     clamd: Clamd | None = None
     copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
     publisher: Publisher | None = None
     pool: ScanPool | None = None
-    url = config.redis.url
-    if not url:
-        embedded = EmbeddedRedis(config.redis.embedded_dir)
-        url = embedded.start()
+    opened = open_redis(config.redis)  # [redis] url, else the embedded Redis, started
+    client, url = opened.client, opened.url
     try:
-        client = connect(config.redis, url)
         store = RedisStore(client, url, metrics)
         redis_status = "redis answered"
         if not store.ping():
@@ -154,8 +150,7 @@ def run(config: Config) -> int:
             copy.stop()
         if clamd is not None:
             clamd.stop()
-        if embedded is not None:
-            embedded.stop()
+        opened.close()
 
 
 def _serve(config: Config, metrics: Metrics, yara: YaraScanner, redis_status: str,

@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from ..detectors.ioc import KINDS
-from ..ratelimit.audit import PAGE_MAX, to_csv
-from ..ratelimit.locks import LockError, NotLocked
+from ..state.audit import PAGE_MAX, to_csv
+from ..state.locks import LockError, NotLocked
 from . import console_data, listing
 from .auth import User
 from .state import MonitorState
@@ -324,7 +324,7 @@ def _limit(request: web.Request) -> int:
 async def top_senders(request: web.Request) -> web.Response:
     """HUE-13.2d: the busiest senders now (from every live milter; not in Prometheus)."""
     caller(request, "viewer")
-    from ..top import top_senders as read
+    from ..state.top import top_senders as read
 
     return web.json_response(await run(read, state_of(request).client, _limit(request)))
 
@@ -332,7 +332,7 @@ async def top_senders(request: web.Request) -> web.Response:
 async def top_forwarders(request: web.Request) -> web.Response:
     """HUE-11.6/HUE-12.4: the accounts with the most automatic forwards on a UTC day."""
     caller(request, "viewer")
-    from ..top import top_forwarders as read
+    from ..state.top import top_forwarders as read
 
     day = request.query.get("day", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
     try:

@@ -15,10 +15,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..config import Config
-from ..embedded_redis import EmbeddedRedis
 from ..metrics import MonitorMetrics
-from ..redis_client import connect
 from ..sdnotify import Watchdog, notify
+from ..state.embedded import open_redis
 from ..validate import validate
 from . import api, logsafe
 from .state import MonitorState
@@ -90,13 +89,9 @@ def build_app(state: MonitorState, background: tuple[Background, ...] = ()) -> w
 def run(config: Config) -> int:
     validate(config, ("monitor",))  # the same checks as check-config, before anything starts
     logsafe.install()  # one log line per event, whatever the values hold (issue 15)
-    embedded: EmbeddedRedis | None = None
-    url = config.redis.url
-    if not url:
-        embedded = EmbeddedRedis(config.redis.embedded_dir)
-        url = embedded.start()
+    opened = open_redis(config.redis)  # [redis] url, else the embedded Redis, started
     try:
-        state = MonitorState(config, connect(config.redis, url), MonitorMetrics())
+        state = MonitorState(config, opened.client, MonitorMetrics())
         if not state.auth.users:
             log.warning("no users in %s: only /api/v1/health answers; add one with "
                         "congvu-guard monitor-user add", config.monitor.users_file)
@@ -115,8 +110,7 @@ def run(config: Config) -> int:
         asyncio.run(serve(build_app(state, tuple(jobs)), host.strip("[]"), int(port), state))
         return 0
     finally:
-        if embedded is not None:
-            embedded.stop()
+        opened.close()
 
 
 async def serve(app: web.Application, host: str, port: int, state: MonitorState) -> None:

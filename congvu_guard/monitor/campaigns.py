@@ -18,9 +18,11 @@ from typing import Any
 
 from ..detectors.ioc import KINDS
 from ..message import ParsedMessage
+from ..state import keys
+from ..state.client import RedisClient
 
-BY = "congvu:campaign-by"  # hash strong indicator -> campaign id
-OPEN = "congvu:campaigns-open"
+BY = keys.CAMPAIGN_BY  # hash strong indicator -> campaign id
+OPEN = keys.CAMPAIGNS_OPEN
 STRONG = ("sha256", "url")
 MAX_URLS = 50
 # A link up to the first character that cannot be in one; bounded length, one pass.
@@ -53,20 +55,20 @@ def indicators_of(info: dict[str, Any]) -> list[str]:
     return out
 
 
-def campaign_for(client: Any, rid: str, info: dict[str, Any]) -> str:
+def campaign_for(client: RedisClient, rid: str, info: dict[str, Any]) -> str:
     """The campaign of a new report: an existing one sharing a strong indicator, or new."""
     every = indicators_of(info)
     strong = [i for i in every if i.partition(":")[0] in STRONG]
     found = [c for c in (client.hget(BY, k) for k in strong) if c]
     cid = _t(found[0]) if found else "c" + secrets.token_hex(5)
     now = str(time.time())
-    ck = f"congvu:campaign:{cid}"
+    ck = keys.campaign(cid)
     if not found:
         client.hset(ck, mapping={"id": cid, "first_seen": now, "status": "open"})
     client.hset(ck, "last_seen", now)
-    client.sadd(f"{ck}:reports", rid)
+    client.sadd(keys.campaign_reports(cid), rid)
     if every:
-        client.sadd(f"{ck}:indicators", *every)
+        client.sadd(keys.campaign_indicators(cid), *every)
     if strong:
         client.hset(BY, mapping=dict.fromkeys(strong, cid))
     if client.hget(ck, "status") not in (b"open", "open"):

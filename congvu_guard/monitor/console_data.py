@@ -11,11 +11,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from .. import daystats
 from ..detectors.ioc import KINDS
-from ..detectors.ioc import key as ioc_key
-from ..ratelimit import keys
-from ..ratelimit.locks import lock_from_hash
+from ..state import daystats, keys
+from ..state.client import RedisClient
+from ..state.locks import lock_from_hash
 from .mailtext import decode_header_text
 
 MAX_REPORTS = 5000  # the newest this many reports are listed and searched
@@ -32,7 +31,7 @@ def _float(v: Any) -> float | None:
         return None
 
 
-def locks(client: Any) -> list[dict[str, Any]]:
+def locks(client: RedisClient) -> list[dict[str, Any]]:
     accounts = sorted(_t(a) for a in client.smembers(keys.LOCK_INDEX))
     pipe = client.pipeline(transaction=False)
     for a in accounts:
@@ -50,13 +49,13 @@ def locks(client: Any) -> list[dict[str, Any]]:
     return out
 
 
-def reports(client: Any, limit: int = MAX_REPORTS) -> list[dict[str, Any]]:
+def reports(client: RedisClient, limit: int = MAX_REPORTS) -> list[dict[str, Any]]:
     from .reports import INDEX  # reports imports this module for its API
 
     ids = [_t(i) for i in client.zrevrange(INDEX, 0, limit - 1)]
     pipe = client.pipeline(transaction=False)
     for rid in ids:
-        pipe.hgetall(f"congvu:report:{rid}")
+        pipe.hgetall(keys.report(rid))
     out = []
     for data in pipe.execute():
         if not data:
@@ -84,7 +83,7 @@ def report_status(r: dict[str, Any]) -> str:
     return r.get("status", "")
 
 
-def campaigns(client: Any, reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def campaigns(client: RedisClient, reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Campaigns of the listed reports; the title is their most common subject."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for r in reps:
@@ -93,7 +92,7 @@ def campaigns(client: Any, reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cids = sorted(grouped)
     pipe = client.pipeline(transaction=False)
     for cid in cids:
-        pipe.hgetall(f"congvu:campaign:{cid}")
+        pipe.hgetall(keys.campaign(cid))
     out = []
     for cid, data in zip(cids, pipe.execute(), strict=True):
         c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()} if data else {"id": cid}
@@ -111,15 +110,15 @@ def campaigns(client: Any, reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def indicators(client: Any, cids: list[str]) -> dict[str, list[str]]:
+def indicators(client: RedisClient, cids: list[str]) -> dict[str, list[str]]:
     pipe = client.pipeline(transaction=False)
     for cid in cids:
-        pipe.smembers(f"congvu:campaign:{cid}:indicators")
+        pipe.smembers(keys.campaign_indicators(cid))
     return {cid: sorted(_t(i) for i in found)
             for cid, found in zip(cids, pipe.execute(), strict=True)}
 
 
-def bulk(client: Any) -> list[dict[str, Any]]:
+def bulk(client: RedisClient) -> list[dict[str, Any]]:
     out = []
     for k, v in sorted(client.hgetall(keys.BULK_INDEX).items()):
         try:
@@ -133,10 +132,10 @@ def bulk(client: Any) -> list[dict[str, Any]]:
     return out
 
 
-def ioc(client: Any) -> list[dict[str, Any]]:
+def ioc(client: RedisClient) -> list[dict[str, Any]]:
     pipe = client.pipeline(transaction=False)
     for kind in KINDS:
-        pipe.hgetall(ioc_key(kind))
+        pipe.hgetall(keys.ioc(kind))
     out = []
     for kind, found in zip(KINDS, pipe.execute(), strict=True):
         for value, note in sorted(found.items()):
@@ -185,7 +184,7 @@ return out
 """
 
 
-def locks_by_day(client: Any, days: list[dt.date]) -> dict[str, list[int]]:
+def locks_by_day(client: RedisClient, days: list[dt.date]) -> dict[str, list[int]]:
     """Locks placed per day of ``days`` (consecutive, oldest first), per rule."""
     start_ms = int(_day_start(days[0]) * 1000)
     flat = client.eval(_LOCKS_BY_DAY, 1, keys.AUDIT_STREAM, start_ms, 86_400_000,
@@ -205,7 +204,7 @@ def _day_start(day: dt.date) -> float:
     return dt.datetime.combine(day, dt.time(), daystats.VN).timestamp()
 
 
-def overview(client: Any, now: float, lock_rows: list[dict[str, Any]],
+def overview(client: RedisClient, now: float, lock_rows: list[dict[str, Any]],
              report_rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Per day of the last 7 (oldest first): messages judged, rejected, quarantined
     (the milter's day counters), locks placed (the audit trail), reports received; locks

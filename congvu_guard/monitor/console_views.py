@@ -11,7 +11,8 @@ from html import escape
 from typing import Any
 
 from ..detectors.ioc import KINDS
-from ..ratelimit.audit import AuditTrail
+from ..state.audit import AuditTrail
+from ..state.client import RedisClient
 from . import console_data, listing
 from .auth import User
 from .i18n import Words, data, local_time
@@ -25,7 +26,7 @@ class Ctx:
     t: Words
     user: User
     csrf: str
-    client: Any
+    client: RedisClient
     page_size: int
     grafana_url: str
 

@@ -9,7 +9,7 @@ import string
 from html import escape
 from typing import Any
 
-from ..daystats import VN
+from ..state.daystats import VN
 
 VI: dict[str, str] = {
     "title": "Giám sát thư công vụ",

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ratelimit import keys
-from ..ratelimit.locks import LockError
 from ..ratelimit.names import account_problem
+from ..state import keys
+from ..state.client import RedisClient
+from ..state.locks import LockError
 from .logins import KNOWN, LAST_LOGIN
 from .state import MonitorState
 
@@ -43,7 +44,7 @@ def parse_accounts(text: str) -> list[str]:
     return [keys.normalize(ln.split()[0]) for ln in lines if not ln.startswith("#")]
 
 
-def import_accounts(client: Any, accounts: list[str], now: float | None = None) -> int:
+def import_accounts(client: RedisClient, accounts: list[str], now: float | None = None) -> int:
     """Known accounts (issue 15: only these can be locked by failed logins); a name that
     could not be locked or exported safely is skipped with a warning."""
     when = int(now if now is not None else time.time())
@@ -101,7 +102,7 @@ def sweep(state: MonitorState, now: float | None = None, dry_run: bool | None = 
     m.inactivity.labels("would_lock").inc(len(result.would_lock))
     m.inactivity.labels("revocation_due").inc(len(result.revoke))
     m.inactivity_last_success.set(now)
-    client.set("congvu:revocation-due", "\n".join(result.revoke))
+    client.set(keys.REVOCATION_DUE, "\n".join(result.revoke))
     log.info("inactivity sweep: %d locked, %d would lock (dry run), %d due for revocation "
              "(%s)", len(result.locked), len(result.would_lock), len(result.revoke),
              RULE_REVOKE)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..daystats import VN
+from ..state.daystats import VN
 
 SIZES = (10, 20, 50, 100)
 MAX_SIZE = 500

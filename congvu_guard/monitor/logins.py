@@ -20,15 +20,15 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from ..ratelimit import keys
 from ..ratelimit.names import valid_account
+from ..state import keys
+from ..state.client import RedisClient
 from .state import MonitorState
 
 RULE = "BP-6.2d"
-LAST_LOGIN = "congvu:last-login"  # hash account -> unix time of the last successful login
-KNOWN = "congvu:accounts"  # hash account -> unix time it became known (import or login)
+LAST_LOGIN = keys.LAST_LOGIN  # hash account -> unix time of the last successful login
+KNOWN = keys.KNOWN_ACCOUNTS  # hash account -> unix time it became known (import or login)
 
 
 @dataclass(frozen=True)
@@ -38,22 +38,22 @@ class Decision:
 
 
 def _fails_key(account: str) -> str:
-    return f"congvu:{{{keys.normalize(account)}}}:fails"
+    return keys.login_fails(account)
 
 
 def _tarpit_key(account: str, remote: str) -> str:
-    return f"congvu:{{{keys.normalize(account)}}}:tarpit:{remote}"
+    return keys.login_tarpit(account, remote)
 
 
 def _unknown_key(remote: str) -> str:
-    return f"congvu:login-unknown:{remote or '-'}"
+    return keys.login_unknown(remote)
 
 
 class LoginTracker:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
         self.cfg = state.config.monitor
-        self.client: Any = state.client
+        self.client: RedisClient = state.client
 
     def check(self, account: str, remote: str) -> Decision:
         acct = keys.normalize(account)

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..ratelimit.locks import LockError, NotLocked
+from ..state.locks import LockError, NotLocked
 from . import console_data as data_
 from . import listing
 from .api import STATE, run

@@ -11,16 +11,19 @@ import logging
 import time
 from typing import Any
 
+from ..state import keys
+from ..state.client import RedisClient
+
 log = logging.getLogger("congvu_guard.monitor.reports")
 
-ORDER = "congvu:report-raw-order"  # zset report id -> time stored
-SIZES = "congvu:report-raw-sizes"  # hash report id -> bytes
-TOTAL = "congvu:report-raw-bytes"  # bytes of the stored bodies
+ORDER = keys.REPORT_RAW_ORDER  # zset report id -> time stored
+SIZES = keys.REPORT_RAW_SIZES  # hash report id -> bytes
+TOTAL = keys.REPORT_RAW_TOTAL  # bytes of the stored bodies
 RETENTION = 90 * 86400
 
 
 def raw_key(rid: str) -> str:
-    return f"congvu:report-raw:{rid}"
+    return keys.report_raw(rid)
 
 
 def _t(v: Any) -> str:
@@ -28,7 +31,7 @@ def _t(v: Any) -> str:
 
 
 class RawStore:
-    def __init__(self, client: Any, max_bytes: int) -> None:
+    def __init__(self, client: RedisClient, max_bytes: int) -> None:
         self.client = client
         self.max_bytes = max_bytes
 

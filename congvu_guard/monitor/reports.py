@@ -37,6 +37,8 @@ from ..config import ScanConfig
 from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, ParseLimits, parse_message
+from ..state import keys
+from ..state.client import RedisClient
 from ..store import REPORT_STREAM
 from . import console_data, listing, secret_notice
 from .api import INTERNAL, STATE, ApiError, bad, body, caller, list_query, paged, run, text_field
@@ -48,7 +50,7 @@ from .state import MonitorState
 log = logging.getLogger("congvu_guard.monitor.reports")
 
 GROUP = "monitor"
-INDEX = "congvu:reports-index"  # zset report id -> time
+INDEX = keys.REPORT_INDEX  # zset report id -> time
 _TAG = re.compile(r"^\s*\[?(phishing|junk|spam|not junk|not spam)\]?\s*[:\-]", re.I)
 # Linear by construction (issue 14: a report of 30,000 dashes took 31 s): the dash run is
 # only tried from its first dash ((?<!-)) and taken whole (possessive), and a line's
@@ -155,7 +157,7 @@ def _unparsed(text: dict[str, str], error: BaseException) -> dict[str, Any]:
 class ReportStore:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
-        self.client: Any = state.client
+        self.client: RedisClient = state.client
         self.raw = RawStore(state.client, state.config.monitor.report_raw_max_bytes)
 
     # -- ingestion ---------------------------------------------------------------------
@@ -196,7 +198,7 @@ class ReportStore:
         if raw:  # stored once, under the total-bytes cap (issue 15)
             self.raw.put(rid, raw)
         pipe = self.client.pipeline()
-        pipe.hset(f"congvu:report:{rid}", mapping=record)
+        pipe.hset(keys.report(rid), mapping=record)
         pipe.zadd(INDEX, {rid: float(record["ts"])})
         pipe.execute()
         self.state.metrics.reports.labels(record["kind"] or "unknown").inc()
@@ -218,7 +220,7 @@ class ReportStore:
         if raw:
             self.raw.put(rid, raw if isinstance(raw, bytes) else _t(raw).encode())
         pipe = self.client.pipeline()
-        pipe.hset(f"congvu:report:{rid}", mapping=record)
+        pipe.hset(keys.report(rid), mapping=record)
         pipe.zadd(INDEX, {rid: float(record["ts"])})
         pipe.execute()
 
@@ -251,7 +253,7 @@ class ReportStore:
                         self.store_unparsed(_t(entry_id), fields, e)
                     self._done(entry_id)
                     done += 1
-        self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))
+        self.state.metrics.open_campaigns.set(self.client.scard(keys.CAMPAIGNS_OPEN))
         return done
 
     def _done(self, entry_id: Any) -> None:
@@ -264,7 +266,7 @@ class ReportStore:
     # -- reading -------------------------------------------------------------------------
 
     def get(self, rid: str) -> dict[str, Any] | None:
-        data = self.client.hgetall(f"congvu:report:{rid}")
+        data = self.client.hgetall(keys.report(rid))
         if not data:
             return None
         rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
@@ -277,14 +279,14 @@ class ReportStore:
         return [r for r in (self.get(i) for i in ids) if r]
 
     def campaign(self, cid: str) -> dict[str, Any] | None:
-        data = self.client.hgetall(f"congvu:campaign:{cid}")
+        data = self.client.hgetall(keys.campaign(cid))
         if not data:
             return None
         c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
         c["reports"] = sorted(_t(r) for r in self.client.smembers(
-            f"congvu:campaign:{cid}:reports"))
+            keys.campaign_reports(cid)))
         c["indicators"] = sorted(_t(i) for i in self.client.smembers(
-            f"congvu:campaign:{cid}:indicators"))
+            keys.campaign_indicators(cid)))
         return c
 
     def campaigns(self) -> list[dict[str, Any]]:
@@ -308,15 +310,15 @@ class ReportStore:
             added, refused = add_chosen(self.state, cid, rid, actor, camp["indicators"],
                                         chosen or [])
         status = "malicious" if verdict == "malicious" else "benign"
-        self.client.hset(f"congvu:campaign:{cid}", "status", status)
-        self.client.srem("congvu:campaigns-open", cid)
+        self.client.hset(keys.campaign(cid), "status", status)
+        self.client.srem(keys.CAMPAIGNS_OPEN, cid)
         for r in camp["reports"]:
-            self.client.hset(f"congvu:report:{r}", "status", status)
+            self.client.hset(keys.report(r), "status", status)
         self.state.audit.append("triage", cid, actor, reason=status,
                                 detail={"report": rid, "ioc_added": added,
                                         "ioc_refused": refused})
         self.state.metrics.triage.labels(status).inc()
-        self.state.metrics.open_campaigns.set(self.client.scard("congvu:campaigns-open"))
+        self.state.metrics.open_campaigns.set(self.client.scard(keys.CAMPAIGNS_OPEN))
         return {"report": rid, "campaign": cid, "status": status, "ioc_added": added,
                 "ioc_refused": refused}
 
@@ -339,7 +341,7 @@ class ReportStore:
         data = f"{stamp.RELEASE_HEADER}: {token}\r\n".encode() + raw
         with smtplib.SMTP(host, int(port), timeout=60) as smtp:
             smtp.sendmail(rec["envelope_sender"] or "", recipients, data)
-        self.client.hset(f"congvu:report:{rid}", "status", "released")
+        self.client.hset(keys.report(rid), "status", "released")
         self.state.audit.append("release", rid, actor, detail={"recipients": recipients})
         return {"released": rid, "recipients": recipients}
 

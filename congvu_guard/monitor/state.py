@@ -5,21 +5,20 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import redis
 
 from ..config import Config
 from ..metrics import MonitorMetrics
-from ..ratelimit.audit import AuditTrail
-from ..ratelimit.bulk import BulkSenders
-from ..ratelimit.export import ExportScheduler, export_from_redis
-from ..ratelimit.hooks import HookRunner
-from ..ratelimit.locks import LockStore
-from ..services.ioc import IocStore
-from ..stamp_key import StampKeySource
+from ..state.audit import AuditTrail
+from ..state.bulk import BulkSenders
+from ..state.client import RedisClient
+from ..state.ioc import IocStore
+from ..state.locks import LockChanges, LockStore
+from ..state.sessions import Sessions
+from ..state.stamp_key import StampKeySource
 from ..store import RedisStore
-from .auth import Authenticator, Sessions, load_users
+from .auth import Authenticator, load_users
 from .blockguard import DomainGuard
 from .throttle import LoginThrottle
 
@@ -27,7 +26,7 @@ log = logging.getLogger("congvu_guard.monitor")
 
 
 class MonitorState:
-    def __init__(self, config: Config, client: Any, metrics: MonitorMetrics | None = None,
+    def __init__(self, config: Config, client: RedisClient, metrics: MonitorMetrics | None = None,
                  ) -> None:
         self.config = config
         self.client = client
@@ -40,8 +39,8 @@ class MonitorState:
         self.auth = Authenticator(load_users(config.monitor.users_file))
         self.sessions = Sessions(client, config.monitor.session_ttl_seconds,
                                  config.monitor.session_idle_seconds)
-        self.hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
-                                self._record_hook, queue=rl.hook_queue)
+        self.changes = LockChanges(client, rl, self.audit, "monitor")
+        self.hooks, self.exports = self.changes.hooks, self.changes.exports
         # The milter's key: a release token must verify there (key file or shared in Redis).
         self.stamp_key = StampKeySource(config.forwarding, RedisStore(client, "monitor",
                                                                       self.metrics))
@@ -57,14 +56,6 @@ class MonitorState:
                                       m.login_backoff_max_seconds)
         self.domain_guard = DomainGuard(config)
         self.known_extra = _read_known(m.known_accounts_file)
-        self.exports = ExportScheduler(self._write_exports)
-
-    def _write_exports(self) -> None:
-        rl = self.config.ratelimit
-        export_from_redis(self.client, rl.export_postfix, rl.export_dovecot)
-
-    def _record_hook(self, name: str, account: str, outcome: dict[str, object]) -> None:
-        self.audit.append("hook", account, "monitor", reason=name, detail=outcome)
 
     def redis_ok(self) -> bool:
         try:
@@ -74,10 +65,7 @@ class MonitorState:
 
     def after_lock_change(self, event: str, account: str, actor: str) -> None:
         """Hooks and the Postfix/Dovecot exports follow every lock and unlock."""
-        self.hooks.fire(event, account)
-        rl = self.config.ratelimit
-        if rl.export_postfix or rl.export_dovecot:
-            self.exports.request()  # coalesced: one rewrite per second at most
+        self.changes.after(event, account)
         log.info("%s of %s by %s", event, account, actor)
 
 

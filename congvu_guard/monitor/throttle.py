@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
 
-PREFIX = "congvu:login-throttle"
+from ..state import keys
+from ..state.client import RedisClient
 
 
 def _keys(remote: str, name: str) -> list[str]:
     digest = hashlib.sha256(name.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-    return [f"{PREFIX}:ip:{remote or '-'}", f"{PREFIX}:name:{digest[:32]}"]
+    return [keys.login_throttle_ip(remote), keys.login_throttle_name(digest[:32])]
 
 
 class LoginThrottle:
-    def __init__(self, client: Any, limit: int, max_backoff: int) -> None:
+    def __init__(self, client: RedisClient, limit: int, max_backoff: int) -> None:
         self.client = client
         self.limit = limit
         self.max_backoff = max_backoff

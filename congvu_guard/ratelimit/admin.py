@@ -16,13 +16,11 @@ from typing import Any
 import redis
 
 from ..config import Config
-from ..embedded_redis import EmbeddedRedis
-from ..redis_client import connect
-from .audit import AuditTrail, to_csv, to_json_lines
-from .bulk import NO_LIMIT, BulkSenders
-from .export import export_from_redis
-from .hooks import HookRunner
-from .locks import LockError, LockStore, NotLocked
+from ..state.audit import AuditTrail, to_csv, to_json_lines
+from ..state.bulk import NO_LIMIT, BulkSenders
+from ..state.client import RedisClient
+from ..state.embedded import open_redis
+from ..state.locks import LockChanges, LockError, LockStore, NotLocked, export_from_redis
 from .model import Lock
 
 EXIT_REDIS, EXIT_REFUSED, EXIT_NOT_FOUND = 1, 2, 3
@@ -80,9 +78,10 @@ def add_parsers(sub: Any) -> None:
         parser.add_argument("--actor", default="", help="who you are (default: login name)")
 
 
-def _client(config: Config) -> Any:
-    url = config.redis.url or EmbeddedRedis(config.redis.embedded_dir).url
-    return connect(config.redis, url)
+def _client(config: Config) -> RedisClient:
+    """The configured Redis, or the embedded one a running milter started (never started
+    here: a CLI that started its own would lock accounts in a Redis nobody reads)."""
+    return open_redis(config.redis, start=False).client
 
 
 def _since(text: str) -> float:
@@ -136,10 +135,7 @@ def _locks(args: argparse.Namespace, config: Config, store: LockStore, audit: Au
            actor: str) -> int:
     cmd = args.locks_command
     rl = config.ratelimit
-    hooks = HookRunner(rl.lock_hook, rl.unlock_hook, rl.hook_timeout_seconds,
-                       lambda name, acct, outcome: audit.append("hook", acct, actor,
-                                                                reason=name, detail=outcome),
-                       queue=rl.hook_queue)
+    changes = LockChanges(store.client, rl, audit, actor)
     if cmd == "list":
         locks = store.list()
         if args.json:
@@ -159,14 +155,12 @@ def _locks(args: argparse.Namespace, config: Config, store: LockStore, audit: Au
     if cmd == "lock":
         lock = store.lock(args.account, args.reason, by=actor, note=args.note,
                           expires_seconds=args.expires)
-        hooks.fire("lock", lock.account, wait=True)
-        export_from_redis(store.client, rl.export_postfix, rl.export_dovecot)
+        changes.after("lock", lock.account, wait=True)
         print(f"locked {lock.account} ({lock.reason})")
         return 0
     if cmd == "unlock":
         lock = store.unlock(args.account, args.reference, args.approver, actor=actor)
-        hooks.fire("unlock", lock.account, wait=True)
-        export_from_redis(store.client, rl.export_postfix, rl.export_dovecot)
+        changes.after("unlock", lock.account, wait=True)
         print(f"unlocked {lock.account} (was {lock.reason}); reference {args.reference}, "
               f"approved by {args.approver}")
         return 0

@@ -19,9 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from .locks import load_locked
 from .model import Lock
 from .names import account_problem
 
@@ -99,12 +97,6 @@ def write_exports(locks: Locks, postfix_path: str, dovecot_path: str) -> list[st
         _atomic_write(Path(dovecot_path), dovecot_deny(locks))
         written.append(dovecot_path)
     return written
-
-
-def export_from_redis(client: Any, postfix_path: str, dovecot_path: str) -> list[str]:
-    """The files from one pipelined read of every lock (HMGET reason/expires per lock in
-    one round trip, no HGETALL per lock)."""
-    return write_exports(load_locked(client), postfix_path, dovecot_path)
 
 
 class ExportScheduler:

@@ -17,16 +17,15 @@ from .. import forksafe
 from ..addresses import DomainSet
 from ..config import Config
 from ..hops import Hop
-from ..local_copy import LocalCopy
 from ..metrics import Metrics
 from ..model import Envelope
-from . import keys
-from .audit import AuditTrail
-from .export import write_exports
-from .hooks import HookRunner
-from .locks import Locked, LockStore, load_locked, reason_in
+from ..state import keys
+from ..state.audit import AuditTrail
+from ..state.client import RedisClient
+from ..state.local_copy import LocalCopy
+from ..state.locks import LockChanges, Locked, LockStore, reason_in
+from ..state.window import ClockMs, MemoryWindow, RedisWindow
 from .model import Lock, RateResult, Status
-from .window import ClockMs, MemoryWindow, RedisWindow
 
 log = logging.getLogger("congvu_guard.ratelimit")
 
@@ -35,7 +34,7 @@ GAUGE_REFRESH_SECONDS = 30.0
 
 
 class RateLimitService:
-    def __init__(self, config: Config, client: Any, metrics: Metrics, actor: str,
+    def __init__(self, config: Config, client: RedisClient, metrics: Metrics, actor: str,
                  clock_ms: ClockMs = lambda: None,
                  lock_copy: LocalCopy[Locked] | None = None) -> None:
         """``lock_copy`` (the milter's) answers the MAIL FROM lock check locally while it
@@ -51,9 +50,8 @@ class RateLimitService:
         self.locks = LockStore(client, self.audit)
         self.window = RedisWindow(client, self.cfg, config.bulk_senders, clock_ms)
         self.memory = MemoryWindow(self.cfg, config.bulk_senders)
-        self.hooks = HookRunner(self.cfg.lock_hook, self.cfg.unlock_hook,
-                                self.cfg.hook_timeout_seconds, self._record_hook,
-                                queue=self.cfg.hook_queue)
+        self.changes = LockChanges(client, self.cfg, self.audit, actor)
+        self.hooks = self.changes.hooks
         self._breaker_until = 0.0
         self._fallback = False
         self._gauge_at = 0.0
@@ -164,15 +162,12 @@ class RateLimitService:
         if ok and lock_made is not None:
             self.metrics.locks.labels("HUE-13.2c").inc()
             log.warning("account %s locked (HUE-13.2c): sent malware (%s)", acct, detail)
-
-            def after_lock() -> None:
-                self.refresh_exports()
-                self.hooks.fire("lock", acct)
-
-            threading.Thread(target=after_lock, name="after-lock", daemon=True).start()
+            # Off the mail path: a hook queue writes its request file and audits it.
+            threading.Thread(target=self.changes.after, args=("lock", acct),
+                             name="after-lock", daemon=True).start()
 
     def _export_busiest(self, account: str, count: int) -> None:
-        """The busiest accounts go to the monitor's API (top.py), never to metric labels."""
+        """The busiest accounts go to the monitor's API (state/top.py), never to metric labels."""
         self.metrics.top_senders.set(account, count)
 
     # -- side effects of a lock, off the mail path ---------------------------------------
@@ -182,24 +177,18 @@ class RateLimitService:
             ok, _ = self._redis("audit", lambda: self.locks.record_automatic(lock))
             if not ok:
                 log.error("lock of %s could not be written to the audit trail", lock.account)
-            self.refresh_exports()
-            self.hooks.fire("lock", lock.account)
+            self.changes.after("lock", lock.account)
 
         threading.Thread(target=work, name="after-lock", daemon=True).start()
 
     def refresh_exports(self) -> None:
-        if not (self.cfg.export_postfix or self.cfg.export_dovecot):
+        """Rewrite the export files now, through the breaker (one pipelined read)."""
+        if not self.changes.exporting:
             return
-        # One pipelined read, no HGETALL per lock (issue 15).
-        ok, locks = self._redis("list_locks", lambda: load_locked(self.locks.client))
-        if ok:
-            try:
-                write_exports(locks, self.cfg.export_postfix, self.cfg.export_dovecot)
-            except (OSError, RuntimeError) as e:
-                log.error("could not refresh the lock export files: %s", e)
-
-    def _record_hook(self, name: str, account: str, outcome: dict[str, object]) -> None:
-        self.audit.append("hook", account, self.actor, reason=name, detail=outcome)
+        try:
+            self._redis("list_locks", self.changes.write_exports)
+        except (OSError, RuntimeError) as e:
+            log.error("could not refresh the lock export files: %s", e)
 
     def _refresh_gauge(self) -> None:
         now = time.monotonic()

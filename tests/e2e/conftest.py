@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from congvu_guard.embedded_redis import EmbeddedRedis
 from congvu_guard.lab.postfix import Listener, PostfixInstance
+from congvu_guard.state.embedded import EmbeddedRedis
 from tests.helpers import free_port
 
 from .harness import MilterProcess, Sink

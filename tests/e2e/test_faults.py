@@ -37,9 +37,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from congvu_guard.embedded_redis import EmbeddedRedis
 from congvu_guard.lab.postfix import Listener, PostfixInstance
-from congvu_guard.ratelimit import keys
+from congvu_guard.state import keys
+from congvu_guard.state.embedded import EmbeddedRedis
 from tests.helpers import free_port, message_with_attachment, simple_message, token, wait_until
 from tests.lab.clamd import ClamdLab
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import redis
 
-from congvu_guard.ratelimit.audit import AuditTrail
-from congvu_guard.ratelimit.locks import LockStore
-from congvu_guard.services.ioc import IocStore
+from congvu_guard.state.audit import AuditTrail
+from congvu_guard.state.ioc import IocStore
+from congvu_guard.state.locks import LockStore
 from tests.helpers import simple_message
 from tests.milter_client import ReplyKind, TransactionResult, open_session
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from congvu_guard.embedded_redis import EmbeddedRedis
 from congvu_guard.lab.postfix import Listener, PostfixInstance
+from congvu_guard.state.embedded import EmbeddedRedis
 from tests.helpers import free_port, simple_message, token
 
 from .conftest import MilterUnderTest, start_milter

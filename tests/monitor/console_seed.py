@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 import redis
 
-from congvu_guard import daystats
 from congvu_guard.config import from_mapping
 from congvu_guard.monitor.reports import ReportStore
 from congvu_guard.monitor.state import MonitorState
-from congvu_guard.ratelimit import keys
+from congvu_guard.state import daystats, keys
 from tests import samples
 
 LOCK_RULES = ("HUE-13.2d", "HUE-13.2c", "BP-6.2d")

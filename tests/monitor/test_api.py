@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis
 
-from congvu_guard.ratelimit.audit import AuditTrail
-from congvu_guard.ratelimit.locks import LockStore
+from congvu_guard.state.audit import AuditTrail
+from congvu_guard.state.locks import LockStore
 
 from .conftest import Monitor
 

@@ -14,10 +14,10 @@ import urllib.parse
 import pytest
 import redis
 
-from congvu_guard import daystats
 from congvu_guard.monitor import listing
 from congvu_guard.monitor.i18n import EN, VI, fields_of, local_time
 from congvu_guard.monitor.mailtext import decode_header_text, raw_header
+from congvu_guard.state import daystats
 
 from .conftest import PASSWORD, Monitor
 from .console_seed import LONG_TOKEN, seed
@@ -101,7 +101,7 @@ def test_the_milters_day_counters_are_read_per_vietnamese_day(redis_client) -> N
 
 
 def test_the_audit_trail_is_searched_and_read_oldest_first_inside_redis(redis_client) -> None:
-    from congvu_guard.ratelimit.audit import AuditTrail
+    from congvu_guard.state.audit import AuditTrail
 
     trail = AuditTrail(redis_client, 30)
     for i in range(450):

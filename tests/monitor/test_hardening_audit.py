@@ -10,9 +10,9 @@ import urllib.parse
 
 import redis
 
-from congvu_guard.ratelimit import keys
-from congvu_guard.ratelimit.audit import UNAUTH_MAXLEN, AuditTrail, to_csv
-from congvu_guard.ratelimit.locks import LockStore
+from congvu_guard.state import keys
+from congvu_guard.state.audit import UNAUTH_MAXLEN, AuditTrail, to_csv
+from congvu_guard.state.locks import LockStore
 
 from .conftest import Monitor
 

@@ -11,11 +11,11 @@ import pytest
 
 from congvu_guard.config import from_mapping
 from congvu_guard.monitor.state import MonitorState
-from congvu_guard.ratelimit import keys
-from congvu_guard.ratelimit.audit import AuditTrail
-from congvu_guard.ratelimit.export import ExportScheduler, export_from_redis, write_exports
-from congvu_guard.ratelimit.locks import LockError, LockStore
+from congvu_guard.ratelimit.export import ExportScheduler, write_exports
 from congvu_guard.ratelimit.model import Lock
+from congvu_guard.state import keys
+from congvu_guard.state.audit import AuditTrail
+from congvu_guard.state.locks import LockError, LockStore, export_from_redis
 
 from .conftest import Monitor
 

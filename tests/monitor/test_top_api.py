@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from congvu_guard.top import ForwarderCounts, TopSenders, publish
+from congvu_guard.state.top import ForwarderCounts, TopSenders, publish
 
 from .conftest import Monitor
 

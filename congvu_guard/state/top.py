@@ -27,10 +27,12 @@ from typing import Any
 
 import redis
 
+from . import keys
+from .client import RedisClient
+
 log = logging.getLogger("congvu_guard.top")
 
-SENDERS_KEY = "congvu:top-senders"
-FORWARDERS_PREFIX = "congvu:top-forwarders:"
+SENDERS_KEY = keys.TOP_SENDERS
 KEEP_SENDERS = 20
 # Forwarding accounts come from headers of mail from anywhere: at most this many distinct
 # accounts are counted between two publications, the rest as "other" (bounded memory).
@@ -41,7 +43,7 @@ FORWARDER_DAYS = 8
 
 
 def day_key(when: float) -> str:
-    return FORWARDERS_PREFIX + dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d")
+    return keys.top_forwarders(dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d"))
 
 
 class TopSenders:
@@ -87,7 +89,7 @@ class ForwarderCounts:
             self.add(account, n)
 
 
-def publish(client: Any, host: str, senders: TopSenders, forwarders: ForwarderCounts,
+def publish(client: RedisClient, host: str, senders: TopSenders, forwarders: ForwarderCounts,
             now: float | None = None) -> bool:
     """One publication; False (counts kept for the next one) when Redis failed."""
     now = time.time() if now is None else now
@@ -111,7 +113,7 @@ def publish(client: Any, host: str, senders: TopSenders, forwarders: ForwarderCo
 class Publisher:
     """The milter's daemon thread that publishes every ``PUBLISH_SECONDS``."""
 
-    def __init__(self, client: Any, host: str, senders: TopSenders,
+    def __init__(self, client: RedisClient, host: str, senders: TopSenders,
                  forwarders: ForwarderCounts) -> None:
         self._args = (client, host, senders, forwarders)
         self._stop = threading.Event()
@@ -132,7 +134,7 @@ class Publisher:
             publish(*self._args)
 
 
-def top_senders(client: Any, limit: int, now: float | None = None) -> list[dict[str, Any]]:
+def top_senders(client: RedisClient, limit: int, now: float | None = None) -> list[dict[str, Any]]:
     """Busiest senders of every live milter (the largest window count of an account)."""
     now = time.time() if now is None else now
     merged: dict[str, int] = {}
@@ -149,8 +151,8 @@ def top_senders(client: Any, limit: int, now: float | None = None) -> list[dict[
     return [{"account": a, "messages": n} for a, n in ranked]
 
 
-def top_forwarders(client: Any, day: str, limit: int) -> list[dict[str, Any]]:
+def top_forwarders(client: RedisClient, day: str, limit: int) -> list[dict[str, Any]]:
     """Accounts with the most automatic forwards on ``day`` (YYYY-MM-DD, UTC)."""
-    rows = client.zrevrange(FORWARDERS_PREFIX + day, 0, limit - 1, withscores=True)
+    rows = client.zrevrange(keys.top_forwarders(day), 0, limit - 1, withscores=True)
     return [{"account": a.decode() if isinstance(a, bytes) else a, "forwards": int(n)}
             for a, n in rows]

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import keys
 from .audit import AuditTrail
+from .client import RedisClient
 
 NO_LIMIT = -1
 
@@ -18,7 +19,7 @@ def _text(v: Any) -> str:
 
 
 class BulkSenders:
-    def __init__(self, client: Any, audit: AuditTrail) -> None:
+    def __init__(self, client: RedisClient, audit: AuditTrail) -> None:
         self.client = client
         self.audit = audit
 

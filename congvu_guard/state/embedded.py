@@ -1,4 +1,5 @@
-"""A local redis-server started for the milter when ``[redis] url`` is empty.
+"""A local redis-server started for the milter when ``[redis] url`` is empty, and
+:func:`open_redis`, the one place that decides between the two.
 
 This is the "embedded default" for a single mail server and for trying congvu-guard out:
 Redis listens only on a unix socket in ``[redis] embedded_dir`` (mode 0700), persists with
@@ -13,9 +14,13 @@ import os
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+
+from ..config import RedisConfig
+from .client import RedisClient, connect
 
 log = logging.getLogger("congvu_guard.embedded_redis")
 
@@ -80,3 +85,44 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.proc = None
+
+
+@dataclass
+class OpenRedis:
+    """A client, its URL, and the embedded server this process started (if any)."""
+
+    client: RedisClient
+    url: str
+    embedded: EmbeddedRedis | None = None
+
+    def close(self) -> None:
+        """Stops the embedded server this process started; a configured Redis stays up."""
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    def __enter__(self) -> OpenRedis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_redis(cfg: RedisConfig, *, start: bool = True) -> OpenRedis:
+    """``[redis] url``, else the embedded Redis in ``[redis] embedded_dir``.
+
+    ``start``: start it (or reuse the one running there), and own it: :meth:`OpenRedis.close`
+    stops what was started (the milter and the monitor). Without ``start`` only its socket
+    is addressed: the operator's CLI talks to the Redis a running milter started.
+    """
+    if cfg.url:
+        return OpenRedis(connect(cfg, cfg.url), cfg.url)
+    embedded = EmbeddedRedis(cfg.embedded_dir)
+    if not start:
+        return OpenRedis(connect(cfg, embedded.url), embedded.url)
+    url = embedded.start()
+    try:
+        return OpenRedis(connect(cfg, url), url, embedded)
+    except BaseException:
+        embedded.stop()
+        raise

@@ -1,13 +1,17 @@
-"""Where the origin-stamp key comes from: a key file, or Redis (shared by every server)."""
+"""Where the origin-stamp key (CG-STAMP) comes from: a key file, or Redis (``keys.STAMP_KEY``,
+shared by every server and created once by whichever asks first)."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
+from typing import Protocol
 
-from . import forksafe
-from .config import ConfigError, ForwardingConfig
-from .store import Store
+from .. import forksafe
+from ..config import ConfigError, ForwardingConfig
+from . import keys
+from .client import RedisClient
 
 MIN_KEY_BYTES = 32
 RETRY_SECONDS = 5.0
@@ -26,10 +30,22 @@ def read_key_file(path: str) -> bytes:
     return key
 
 
+def shared_key(client: RedisClient) -> bytes | None:
+    """The key in Redis, created on first use (SET NX: two servers starting together agree
+    on one); None when what is stored is not a key. Redis errors raise."""
+    client.set(keys.STAMP_KEY, secrets.token_bytes(MIN_KEY_BYTES), nx=True)
+    key = client.get(keys.STAMP_KEY)
+    return key if isinstance(key, bytes) and len(key) >= MIN_KEY_BYTES else None
+
+
+class KeyStore(Protocol):
+    def stamp_key(self) -> bytes | None: ...
+
+
 class StampKeySource:
     """Callable returning the key, or None while Redis is unreachable (retried every 5 s)."""
 
-    def __init__(self, cfg: ForwardingConfig, store: Store | None) -> None:
+    def __init__(self, cfg: ForwardingConfig, store: KeyStore | None) -> None:
         self._key = read_key_file(cfg.stamp_key_file) if cfg.stamp_key_file else None
         self._store = store
         self._lock = forksafe.lock()

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import keys
+from .client import RedisClient
 
 FIELDS = ("id", "ts", "event", "account", "reason", "actor", "reference", "approver",
           "detail")
-UNAUTH_STREAM = f"{keys.PREFIX}:audit-unauth"  # failed page logins (capped)
+UNAUTH_STREAM = keys.AUDIT_UNAUTH_STREAM  # failed page logins (capped)
 UNAUTH_MAXLEN = 10_000
 PAGE_MAX = 1000
 # Entries the script reads per call at most: a filter that matches nothing returns after
@@ -76,7 +77,7 @@ class Page:
 
 
 class AuditTrail:
-    def __init__(self, client: Any, retention_days: int) -> None:
+    def __init__(self, client: RedisClient, retention_days: int) -> None:
         self.client = client
         self.retention_ms = retention_days * 86400 * 1000
         self._page = client.register_script(_PAGE)

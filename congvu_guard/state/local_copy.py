@@ -24,22 +24,25 @@ from typing import Any, Generic, TypeVar
 
 import redis
 
+from . import keys
+from .client import RedisClient
+
 log = logging.getLogger("congvu_guard.local_copy")
 
-VERSIONS = "congvu:versions"  # hash: set name -> version, bumped by every writer
-CHANNEL = "congvu:changed"  # pub/sub: the name of the set that changed
+VERSIONS = keys.VERSIONS  # hash: set name -> version, bumped by every writer
+CHANNEL = keys.CHANGED_CHANNEL  # pub/sub: the name of the set that changed
 
 T = TypeVar("T")
 
 
-def bump(client: Any, name: str) -> None:
+def bump(client: RedisClient, name: str) -> None:
     """Tell every local copy of ``name`` that it changed (call after the write)."""
     client.hincrby(VERSIONS, name, 1)
     client.publish(CHANNEL, name)
 
 
 class LocalCopy(Generic[T]):
-    def __init__(self, client: Any, name: str, load: Callable[[Any], T],
+    def __init__(self, client: RedisClient, name: str, load: Callable[[Any], T],
                  interval: float = 0.5, max_age: float = 3.0, full_reload: float = 60.0,
                  on_fresh: Callable[[bool], None] | None = None) -> None:
         self.client = client

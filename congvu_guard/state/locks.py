@@ -1,4 +1,5 @@
-"""Account locks in Redis (HUE-13.2c, HUE-13.2d) and the unlock procedure (HUE-13.3)."""
+"""Account locks in Redis (HUE-13.2c, HUE-13.2d), the unlock procedure (HUE-13.3), and
+what follows every lock change (:class:`LockChanges`: the hooks and the exports)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import json
 import time
 from typing import Any
 
-from ..local_copy import bump
+from ..config import RateLimitConfig
+from ..ratelimit.export import ExportScheduler, write_exports
+from ..ratelimit.hooks import HookRunner
+from ..ratelimit.model import Lock
+from ..ratelimit.names import account_problem
 from . import keys
 from .audit import AuditTrail
-from .model import Lock
-from .names import account_problem
+from .client import RedisClient
+from .local_copy import bump
 
 
 class LockError(ValueError):
@@ -48,7 +53,7 @@ COPY_NAME = "locks"
 Locked = dict[str, tuple[str, float | None]]  # account -> (reason, expiry in epoch s)
 
 
-def load_locked(client: Any) -> Locked:
+def load_locked(client: RedisClient) -> Locked:
     """Every locked account with its reason and expiry (for a local copy)."""
     accounts = sorted(_text(a) for a in client.smembers(keys.LOCK_INDEX))
     if not accounts:
@@ -72,7 +77,7 @@ def reason_in(locked: Locked, account: str, now: float) -> str | None:
 
 
 class LockStore:
-    def __init__(self, client: Any, audit: AuditTrail) -> None:
+    def __init__(self, client: RedisClient, audit: AuditTrail) -> None:
         self.client = client
         self.audit = audit
 
@@ -158,3 +163,56 @@ class LockStore:
 
 def evidence_json(lock: Lock) -> str:
     return json.dumps(lock.evidence, ensure_ascii=False, sort_keys=True)
+
+
+def export_from_redis(client: RedisClient, postfix_path: str, dovecot_path: str) -> list[str]:
+    """The export files from one pipelined read of every lock (HMGET reason/expires per
+    lock in one round trip, no HGETALL per lock)."""
+    return write_exports(load_locked(client), postfix_path, dovecot_path)
+
+
+class LockChanges:
+    """What follows every lock and unlock, whoever made it (the milter's limiter, the
+    monitor, the CLI): the ``[ratelimit]`` lock/unlock hook (or its request in the hook
+    queue), audited under ``actor``, and the Postfix/Dovecot export files rewritten.
+
+    The one place for these side effects: callers change the lock through
+    :class:`LockStore`, then call :meth:`after`.
+    """
+
+    def __init__(self, client: RedisClient, cfg: RateLimitConfig, audit: AuditTrail,
+                 actor: str) -> None:
+        self.client = client
+        self.cfg = cfg
+        self.audit = audit
+        self.actor = actor
+        self.hooks = HookRunner(cfg.lock_hook, cfg.unlock_hook, cfg.hook_timeout_seconds,
+                                self._record_hook, queue=cfg.hook_queue)
+        # Coalesced: a burst of lock changes costs one rewrite per second (issue 15).
+        self.exports = ExportScheduler(self.write_exports)
+
+    @property
+    def exporting(self) -> bool:
+        return bool(self.cfg.export_postfix or self.cfg.export_dovecot)
+
+    def _record_hook(self, name: str, account: str, outcome: dict[str, object]) -> None:
+        self.audit.append("hook", account, self.actor, reason=name, detail=outcome)
+
+    def write_exports(self) -> list[str]:
+        """Rewrite the configured export files now (Redis and file errors raise)."""
+        if not self.exporting:
+            return []
+        return export_from_redis(self.client, self.cfg.export_postfix, self.cfg.export_dovecot)
+
+    def after(self, event: str, account: str, *, wait: bool = False) -> None:
+        """Run the ``event`` ("lock" or "unlock") hook for ``account`` and refresh the
+        exports. By default both happen off the caller's thread (the hook in a thread of
+        its own, the exports through the coalescing writer, errors logged there); with
+        ``wait`` both are done before returning and export errors raise (the CLI)."""
+        self.hooks.fire(event, account, wait=wait)
+        if not self.exporting:
+            return
+        if wait:
+            self.write_exports()
+        else:
+            self.exports.request()

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import redis
+
+from . import keys
+from .client import RedisClient
 
 log = logging.getLogger("congvu_guard.daystats")
 
 VN = dt.timezone(dt.timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh has had no DST since 1975
 KEEP_DAYS = 35
-PREFIX = "congvu:day:"
 
 
 def day_of(ts: float) -> dt.date:
@@ -26,10 +27,10 @@ def day_of(ts: float) -> dt.date:
 
 
 def key(day: dt.date) -> str:
-    return f"{PREFIX}{day:%Y%m%d}"
+    return keys.day(day)
 
 
-def count(client: Any, action: str, ts: float) -> None:
+def count(client: RedisClient, action: str, ts: float) -> None:
     """One decided message; best effort: a Redis outage never touches the mail flow."""
     k = key(day_of(ts))
     try:
@@ -43,7 +44,7 @@ def count(client: Any, action: str, ts: float) -> None:
         log.debug("day counter not written: %s", e)
 
 
-def read(client: Any, days: list[dt.date], fields: tuple[str, ...]) -> list[dict[str, int]]:
+def read(client: RedisClient, days: list[dt.date], fields: tuple[str, ...]) -> list[dict[str, int]]:
     """The counters of ``days`` (0 where nothing was counted)."""
     pipe = client.pipeline(transaction=False)
     for d in days:

@@ -11,9 +11,10 @@ from typing import Any
 
 from .. import forksafe
 from ..config import RateLimitConfig
+from ..ratelimit.model import Lock, RateResult, Status
 from . import keys
+from .client import RedisClient
 from .locks import lock_from_hash
-from .model import Lock, RateResult, Status
 
 RULE = "HUE-13.2d"
 _SCRIPT = resources.files(__package__).joinpath("window.lua").read_text(encoding="utf-8")
@@ -27,7 +28,7 @@ def _text(v: Any) -> str:
 class RedisWindow:
     """Check and count in one atomic step; the message that crosses the limit locks."""
 
-    def __init__(self, client: Any, cfg: RateLimitConfig, bulk: Mapping[str, int],
+    def __init__(self, client: RedisClient, cfg: RateLimitConfig, bulk: Mapping[str, int],
                  clock_ms: ClockMs = lambda: None) -> None:
         self.client = client
         self.cfg = cfg
