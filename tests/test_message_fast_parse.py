@@ -31,6 +31,17 @@ def _both(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[object, ..
     return slow, fast
 
 
+def _assert_same(raw: bytes) -> None:
+    """Fast and standard-library parses agree (for hypothesis, which runs a test many times
+    under one function-scoped fixture, so each example patches and undoes on its own)."""
+    mp = pytest.MonkeyPatch()
+    try:
+        slow, fast = _both(raw, mp)
+    finally:
+        mp.undo()
+    assert fast == slow
+
+
 def _b64(data: bytes, line: int = 76, eol: bytes = b"\r\n") -> bytes:
     enc = base64.b64encode(data)
     return eol.join(enc[i:i + line] for i in range(0, len(enc), line))
@@ -119,13 +130,7 @@ def test_fast_parse_matches_the_standard_library_on_random_line_soup(
         lines: list[bytes], eol: bytes, ctype: bytes) -> None:
     hdr = ctype + b"\r\nContent-Transfer-Encoding: base64"
     raw = eol.join([hdr, *lines])
-    mp = pytest.MonkeyPatch()
-    try:
-        slow, fast = _both(raw, mp)
-    finally:
-        mp.undo()
-    assert fast == slow
-
+    _assert_same(raw)
 
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -143,9 +148,4 @@ def test_fast_base64_reports_the_padding_defects_the_standard_library_reports(
     lines[-1] += b"=" * pads
     raw = (b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
            + b"\r\n".join(lines) + b"\r\n")
-    mp = pytest.MonkeyPatch()
-    try:
-        slow, fast = _both(raw, mp)
-    finally:
-        mp.undo()
-    assert fast == slow
+    _assert_same(raw)

@@ -3,7 +3,6 @@ members' data finds exactly what a search of every byte finds outside that data.
 
 from __future__ import annotations
 
-import io
 import struct
 import zipfile
 
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from congvu_guard.detectors import ziplist
 from congvu_guard.detectors.ziplist import Entry
+from tests import samples
 
 
 def _reference(data: bytes) -> list[Entry]:
@@ -35,12 +35,8 @@ def _reference(data: bytes) -> list[Entry]:
     return central + out
 
 
-def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", method) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+def _zip(members: dict[str, bytes]) -> bytes:
+    return samples.zip_of(members, zipfile.ZIP_STORED)
 
 
 def test_local_headers_inside_a_stored_member_are_not_members_of_the_outer_zip() -> None:
