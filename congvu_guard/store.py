@@ -7,7 +7,6 @@ is logged and shown on the ``redis_up`` gauge, never turned into a mail failure.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Protocol
 
 import redis
@@ -41,6 +40,7 @@ class RedisStore:
         self.url = url
         self.client = client
         self.metrics = metrics
+        self.day_counts = daystats.DayCounts(client)
 
     def _up(self, ok: bool) -> None:
         if self.metrics is not None:
@@ -71,8 +71,13 @@ class RedisStore:
             self._up(False)
 
     def count_day(self, action: str) -> None:
-        """Per-day counters for the page's overview (issue 21; :mod:`state.daystats`)."""
-        daystats.count(self.client, action, time.time())
+        """Per-day counters for the page's overview (issue 21; :mod:`state.daystats`),
+        written once a second by a thread of their own."""
+        self.day_counts.count(action)
+
+    def close(self) -> None:
+        """Write what is still counted in memory (the milter calls this at stop)."""
+        self.day_counts.stop()
 
     def stamp_key(self) -> bytes | None:
         """The origin-stamp key shared by every mail server; created once (SET NX)."""

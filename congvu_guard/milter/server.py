@@ -101,6 +101,7 @@ def run(config: Config) -> int:
     copies: tuple[LocalCopy[Locked], LocalCopy[Listed]] | tuple[()] = ()
     publisher: Publisher | None = None
     pool: ScanPool | None = None
+    store: RedisStore | None = None
     opened = open_redis(config.redis)  # [redis] url, else the embedded Redis, started
     client, url = opened.client, opened.url
     try:
@@ -146,6 +147,8 @@ def run(config: Config) -> int:
             pool.close()
         if publisher is not None:
             publisher.stop()
+        if store is not None:
+            store.close()  # the day counters still in memory
         for copy in copies:
             copy.stop()
         if clamd is not None:
