@@ -103,6 +103,29 @@ def test_the_expansion_stops_when_the_time_budget_runs_out() -> None:
     assert len([f for f in content.files if f.name.startswith("x")]) < 10
 
 
+def test_the_cpu_clock_is_read_only_once_wall_time_could_have_used_the_budget() -> None:
+    reads: list[int] = []
+
+    def cpu() -> float:
+        reads.append(1)
+        return 10.0 * len(reads)  # every read says the budget is long gone
+
+    wall = [0.0]
+    budget = ScanBudget(seconds=3, clock=cpu, wall=lambda: wall[0])
+    assert not budget.time_up() and len(reads) == 1  # the start only
+    wall[0] = 3.5  # wall time past the budget: the CPU clock decides
+    assert budget.time_up() and budget.exhausted == "time" and len(reads) == 2
+
+
+def test_the_default_budget_counts_this_threads_cpu_time() -> None:
+    budget = ScanBudget(seconds=0.05)
+    assert budget.wall is not None and not budget.time_up()
+    deadline = budget.clock() + 0.2
+    while budget.clock() < deadline:  # busy, not sleeping: CPU time passes
+        pass
+    assert budget.time_up()
+
+
 def test_budget_outcomes_are_metrics(engine: Engine) -> None:
     m = Metrics()
     m.record_verdict(judge(engine, hs.attach("ho-so.7z", hs.solid_7z_through_zeros())), 10)

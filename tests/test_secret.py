@@ -15,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from congvu_guard import config as cfgmod
 from congvu_guard.config import ConfigError, ReportConfig, SecretConfig
@@ -360,3 +362,10 @@ def test_without_a_report_box_held_mail_still_goes_to_the_officer() -> None:
     e = Engine(cfgmod.Config(secret=SecretConfig(officer=OFFICER)))
     v = judge(attach(DATA / "marked" / "first-tuyet-mat.docx"), e=e)
     assert v.action is Action.QUARANTINE and v.quarantine_to == OFFICER
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40))
+def test_an_ascii_block_is_cleaned_as_the_unicode_path_cleans_it(text: str) -> None:
+    full = unicodedata.normalize("NFC", text.translate(marks._INVISIBLE)).replace("Ð", "Đ")
+    assert marks._clean(text) == full.strip(marks._EDGE)

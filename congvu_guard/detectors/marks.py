@@ -84,6 +84,8 @@ class Candidate:
 
 
 def _clean(text: str) -> str:
+    if text.isascii():  # nothing invisible, already NFC: most lines of most mail
+        return text.strip(_EDGE)
     text = unicodedata.normalize("NFC", text.translate(_INVISIBLE)).replace("Ð", "Đ")
     return text.strip(_EDGE)
 
