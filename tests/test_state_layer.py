@@ -14,11 +14,10 @@ PACKAGE = Path(congvu_guard.__file__).resolve().parent
 COMMANDS = ({n for n in vars(state_client.Commands) if not n.startswith("_")}
             | {n for n in vars(state_client.RedisClient) if not n.startswith("_")}
             | {"execute"})
-# Speak Redis themselves, with names from state/keys.py: the monitor's stores
-# and the milter facade's PING.
+# Speak Redis themselves, with names from state/keys.py: the monitor's stores.
 ALLOWED = {"monitor/reports.py", "monitor/rawstore.py", "monitor/campaigns.py",
            "monitor/logins.py", "monitor/throttle.py", "monitor/inactivity.py",
-           "monitor/console_data.py", "monitor/state.py", "store.py"}
+           "monitor/console_data.py"}
 _RECEIVERS = {"client", "pipe", "_client", "redis"}
 
 
