@@ -16,7 +16,6 @@ COMMANDS = ({n for n in vars(state_client.Commands) if not n.startswith("_")}
             | {"execute"})
 # Speak Redis themselves, with names from state/keys.py: the monitor's stores.
 ALLOWED = {"monitor/reports.py", "monitor/rawstore.py", "monitor/campaigns.py",
-           "monitor/logins.py", "monitor/throttle.py", "monitor/inactivity.py",
            "monitor/console_data.py"}
 _RECEIVERS = {"client", "pipe", "_client", "redis"}
 

@@ -67,15 +67,15 @@ CAMPAIGNS_OPEN = "congvu:campaigns-open"  # monitor.campaigns; set of open campa
 # -- the monitor's logins, sessions and accounts --------------------------------------------
 # sessions; family congvu:session:SID (hash); [monitor] session_ttl_seconds
 SESSION_PREFIX = "congvu:session:"
-# monitor.throttle; family ...:ip:ADDR, ...:name:HASH (hash); max(1 h, 2x max backoff)
+# throttle; family ...:ip:ADDR, ...:name:HASH (hash); max(1 h, 2x max backoff)
 LOGIN_THROTTLE_PREFIX = "congvu:login-throttle:"
-# monitor.logins; family congvu:login-unknown:ADDR (counter); failed_login_window_seconds
+# logins; family congvu:login-unknown:ADDR (counter); failed_login_window_seconds
 LOGIN_UNKNOWN_PREFIX = "congvu:login-unknown:"
-# monitor.logins; hash account -> unix time of the last login; no TTL
+# accounts; hash account -> unix time of the last login; no TTL
 LAST_LOGIN = "congvu:last-login"
-# monitor.logins/inactivity; hash account -> time it became known; no TTL
+# accounts; hash account -> time it became known; no TTL
 KNOWN_ACCOUNTS = "congvu:accounts"
-# monitor.inactivity; string, accounts due for revocation; no TTL
+# accounts; string, accounts due for revocation; no TTL
 REVOCATION_DUE = "congvu:revocation-due"
 
 
@@ -109,12 +109,12 @@ def bulk(account: str) -> str:
 
 
 def login_fails(account: str) -> str:
-    """monitor.logins; zset of failed logins; failed_login_window_seconds."""
+    """logins; zset of failed logins; failed_login_window_seconds."""
     return f"{_tag(account)}:fails"
 
 
 def login_tarpit(account: str, remote: str) -> str:
-    """monitor.logins; counter per account and address; failed_login_window_seconds."""
+    """logins; counter per account and address; failed_login_window_seconds."""
     return f"{_tag(account)}:tarpit:{remote}"
 
 
