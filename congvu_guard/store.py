@@ -15,6 +15,7 @@ from .metrics import Metrics, MonitorMetrics
 from .model import Envelope, Verdict
 from .state import daystats, keys
 from .state.client import RedisClient
+from .state.client import ping as ping_redis
 from .state.reports import append_report
 from .state.stamp_key import shared_key
 
@@ -48,7 +49,7 @@ class RedisStore:
 
     def ping(self) -> bool:
         try:
-            ok = bool(self.client.ping())
+            ok = ping_redis(self.client)
         except redis.RedisError as e:
             log.warning("redis %s not reachable: %s", self.url, e)
             ok = False

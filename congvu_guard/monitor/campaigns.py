@@ -18,11 +18,9 @@ from typing import Any
 
 from ..detectors.ioc import KINDS
 from ..message import ParsedMessage
-from ..state import keys
+from ..state.campaigns import Campaigns
 from ..state.client import RedisClient
 
-BY = keys.CAMPAIGN_BY  # hash strong indicator -> campaign id
-OPEN = keys.CAMPAIGNS_OPEN
 STRONG = ("sha256", "url")
 MAX_URLS = 50
 # A link up to the first character that cannot be in one; bounded length, one pass.
@@ -59,26 +57,11 @@ def campaign_for(client: RedisClient, rid: str, info: dict[str, Any]) -> str:
     """The campaign of a new report: an existing one sharing a strong indicator, or new."""
     every = indicators_of(info)
     strong = [i for i in every if i.partition(":")[0] in STRONG]
-    found = [c for c in (client.hget(BY, k) for k in strong) if c]
-    cid = _t(found[0]) if found else "c" + secrets.token_hex(5)
-    now = str(time.time())
-    ck = keys.campaign(cid)
-    if not found:
-        client.hset(ck, mapping={"id": cid, "first_seen": now, "status": "open"})
-    client.hset(ck, "last_seen", now)
-    client.sadd(keys.campaign_reports(cid), rid)
-    if every:
-        client.sadd(keys.campaign_indicators(cid), *every)
-    if strong:
-        client.hset(BY, mapping=dict.fromkeys(strong, cid))
-    if client.hget(ck, "status") not in (b"open", "open"):
-        client.hset(ck, "status", "open")  # a new report reopens a closed campaign
-    client.sadd(OPEN, cid)
+    store = Campaigns(client)
+    found = store.of_indicators(strong)
+    cid = found or "c" + secrets.token_hex(5)
+    store.add_report(cid, rid, every, strong, str(time.time()), new=found is None)
     return cid
-
-
-def _t(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 class TriageError(ValueError):

@@ -1,5 +1,6 @@
-"""What the console's lists and overview show, read from Redis in a few pipelined round
-trips (issue 21: with 500 reports and 200 locks, one HGETALL per row cost ~50 ms).
+"""What the console's lists and overview show, read through the state repositories in a
+few pipelined round trips (issue 21: with 500 reports and 200 locks, one HGETALL per row
+cost ~50 ms).
 
 Rows are plain dicts for :mod:`listing` (``ts``, ``account``, ``rule``, ``status``,
 ``text``) carrying the values the page and the API show."""
@@ -11,17 +12,17 @@ import json
 from collections import Counter
 from typing import Any
 
-from ..detectors.ioc import KINDS
-from ..state import daystats, keys
+from ..state import daystats
+from ..state.audit import locks_per_day
+from ..state.bulk import bulk_entries
+from ..state.campaigns import Campaigns
 from ..state.client import RedisClient
-from ..state.locks import lock_from_hash
+from ..state.ioc import all_listed
+from ..state.locks import current_locks
+from ..state.reports import LIST_FIELDS, Reports
 from .mailtext import decode_header_text
 
 MAX_REPORTS = 5000  # the newest this many reports are listed and searched
-
-
-def _t(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 def _float(v: Any) -> float | None:
@@ -32,15 +33,8 @@ def _float(v: Any) -> float | None:
 
 
 def locks(client: RedisClient) -> list[dict[str, Any]]:
-    accounts = sorted(_t(a) for a in client.smembers(keys.LOCK_INDEX))
-    pipe = client.pipeline(transaction=False)
-    for a in accounts:
-        pipe.hgetall(keys.lock(a))
     out = []
-    for account, data in zip(accounts, pipe.execute(), strict=True):
-        lock = lock_from_hash(account, data)
-        if lock is None:
-            continue  # expired by itself; LockStore.list tidies the index
+    for lock in current_locks(client):
         row = lock.as_dict()
         ev = " ".join(f"{k}={v}" for k, v in sorted(lock.evidence.items()))
         row.update(ts=lock.at, rule=lock.reason, status="locked",
@@ -50,18 +44,13 @@ def locks(client: RedisClient) -> list[dict[str, Any]]:
 
 
 def reports(client: RedisClient, limit: int = MAX_REPORTS) -> list[dict[str, Any]]:
-    from .reports import INDEX  # reports imports this module for its API
-
-    ids = [_t(i) for i in client.zrevrange(INDEX, 0, limit - 1)]
-    pipe = client.pipeline(transaction=False)
-    for rid in ids:
-        pipe.hgetall(keys.report(rid))
+    store = Reports(client)
     out = []
-    for data in pipe.execute():
+    for data in store.fields_of(store.newest_ids(limit)):
         if not data:
             continue
-        r: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
-        for k in ("domains", "sha256", "urls", "files"):
+        r: dict[str, Any] = dict(data)
+        for k in LIST_FIELDS:
             try:
                 r[k] = json.loads(r.get(k) or "[]")
             except ValueError:
@@ -90,12 +79,9 @@ def campaigns(client: RedisClient, reps: list[dict[str, Any]]) -> list[dict[str,
         if r.get("campaign"):
             grouped.setdefault(r["campaign"], []).append(r)
     cids = sorted(grouped)
-    pipe = client.pipeline(transaction=False)
-    for cid in cids:
-        pipe.hgetall(keys.campaign(cid))
     out = []
-    for cid, data in zip(cids, pipe.execute(), strict=True):
-        c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()} if data else {"id": cid}
+    for cid, data in zip(cids, Campaigns(client).fields_of(cids), strict=True):
+        c: dict[str, Any] = dict(data) if data else {"id": cid}
         c.setdefault("status", "")
         members = grouped[cid]  # newest first, as listed
         subjects = Counter(r["subject"] for r in members if r["subject"])
@@ -111,21 +97,16 @@ def campaigns(client: RedisClient, reps: list[dict[str, Any]]) -> list[dict[str,
 
 
 def indicators(client: RedisClient, cids: list[str]) -> dict[str, list[str]]:
-    pipe = client.pipeline(transaction=False)
-    for cid in cids:
-        pipe.smembers(keys.campaign_indicators(cid))
-    return {cid: sorted(_t(i) for i in found)
-            for cid, found in zip(cids, pipe.execute(), strict=True)}
+    return Campaigns(client).indicators_of(cids)
 
 
 def bulk(client: RedisClient) -> list[dict[str, Any]]:
     out = []
-    for k, v in sorted(client.hgetall(keys.BULK_INDEX).items()):
+    for account, entry in bulk_entries(client):
         try:
-            data = json.loads(_t(v))
+            data = json.loads(entry)
         except ValueError:
             data = {}
-        account = _t(k)
         out.append({"account": account, "messages": data.get("messages"),
                     "note": data.get("note", ""), "ts": None, "rule": "", "status": "",
                     "text": f"{account} {data.get('note', '')}"})
@@ -133,67 +114,17 @@ def bulk(client: RedisClient) -> list[dict[str, Any]]:
 
 
 def ioc(client: RedisClient) -> list[dict[str, Any]]:
-    pipe = client.pipeline(transaction=False)
-    for kind in KINDS:
-        pipe.hgetall(keys.ioc(kind))
-    out = []
-    for kind, found in zip(KINDS, pipe.execute(), strict=True):
-        for value, note in sorted(found.items()):
-            v, n = _t(value), _t(note)
-            out.append({"type": kind, "value": v, "note": n, "ts": None, "rule": kind,
-                        "status": "", "account": v if kind == "sender" else "",
-                        "text": f"{kind} {v} {n}"})
-    return out
+    return [{"type": kind, "value": v, "note": n, "ts": None, "rule": kind, "status": "",
+             "account": v if kind == "sender" else "", "text": f"{kind} {v} {n}"}
+            for kind, v, n in all_listed(client)]
 
 
 # -- overview ------------------------------------------------------------------------------
 
-# Lock events of the audit trail counted per day and rule inside Redis: only the counts
-# cross the network. At most LOCK_SCAN entries are read (the trail holds every event; a
-# week of a busy province is a few thousand); beyond it the oldest days are undercounted.
-LOCK_SCAN = 20_000
-_LOCKS_BY_DAY = """
-local from, day_ms, days = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local budget = tonumber(ARGV[4])
-local counts, cursor, scanned = {}, ARGV[1] .. '-0', 0
-while scanned < budget do
-  local rows = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', 500)
-  for _, row in ipairs(rows) do
-    scanned = scanned + 1
-    local f, ev, reason = row[2], '', ''
-    for j = 1, #f, 2 do
-      if f[j] == 'event' then ev = f[j + 1] elseif f[j] == 'reason' then reason = f[j + 1] end
-    end
-    if ev == 'lock' then
-      local d = math.floor((tonumber(string.match(row[1], '^%d+')) - from) / day_ms)
-      if d >= 0 and d < days then
-        local k = d .. ' ' .. reason
-        counts[k] = (counts[k] or 0) + 1
-      end
-    end
-  end
-  if #rows < 500 then break end
-  cursor = '(' .. rows[#rows][1]
-end
-local out = {}
-for k, v in pairs(counts) do
-  out[#out + 1] = k
-  out[#out + 1] = v
-end
-return out
-"""
-
-
 def locks_by_day(client: RedisClient, days: list[dt.date]) -> dict[str, list[int]]:
     """Locks placed per day of ``days`` (consecutive, oldest first), per rule."""
-    start_ms = int(_day_start(days[0]) * 1000)
-    flat = client.eval(_LOCKS_BY_DAY, 1, keys.AUDIT_STREAM, start_ms, 86_400_000,
-                       len(days), LOCK_SCAN)
-    out: dict[str, list[int]] = {}
-    for k, n in zip(flat[::2], flat[1::2], strict=True):
-        day, _, rule = _t(k).partition(" ")
-        out.setdefault(rule, [0] * len(days))[int(day)] += int(n)
-    return out
+    return locks_per_day(client, _day_start(days[0]), len(days))
+
 
 def last_days(now: float, n: int = 7) -> list[dt.date]:
     today = daystats.day_of(now)
@@ -209,14 +140,10 @@ def overview(client: RedisClient, now: float, lock_rows: list[dict[str, Any]],
     """Per day of the last 7 (oldest first): messages judged, rejected, quarantined
     (the milter's day counters), locks placed (the audit trail), reports received; locks
     by rule (today, 7 days, now) and untriaged reports."""
-    from .reports import INDEX
-
     days = last_days(now)
     counted = daystats.read(client, days, ("judged", "reject", "quarantine"))
-    pipe = client.pipeline(transaction=False)
-    for d in days:
-        pipe.zcount(INDEX, _day_start(d), f"({_day_start(d + dt.timedelta(days=1))}")
-    received = [int(n) for n in pipe.execute()]
+    received = Reports(client).count_between(
+        [(_day_start(d), _day_start(d + dt.timedelta(days=1))) for d in days])
     per_rule = locks_by_day(client, days)
     placed = [sum(counts[i] for counts in per_rule.values()) for i in range(len(days))]
     current = Counter(lk["rule"] for lk in lock_rows)

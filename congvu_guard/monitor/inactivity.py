@@ -15,13 +15,12 @@ import io
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..ratelimit.names import account_problem
 from ..state import keys
+from ..state.accounts import KnownAccounts
 from ..state.client import RedisClient
 from ..state.locks import LockError
-from .logins import KNOWN, LAST_LOGIN
 from .state import MonitorState
 
 log = logging.getLogger("congvu_guard.monitor.inactivity")
@@ -48,13 +47,14 @@ def import_accounts(client: RedisClient, accounts: list[str], now: float | None 
     """Known accounts (issue 15: only these can be locked by failed logins); a name that
     could not be locked or exported safely is skipped with a warning."""
     when = int(now if now is not None else time.time())
+    known = KnownAccounts(client)
     added = 0
     for acct in accounts:
         problem = account_problem(acct)
         if problem is not None:
             log.warning("inactivity import: skipped %r: %s", acct, problem)
             continue
-        added += int(client.hsetnx(KNOWN, acct, when))
+        added += int(known.mark_known(acct, when))
     return added
 
 
@@ -65,18 +65,14 @@ class SweepResult:
     revoke: list[str] = field(default_factory=list)
 
 
-def _t(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
 def sweep(state: MonitorState, now: float | None = None, dry_run: bool | None = None
           ) -> SweepResult:
     cfg = state.config.monitor
     now = now if now is not None else time.time()
     dry = cfg.inactivity_dry_run if dry_run is None else dry_run
-    client = state.client
-    last = {_t(k): float(_t(v)) for k, v in client.hgetall(LAST_LOGIN).items()}
-    known = {_t(k): float(_t(v)) for k, v in client.hgetall(KNOWN).items()}
+    accounts = KnownAccounts(state.client)
+    last = accounts.last_logins()
+    known = accounts.known_since()
     result = SweepResult()
     for acct in sorted(set(last) | set(known)):
         since = last.get(acct, known.get(acct, now))
@@ -102,7 +98,7 @@ def sweep(state: MonitorState, now: float | None = None, dry_run: bool | None = 
     m.inactivity.labels("would_lock").inc(len(result.would_lock))
     m.inactivity.labels("revocation_due").inc(len(result.revoke))
     m.inactivity_last_success.set(now)
-    client.set(keys.REVOCATION_DUE, "\n".join(result.revoke))
+    accounts.set_revocation_due(result.revoke)
     log.info("inactivity sweep: %d locked, %d would lock (dry run), %d due for revocation "
              "(%s)", len(result.locked), len(result.would_lock), len(result.revoke),
              RULE_REVOKE)

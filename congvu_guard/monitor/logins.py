@@ -17,18 +17,16 @@ endpoint and the log watcher.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 
 from ..ratelimit.names import valid_account
 from ..state import keys
-from ..state.client import RedisClient
+from ..state.accounts import KnownAccounts
+from ..state.logins import LoginCounters
 from .state import MonitorState
 
 RULE = "BP-6.2d"
-LAST_LOGIN = keys.LAST_LOGIN  # hash account -> unix time of the last successful login
-KNOWN = keys.KNOWN_ACCOUNTS  # hash account -> unix time it became known (import or login)
 
 
 @dataclass(frozen=True)
@@ -37,23 +35,12 @@ class Decision:
     message: str
 
 
-def _fails_key(account: str) -> str:
-    return keys.login_fails(account)
-
-
-def _tarpit_key(account: str, remote: str) -> str:
-    return keys.login_tarpit(account, remote)
-
-
-def _unknown_key(remote: str) -> str:
-    return keys.login_unknown(remote)
-
-
 class LoginTracker:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
         self.cfg = state.config.monitor
-        self.client: RedisClient = state.client
+        self.counters = LoginCounters(state.client)
+        self.accounts = KnownAccounts(state.client)
 
     def check(self, account: str, remote: str) -> Decision:
         acct = keys.normalize(account)
@@ -63,12 +50,11 @@ class LoginTracker:
         if reason is not None:
             self.state.metrics.auth_checks.labels("locked").inc()
             return Decision(-1, f"account locked ({reason})")
-        if remote and int(self.client.get(_unknown_key(remote)) or 0) > \
-                self.cfg.failed_login_limit:
+        if remote and self.counters.unknown_failures(remote) > self.cfg.failed_login_limit:
             self.state.metrics.auth_checks.labels("tarpit").inc()
             return Decision(self.cfg.tarpit_seconds, "too many failures from this address")
         if self.cfg.failed_login_mode in ("tarpit", "both") and remote:
-            n = int(self.client.get(_tarpit_key(acct, remote)) or 0)
+            n = self.counters.tarpit_failures(acct, remote)
             if n > self.cfg.failed_login_limit:
                 self.state.metrics.auth_checks.labels("tarpit").inc()
                 return Decision(self.cfg.tarpit_seconds, "too many failures from this address")
@@ -77,7 +63,7 @@ class LoginTracker:
 
     def known(self, account: str) -> bool:
         """Does this account exist (imported, seen logging in, or listed in the file)?"""
-        return account in self.state.known_extra or bool(self.client.hexists(KNOWN, account))
+        return account in self.state.known_extra or self.accounts.is_known(account)
 
     def failed(self, account: str, remote: str, source: str) -> bool:
         """Count a failure; returns True when it locked the account."""
@@ -89,28 +75,20 @@ class LoginTracker:
         window = self.cfg.failed_login_window_seconds
         if not valid_account(acct) or not self.known(acct):
             # A made-up name: counted against the source address only, never locked.
-            uk = _unknown_key(remote)
-            self.client.incr(uk)
-            self.client.expire(uk, window)
+            self.counters.count_unknown(remote, window)
             return False
         if remote:
-            tk = _tarpit_key(acct, remote)
-            self.client.incr(tk)
-            self.client.expire(tk, window)
+            self.counters.count_tarpit(acct, remote, window)
         if self.cfg.failed_login_mode == "tarpit":
             return False
-        k = _fails_key(acct)
-        self.client.zremrangebyscore(k, "-inf", now - window)
-        self.client.zadd(k, {f"{now:.6f}:{remote}:{secrets.token_hex(3)}": now})
-        self.client.expire(k, window)
-        count = int(self.client.zcard(k))
+        count = self.counters.count_failure(acct, remote, now, window)
         if count <= self.cfg.failed_login_limit or self.state.locks.get(acct) is not None:
             return False
         self.state.locks.lock(acct, RULE, by=f"monitor ({source})",
                               note=f"{count} failed logins within {window // 60} min",
                               expires_seconds=self.cfg.failed_login_lock_seconds,
                               evidence={"count": str(count), "last_remote": remote})
-        self.client.delete(k)
+        self.counters.forget_failures(acct)
         self.state.metrics.locks.labels(RULE).inc()
         self.state.after_lock_change("lock", acct, "monitor")
         return True
@@ -120,8 +98,7 @@ class LoginTracker:
         if not acct or not valid_account(acct):
             return
         now = int(time.time())
-        self.client.delete(_fails_key(acct))
+        self.counters.forget_failures(acct)
         if remote:
-            self.client.delete(_tarpit_key(acct, remote))
-        self.client.hset(LAST_LOGIN, acct, now)
-        self.client.hsetnx(KNOWN, acct, now)
+            self.counters.forget_tarpit(acct, remote)
+        self.accounts.logged_in(acct, now)

@@ -18,7 +18,6 @@ within seconds; "benign" closes it. Quarantined mail can be released to its orig
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.policy
 import email.utils
 import json
@@ -37,20 +36,17 @@ from ..config import ScanConfig
 from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, ParseLimits, parse_message
-from ..state import keys
-from ..state.client import RedisClient
-from ..store import REPORT_STREAM
+from ..state.campaigns import Campaigns
+from ..state.report_bodies import RawStore
+from ..state.reports import Reports, ReportStream
 from . import console_data, listing, secret_notice
 from .api import INTERNAL, STATE, ApiError, bad, body, caller, list_query, paged, run, text_field
 from .campaigns import TriageError, add_chosen, campaign_for, campaign_urls
 from .mailtext import raw_header
-from .rawstore import RawStore
 from .state import MonitorState
 
 log = logging.getLogger("congvu_guard.monitor.reports")
 
-GROUP = "monitor"
-INDEX = keys.REPORT_INDEX  # zset report id -> time
 _TAG = re.compile(r"^\s*\[?(phishing|junk|spam|not junk|not spam)\]?\s*[:\-]", re.I)
 # Linear by construction (issue 14: a report of 30,000 dashes took 31 s): the dash run is
 # only tried from its first dash ((?<!-)) and taken whole (possessive), and a line's
@@ -157,17 +153,15 @@ def _unparsed(text: dict[str, str], error: BaseException) -> dict[str, Any]:
 class ReportStore:
     def __init__(self, state: MonitorState) -> None:
         self.state = state
-        self.client: RedisClient = state.client
+        self.stream = ReportStream(state.client)
+        self.reports = Reports(state.client)
+        self.campaign_store = Campaigns(state.client)
         self.raw = RawStore(state.client, state.config.monitor.report_raw_max_bytes)
 
     # -- ingestion ---------------------------------------------------------------------
 
     def ensure_group(self) -> None:
-        try:
-            self.client.xgroup_create(REPORT_STREAM, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as e:
-            if "BUSYGROUP" not in str(e):
-                raise
+        self.stream.ensure_group()
 
     def ingest(self, entry_id: str, raw_fields: dict[Any, Any]) -> str:
         fields = {_t(k): v for k, v in raw_fields.items()}
@@ -197,10 +191,7 @@ class ReportStore:
         record["campaign"] = self._campaign_for(rid, info)
         if raw:  # stored once, under the total-bytes cap (issue 15)
             self.raw.put(rid, raw)
-        pipe = self.client.pipeline()
-        pipe.hset(keys.report(rid), mapping=record)
-        pipe.zadd(INDEX, {rid: float(record["ts"])})
-        pipe.execute()
+        self.reports.put(rid, record)
         self.state.metrics.reports.labels(record["kind"] or "unknown").inc()
         secret_notice.after_ingest(self.state, rid, text, record)  # HUE-11.2 hold
         return rid
@@ -219,75 +210,47 @@ class ReportStore:
                      for k, v in _unparsed(text, error).items()}}
         if raw:
             self.raw.put(rid, raw if isinstance(raw, bytes) else _t(raw).encode())
-        pipe = self.client.pipeline()
-        pipe.hset(keys.report(rid), mapping=record)
-        pipe.zadd(INDEX, {rid: float(record["ts"])})
-        pipe.execute()
+        self.reports.put(rid, record)
 
     def _campaign_for(self, rid: str, info: dict[str, Any]) -> str:
-        return campaign_for(self.client, rid, info)
+        return campaign_for(self.state.client, rid, info)
 
     def consume_once(self, consumer: str, block_ms: int = 2000) -> int:
         """Process pending entries first (after a restart), then new ones. Entries another
         consumer read but never acknowledged (it died) are claimed after five minutes."""
         done = 0
-        with contextlib.suppress(redis.ResponseError):  # Redis < 6.2 has no XAUTOCLAIM
-            self.client.xautoclaim(REPORT_STREAM, GROUP, consumer, min_idle_time=300_000,
-                                   start_id="0-0", count=50)
+        self.stream.claim_stale(consumer)
         for start in ("0", ">"):
-            resp = self.client.xreadgroup(GROUP, consumer, {REPORT_STREAM: start}, count=50,
-                                          block=None if start == "0" else block_ms)
-            for _stream, entries in resp or []:
-                for entry_id, fields in entries:
-                    if not fields:
-                        self._done(entry_id)
-                        continue
-                    # A Redis error propagates before the acknowledgement: the entry stays
-                    # pending and is read again (consume_forever retries), never lost.
-                    try:
-                        self.ingest(_t(entry_id), fields)
-                    except redis.RedisError:
-                        raise
-                    except Exception as e:  # a bug past the parsing: keep the raw report
-                        log.exception("report %s could not be ingested", _t(entry_id))
-                        self.store_unparsed(_t(entry_id), fields, e)
-                    self._done(entry_id)
-                    done += 1
-        self.state.metrics.open_campaigns.set(self.client.scard(keys.CAMPAIGNS_OPEN))
+            for entry_id, fields in self.stream.read(consumer, start,
+                                                     None if start == "0" else block_ms):
+                if not fields:
+                    self.stream.done(entry_id)
+                    continue
+                # A Redis error propagates before the acknowledgement: the entry stays
+                # pending and is read again (consume_forever retries), never lost.
+                try:
+                    self.ingest(_t(entry_id), fields)
+                except redis.RedisError:
+                    raise
+                except Exception as e:  # a bug past the parsing: keep the raw report
+                    log.exception("report %s could not be ingested", _t(entry_id))
+                    self.store_unparsed(_t(entry_id), fields, e)
+                self.stream.done(entry_id)
+                done += 1
+        self.state.metrics.open_campaigns.set(self.campaign_store.open_count())
         return done
-
-    def _done(self, entry_id: Any) -> None:
-        """Acknowledge and delete: the body is kept once (RawStore), not in the stream."""
-        pipe = self.client.pipeline()
-        pipe.xack(REPORT_STREAM, GROUP, entry_id)
-        pipe.xdel(REPORT_STREAM, entry_id)
-        pipe.execute()
 
     # -- reading -------------------------------------------------------------------------
 
     def get(self, rid: str) -> dict[str, Any] | None:
-        data = self.client.hgetall(keys.report(rid))
-        if not data:
-            return None
-        rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
-        for k in ("domains", "sha256", "urls", "files"):
-            rec[k] = json.loads(rec.get(k) or "[]")
-        return rec
+        return self.reports.get(rid)
 
     def recent(self, limit: int = 200) -> list[dict[str, Any]]:
-        ids = [_t(i) for i in self.client.zrevrange(INDEX, 0, limit - 1)]
+        ids = self.reports.newest_ids(limit)
         return [r for r in (self.get(i) for i in ids) if r]
 
     def campaign(self, cid: str) -> dict[str, Any] | None:
-        data = self.client.hgetall(keys.campaign(cid))
-        if not data:
-            return None
-        c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
-        c["reports"] = sorted(_t(r) for r in self.client.smembers(
-            keys.campaign_reports(cid)))
-        c["indicators"] = sorted(_t(i) for i in self.client.smembers(
-            keys.campaign_indicators(cid)))
-        return c
+        return self.campaign_store.get(cid)
 
     def campaigns(self) -> list[dict[str, Any]]:
         ids: set[str] = {_t(r["campaign"]) for r in self.recent(500)}
@@ -310,15 +273,14 @@ class ReportStore:
             added, refused = add_chosen(self.state, cid, rid, actor, camp["indicators"],
                                         chosen or [])
         status = "malicious" if verdict == "malicious" else "benign"
-        self.client.hset(keys.campaign(cid), "status", status)
-        self.client.srem(keys.CAMPAIGNS_OPEN, cid)
+        self.campaign_store.close(cid, status)
         for r in camp["reports"]:
-            self.client.hset(keys.report(r), "status", status)
+            self.reports.set_status(r, status)
         self.state.audit.append("triage", cid, actor, reason=status,
                                 detail={"report": rid, "ioc_added": added,
                                         "ioc_refused": refused})
         self.state.metrics.triage.labels(status).inc()
-        self.state.metrics.open_campaigns.set(self.client.scard(keys.CAMPAIGNS_OPEN))
+        self.state.metrics.open_campaigns.set(self.campaign_store.open_count())
         return {"report": rid, "campaign": cid, "status": status, "ioc_added": added,
                 "ioc_refused": refused}
 
@@ -341,7 +303,7 @@ class ReportStore:
         data = f"{stamp.RELEASE_HEADER}: {token}\r\n".encode() + raw
         with smtplib.SMTP(host, int(port), timeout=60) as smtp:
             smtp.sendmail(rec["envelope_sender"] or "", recipients, data)
-        self.client.hset(keys.report(rid), "status", "released")
+        self.reports.set_status(rid, "released")
         self.state.audit.append("release", rid, actor, detail={"recipients": recipients})
         return {"released": rid, "recipients": recipients}
 

@@ -12,7 +12,7 @@ from ..config import Config
 from ..metrics import MonitorMetrics
 from ..state.audit import AuditTrail
 from ..state.bulk import BulkSenders
-from ..state.client import RedisClient
+from ..state.client import RedisClient, ping
 from ..state.ioc import IocStore
 from ..state.locks import LockChanges, LockStore
 from ..state.sessions import Sessions
@@ -59,7 +59,7 @@ class MonitorState:
 
     def redis_ok(self) -> bool:
         try:
-            return bool(self.client.ping())
+            return ping(self.client)
         except redis.RedisError:
             return False
 

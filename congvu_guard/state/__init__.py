@@ -9,12 +9,15 @@
 - Repositories, each owning its keys and side effects: :mod:`.locks` (locks, and
   ``LockChanges``: the hooks and exports after every lock change), :mod:`.audit` (the
   audit trail), :mod:`.bulk` (bulk senders), :mod:`.window` (the limiter's Lua window),
-  :mod:`.reports` (the report stream), :mod:`.stamp_key` (the shared origin-stamp key),
-  :mod:`.sessions` (the monitor's page sessions), :mod:`.daystats` (day counters),
-  :mod:`.top` (top senders and forwarders), :mod:`.local_copy` (pub/sub local copies).
+  :mod:`.reports` (the report stream, its consumer group and the stored reports),
+  :mod:`.report_bodies` (their message bodies), :mod:`.campaigns` (campaigns of the report
+  box), :mod:`.stamp_key` (the shared origin-stamp key), :mod:`.sessions` (the monitor's
+  page sessions), :mod:`.throttle` (the page's login throttle), :mod:`.logins` (failed-login
+  counters), :mod:`.accounts` (known accounts, last logins), :mod:`.ioc` (IOC lists),
+  :mod:`.daystats` (day counters), :mod:`.top` (top senders and forwarders),
+  :mod:`.local_copy` (pub/sub local copies).
 
-Outside this package, Redis is spoken directly only by the monitor's own stores
-(``monitor/reports.py``, ``rawstore.py``, ``campaigns.py``, ``logins.py``, ``throttle.py``,
-``inactivity.py``, ``console_data.py``) and by ``detectors/ioc.py`` (its ``IocStore``, to
-move with the detectors' restructuring); all of them take names from :mod:`.keys`.
+No module outside this package sends a Redis command (``tests/test_state_layer.py``): the
+milter (through ``store.py``), the monitor and the CLIs call these repositories, which keep
+the policies out (what a count means, when to lock, how to triage stays with the caller).
 """

@@ -43,3 +43,8 @@ class BulkSenders:
     def list(self) -> dict[str, dict[str, object]]:
         return {_text(k): json.loads(_text(v))
                 for k, v in sorted(self.client.hgetall(keys.BULK_INDEX).items())}
+
+
+def bulk_entries(client: RedisClient) -> list[tuple[str, str]]:
+    """(account, its JSON entry as stored), by account; the caller parses leniently."""
+    return [(_text(k), _text(v)) for k, v in sorted(client.hgetall(keys.BULK_INDEX).items())]

@@ -93,6 +93,13 @@ class RedisClient(Commands, Protocol):
                    start_id: str = "0-0", count: int | None = None) -> Any: ...
 
 
+def ping(client: RedisClient) -> bool:
+    """Does Redis answer PING? Redis errors raise: the caller decides what an outage means
+    (the milter's facade logs it and shows it on ``redis_up``, the monitor's health says
+    false)."""
+    return bool(client.ping())
+
+
 def connect(cfg: RedisConfig, url: str | None = None) -> RedisClient:
     """A redis-py client for the configuration (``url`` overrides ``[redis] url``)."""
     url = url if url is not None else cfg.url

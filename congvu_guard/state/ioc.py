@@ -23,6 +23,19 @@ def load_listed(client: RedisClient) -> Listed:
     return {kind: frozenset(client.hkeys(keys.ioc(kind))) for kind in KINDS}
 
 
+def all_listed(client: RedisClient) -> builtins.list[tuple[str, str, str]]:
+    """(kind, value, note) of every listed value, by kind then value, in one round trip."""
+    def text(b: object) -> str:
+        return b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
+
+    pipe = client.pipeline(transaction=False)
+    for kind in KINDS:
+        pipe.hgetall(keys.ioc(kind))
+    return [(kind, text(value), text(note))
+            for kind, found in zip(KINDS, pipe.execute(), strict=True)
+            for value, note in sorted(found.items())]
+
+
 class IocStore:
     """``copy`` (the milter's) answers lookups locally while it is fresh."""
 

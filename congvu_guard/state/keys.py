@@ -1,9 +1,9 @@
 """Every Redis key, key prefix, stream and channel congvu-guard uses: the one registry.
 
-Each name has one line: the module that owns it (writes it; a module of this package unless
-it says ``monitor.`` or ``detectors.``), the Redis type, and how long it lives. Other
-modules read names from here and never spell ``congvu:`` themselves
-(``tests/test_state_keys.py`` fails on a literal elsewhere in the package).
+Each name has one line: the module of this package that owns it (writes it), the Redis
+type, and how long it lives. Other modules read names from here and never spell
+``congvu:`` themselves (``tests/test_state_keys.py`` fails on a literal elsewhere in the
+package).
 
 Keys of one account carry the account as a hash tag (``congvu:{account}:…``): the
 limiter's Lua script and the multi-key deletes of an unlock then touch one Redis Cluster
@@ -35,7 +35,7 @@ STAMP_KEY = "congvu:stamp-key"
 VERSIONS = "congvu:versions"
 # local_copy; pub/sub channel (not a key): the name of the set that changed
 CHANGED_CHANNEL = "congvu:changed"
-# detectors.ioc IocStore; family congvu:ioc:KIND (set of indicators); no TTL
+# ioc; family congvu:ioc:KIND (hash indicator -> note); no TTL
 IOC_PREFIX = "congvu:ioc:"
 # daystats; family congvu:day:YYYYMMDD (hash action -> count); daystats.KEEP_DAYS
 DAY_PREFIX = "congvu:day:"
@@ -47,35 +47,35 @@ TOP_FORWARDERS_PREFIX = "congvu:top-forwarders:"
 # -- reports (HUE-11.11): milter -> monitor -------------------------------------------------
 # reports.append_report; stream, the monitor reads it as a group; MAXLEN ~REPORT_STREAM_MAXLEN
 REPORT_STREAM = "congvu:reports"
-REPORT_INDEX = "congvu:reports-index"  # monitor.reports; zset report id -> time; no TTL
-# monitor.reports; family congvu:report:ID (hash, the report); no TTL
+REPORT_INDEX = "congvu:reports-index"  # reports; zset report id -> time; no TTL
+# reports; family congvu:report:ID (hash, the report); no TTL
 REPORT_PREFIX = "congvu:report:"
-# monitor.rawstore; family congvu:report-raw:ID (string body); rawstore.RETENTION
+# report_bodies; family congvu:report-raw:ID (string body); report_bodies.RETENTION
 REPORT_RAW_PREFIX = "congvu:report-raw:"
-# monitor.rawstore; zset report id -> time stored; pruned with the bodies
+# report_bodies; zset report id -> time stored; pruned with the bodies
 REPORT_RAW_ORDER = "congvu:report-raw-order"
-# monitor.rawstore; hash report id -> bytes; pruned with the bodies
+# report_bodies; hash report id -> bytes; pruned with the bodies
 REPORT_RAW_SIZES = "congvu:report-raw-sizes"
-# monitor.rawstore; string, bytes of the stored bodies; no TTL
+# report_bodies; string, bytes of the stored bodies; no TTL
 REPORT_RAW_TOTAL = "congvu:report-raw-bytes"
-# monitor.campaigns; family congvu:campaign:ID (hash) and :ID:reports, :ID:indicators (sets); no TTL
+# campaigns; family congvu:campaign:ID (hash) and :ID:reports, :ID:indicators (sets); no TTL
 CAMPAIGN_PREFIX = "congvu:campaign:"
-# monitor.campaigns; hash strong indicator -> campaign id; no TTL
+# campaigns; hash strong indicator -> campaign id; no TTL
 CAMPAIGN_BY = "congvu:campaign-by"
-CAMPAIGNS_OPEN = "congvu:campaigns-open"  # monitor.campaigns; set of open campaign ids; no TTL
+CAMPAIGNS_OPEN = "congvu:campaigns-open"  # campaigns; set of open campaign ids; no TTL
 
 # -- the monitor's logins, sessions and accounts --------------------------------------------
 # sessions; family congvu:session:SID (hash); [monitor] session_ttl_seconds
 SESSION_PREFIX = "congvu:session:"
-# monitor.throttle; family ...:ip:ADDR, ...:name:HASH (hash); max(1 h, 2x max backoff)
+# throttle; family ...:ip:ADDR, ...:name:HASH (hash); max(1 h, 2x max backoff)
 LOGIN_THROTTLE_PREFIX = "congvu:login-throttle:"
-# monitor.logins; family congvu:login-unknown:ADDR (counter); failed_login_window_seconds
+# logins; family congvu:login-unknown:ADDR (counter); failed_login_window_seconds
 LOGIN_UNKNOWN_PREFIX = "congvu:login-unknown:"
-# monitor.logins; hash account -> unix time of the last login; no TTL
+# accounts; hash account -> unix time of the last login; no TTL
 LAST_LOGIN = "congvu:last-login"
-# monitor.logins/inactivity; hash account -> time it became known; no TTL
+# accounts; hash account -> time it became known; no TTL
 KNOWN_ACCOUNTS = "congvu:accounts"
-# monitor.inactivity; string, accounts due for revocation; no TTL
+# accounts; string, accounts due for revocation; no TTL
 REVOCATION_DUE = "congvu:revocation-due"
 
 
@@ -109,12 +109,12 @@ def bulk(account: str) -> str:
 
 
 def login_fails(account: str) -> str:
-    """monitor.logins; zset of failed logins; failed_login_window_seconds."""
+    """logins; zset of failed logins; failed_login_window_seconds."""
     return f"{_tag(account)}:fails"
 
 
 def login_tarpit(account: str, remote: str) -> str:
-    """monitor.logins; counter per account and address; failed_login_window_seconds."""
+    """logins; counter per account and address; failed_login_window_seconds."""
     return f"{_tag(account)}:tarpit:{remote}"
 
 

@@ -1,18 +1,27 @@
-"""The report stream (HUE-11.11): what reaches the report box, handed from the milter to the
-monitor through ``keys.REPORT_STREAM``.
+"""The report stream and the stored reports (HUE-11.11): what reaches the report box,
+handed from the milter to the monitor through ``keys.REPORT_STREAM``.
 
-The milter appends (:func:`append_report`); the monitor reads it through a consumer group
-and keeps each report under ``keys.report(ID)`` and its body in ``monitor/rawstore.py``
-(``monitor/reports.py`` is that consumer, the repository of the stored reports).
+The milter appends (:func:`append_report`); the monitor reads it through the consumer group
+``GROUP`` (:class:`ReportStream`) and keeps each report under ``keys.report(ID)``, indexed
+by time in ``keys.REPORT_INDEX`` (:class:`Reports`), and its body in :mod:`.report_bodies`.
+Parsing, campaigns and triage are ``monitor/reports.py``'s.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from typing import Any
+
+import redis
 
 from ..model import Envelope, Verdict
 from . import keys
 from .client import RedisClient
+
+GROUP = "monitor"  # the monitor's consumer group on the report stream
+LIST_FIELDS = ("domains", "sha256", "urls", "files")  # JSON lists in a report's hash
 
 REPORT_STREAM_MAXLEN = 100_000
 REPORT_RAW_LIMIT = 10 * 1024 * 1024  # larger messages are recorded without their content
@@ -45,3 +54,88 @@ def append_report(client: RedisClient, kind: str, env: Envelope, verdict: Verdic
     acknowledges them, so reports survive restarts of either side. Redis errors raise."""
     client.xadd(keys.REPORT_STREAM, report_fields(kind, env, verdict, raw),
                 maxlen=REPORT_STREAM_MAXLEN, approximate=True)
+
+
+def _t(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+class ReportStream:
+    """The monitor's side of the stream: an entry is acknowledged (and deleted) only after
+    its report is stored, so a restart of either side loses nothing."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self.client = client
+
+    def ensure_group(self) -> None:
+        try:
+            self.client.xgroup_create(keys.REPORT_STREAM, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    def claim_stale(self, consumer: str, min_idle_ms: int = 300_000) -> None:
+        """Take over entries another consumer read but never acknowledged (it died)."""
+        with contextlib.suppress(redis.ResponseError):  # Redis < 6.2 has no XAUTOCLAIM
+            self.client.xautoclaim(keys.REPORT_STREAM, GROUP, consumer,
+                                   min_idle_time=min_idle_ms, start_id="0-0", count=50)
+
+    def read(self, consumer: str, start: str, block_ms: int | None
+             ) -> list[tuple[Any, dict[Any, Any]]]:
+        """Up to 50 entries (id, fields): ``start`` "0" this consumer's pending ones, ">"
+        new ones (waiting up to ``block_ms``). Fields are empty for a deleted entry."""
+        resp = self.client.xreadgroup(GROUP, consumer, {keys.REPORT_STREAM: start}, count=50,
+                                      block=block_ms)
+        return [(entry_id, fields) for _stream, entries in resp or []
+                for entry_id, fields in entries]
+
+    def done(self, entry_id: Any) -> None:
+        """Acknowledge and delete: the body is kept once (report_bodies), not in the stream."""
+        pipe = self.client.pipeline()
+        pipe.xack(keys.REPORT_STREAM, GROUP, entry_id)
+        pipe.xdel(keys.REPORT_STREAM, entry_id)
+        pipe.execute()
+
+
+class Reports:
+    """The stored reports: one hash each, indexed by time; kept until deleted by hand."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self.client = client
+
+    def put(self, rid: str, record: dict[str, Any]) -> None:
+        """Store a report (its ``ts`` orders the index), hash and index together."""
+        pipe = self.client.pipeline()
+        pipe.hset(keys.report(rid), mapping=record)
+        pipe.zadd(keys.REPORT_INDEX, {rid: float(record["ts"])})
+        pipe.execute()
+
+    def get(self, rid: str) -> dict[str, Any] | None:
+        data = self.client.hgetall(keys.report(rid))
+        if not data:
+            return None
+        rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
+        for k in LIST_FIELDS:
+            rec[k] = json.loads(rec.get(k) or "[]")
+        return rec
+
+    def set_status(self, rid: str, status: str) -> None:
+        self.client.hset(keys.report(rid), "status", status)
+
+    def newest_ids(self, limit: int) -> list[str]:
+        return [_t(i) for i in self.client.zrevrange(keys.REPORT_INDEX, 0, limit - 1)]
+
+    def fields_of(self, ids: list[str]) -> list[dict[str, str]]:
+        """Each report's hash as text (empty when gone), in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for rid in ids:
+            pipe.hgetall(keys.report(rid))
+        return [{_t(k): _t(v) for k, v in data.items()} if data else {}
+                for data in pipe.execute()]
+
+    def count_between(self, ranges: list[tuple[float, float]]) -> list[int]:
+        """Reports received in each [start, end) of ``ranges``, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for start, end in ranges:
+            pipe.zcount(keys.REPORT_INDEX, start, f"({end}")
+        return [int(n) for n in pipe.execute()]

@@ -103,11 +103,10 @@ def test_the_milters_export_refresh_takes_no_hgetall_per_lock(redis_client,
 
 def test_imports_skip_names_that_cannot_be_locked_and_the_sweep_goes_on(redis_client) -> None:
     from congvu_guard.monitor.inactivity import import_accounts, sweep
-    from congvu_guard.monitor.logins import KNOWN
 
     assert import_accounts(redis_client, ["ok@hue.gov.vn", "bad@hue.gov.vn#"],
                            now=time.time() - 400 * 86400) == 1
-    redis_client.hset(KNOWN, "legacy bad@hue.gov.vn", int(time.time() - 400 * 86400))
+    redis_client.hset(keys.KNOWN_ACCOUNTS, "legacy bad@hue.gov.vn", int(time.time() - 400 * 86400))
     cfg = from_mapping({"monitor": {"users_file": "/nonexistent"}})
     result = sweep(MonitorState(cfg, redis_client), dry_run=False)
     assert result.locked == ["ok@hue.gov.vn"]

@@ -28,8 +28,9 @@ from congvu_guard.monitor import logsafe
 from congvu_guard.monitor.app import build_app
 from congvu_guard.monitor.auth import hash_password
 from congvu_guard.monitor.inactivity import import_accounts
-from congvu_guard.monitor.logins import LAST_LOGIN, LoginTracker
+from congvu_guard.monitor.logins import LoginTracker
 from congvu_guard.monitor.state import MonitorState
+from congvu_guard.state.keys import LAST_LOGIN
 
 from .conftest import PASSWORD, Monitor, start_monitor, write_config
 

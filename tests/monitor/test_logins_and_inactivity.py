@@ -11,9 +11,10 @@ import redis
 
 from congvu_guard.config import from_mapping
 from congvu_guard.monitor.inactivity import import_accounts, parse_accounts, sweep
-from congvu_guard.monitor.logins import LAST_LOGIN, LoginTracker
+from congvu_guard.monitor.logins import LoginTracker
 from congvu_guard.monitor.logwatch import Follower, parse_failure, process
 from congvu_guard.monitor.state import MonitorState
+from congvu_guard.state.keys import LAST_LOGIN
 
 DAY = 86400
 

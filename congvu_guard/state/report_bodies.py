@@ -1,4 +1,4 @@
-"""Message bodies of reports and quarantines, kept for release (issue 15).
+"""Message bodies of reports and quarantines, kept for release (issue 15; HUE-11.11).
 
 Each body is stored once (``congvu:report-raw:ID``; the stream entry that brought it is
 deleted once the report is stored) and the bodies together never exceed
@@ -11,9 +11,10 @@ import logging
 import time
 from typing import Any
 
-from ..state import keys
-from ..state.client import RedisClient
+from . import keys
+from .client import RedisClient
 
+# The monitor's report log: a body refused by the cap is met while it ingests a report.
 log = logging.getLogger("congvu_guard.monitor.reports")
 
 ORDER = keys.REPORT_RAW_ORDER  # zset report id -> time stored
