@@ -6,6 +6,7 @@ session, and everything is stopped at the end. Postfix needs root, as in CI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ import pytest
 
 from congvu_guard.lab.postfix import Listener, PostfixInstance
 from congvu_guard.state.embedded import EmbeddedRedis
-from tests.helpers import free_port
+from tests.helpers import free_port, token
 
 from .harness import MilterProcess, Sink
 
@@ -109,6 +110,32 @@ def start_milter(base: Path, name: str, redis_url: str, extra: str = "") -> Milt
     proc = MilterProcess(cfg, sock, d / "milter.log")
     proc.start()
     return MilterUnderTest(proc, f"unix:{sock}", metrics_port)
+
+
+LOCAL_RULE = ('rule Local_A { meta: severity = "medium" strings: $a = "MARKER-AAA" '
+              'condition: $a }')
+
+
+@contextlib.contextmanager
+def milter_with_local_rules(base: Path, prefix: str, redis_url: str, sink: Sink,
+                            scan: str = "") -> Iterator[tuple[MilterUnderTest, int, Path]]:
+    """A milter of its own whose YARA rules directory (one rule, ``LOCAL_RULE``) a test may
+    rewrite and reload, with ``scan`` added to its ``[scan]`` table, behind a Postfix of its
+    own: (milter, that Postfix's inbound port, the rules directory)."""
+    name = f"{prefix}-{token()}"
+    rules = base / f"{name}-rules"
+    rules.mkdir()
+    (rules / "local.yar").write_text(LOCAL_RULE)
+    m = start_milter(base, name, redis_url, f'[scan]\n{scan}yara_rules_dirs = ["{rules}"]\n')
+    port = free_port()
+    pf = PostfixInstance(base=base / f"{name}-postfix", sink_port=sink.port,
+                         listeners=[Listener("inbound", port, m.socket_spec)])
+    pf.start()
+    try:
+        yield m, port, rules
+    finally:
+        m.process.stop()
+        pf.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests import samples
-from tests.helpers import EICAR, free_port, token, wait_until
+from tests.helpers import EICAR, token, wait_until
 
-from .conftest import REPORT_BOX, MilterUnderTest, start_milter
+from .conftest import REPORT_BOX, MilterUnderTest, milter_with_local_rules
 from .harness import Sink, send
 
 BOB = "bob@thuathienhue.gov.vn"
@@ -52,21 +51,9 @@ def large(subject: str, *attachments: tuple[str, str, bytes]) -> bytes:
 @pytest.fixture
 def pooled(lab_dir: Path, redis_url: str, sink: Sink) -> Iterator[tuple[MilterUnderTest,
                                                                      int, Path]]:
-    name = f"pool-{token()}"
-    rules = lab_dir / f"{name}-rules"
-    rules.mkdir()
-    (rules / "local.yar").write_text(
-        'rule Local_A { meta: severity = "medium" strings: $a = "MARKER-AAA" condition: $a }')
-    m = start_milter(lab_dir, name, redis_url,
-                     f'[scan]\nworkers = 2\nyara_rules_dirs = ["{rules}"]\n')
-    port = free_port()
-    pf = PostfixInstance(base=lab_dir / f"{name}-postfix", sink_port=sink.port,
-                         listeners=[Listener("inbound", port, m.socket_spec)])
-    pf.start()
-    assert wait_until(lambda: len(workers(m)) == 2)
-    yield m, port, rules
-    m.process.stop()
-    pf.stop()
+    with milter_with_local_rules(lab_dir, "pool", redis_url, sink, "workers = 2\n") as lab:
+        assert wait_until(lambda: len(workers(lab[0])) == 2)
+        yield lab
 
 
 def test_large_mail_is_judged_by_two_worker_processes_through_postfix(

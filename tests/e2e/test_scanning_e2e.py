@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from congvu_guard.lab.postfix import Listener, PostfixInstance
 from tests import samples
-from tests.helpers import EICAR, free_port, token, wait_until
+from tests.helpers import EICAR, token, wait_until
 
-from .conftest import REPORT_BOX, MailSystem, MilterUnderTest, start_milter
+from .conftest import REPORT_BOX, MailSystem, MilterUnderTest, milter_with_local_rules
 from .harness import Sink, send
 
 OUTSIDE = "127.0.0.2"
@@ -75,20 +74,8 @@ def test_a_users_forward_of_suspect_mail_to_the_report_box_is_delivered(
 @pytest.fixture
 def reloadable(lab_dir: Path, redis_url: str, sink: Sink) -> Iterator[tuple[MilterUnderTest,
                                                                         int, Path]]:
-    name = f"yara-{token()}"
-    rules = lab_dir / f"{name}-rules"
-    rules.mkdir()
-    (rules / "local.yar").write_text(
-        'rule Local_A { meta: severity = "medium" strings: $a = "MARKER-AAA" condition: $a }')
-    m = start_milter(lab_dir, name, redis_url,
-                     f'[scan]\nyara_rules_dirs = ["{rules}"]\n')
-    port = free_port()
-    pf = PostfixInstance(base=lab_dir / f"{name}-postfix", sink_port=sink.port,
-                         listeners=[Listener("inbound", port, m.socket_spec)])
-    pf.start()
-    yield m, port, rules
-    m.process.stop()
-    pf.stop()
+    with milter_with_local_rules(lab_dir, "yara", redis_url, sink) as lab:
+        yield lab
 
 
 def _marker_message(t: str, marker: str) -> bytes:
