@@ -37,6 +37,7 @@ from ..detectors.content import ScanLimits, expand
 from ..detectors.ioc import url_domains
 from ..message import ParsedMessage, ParseLimits, parse_message
 from ..state.campaigns import Campaigns
+from ..state.client import text as reply_text
 from ..state.report_bodies import RawStore
 from ..state.reports import Reports, ReportStream
 from . import console_data, listing, secret_notice
@@ -58,9 +59,6 @@ _INLINE_FROM = re.compile(rb"^[ \t]*(?:From|T\xe1\xbb\xab):[ \t]*(.+)$", re.I | 
 _INLINE_SUBJECT = re.compile(rb"^[ \t]*(?:Subject|Ch\xe1\xbb\xa7 \xc4\x91\xe1\xbb\x81):[ \t]*(.+)$",
                              re.I | re.M)
 
-
-def _t(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 def _address(value: str) -> str:
@@ -164,10 +162,10 @@ class ReportStore:
         self.stream.ensure_group()
 
     def ingest(self, entry_id: str, raw_fields: dict[Any, Any]) -> str:
-        fields = {_t(k): v for k, v in raw_fields.items()}
+        fields = {reply_text(k): v for k, v in raw_fields.items()}
         raw = fields.pop("raw", b"")
-        raw = raw if isinstance(raw, bytes) else _t(raw).encode()
-        text = {k: _t(v) for k, v in fields.items()}
+        raw = raw if isinstance(raw, bytes) else reply_text(raw).encode()
+        text = {k: reply_text(v) for k, v in fields.items()}
         rid = "r" + entry_id.replace("-", "")
         try:
             info = indicators(text, raw, self.state.config.scan.max_depth) if raw else {
@@ -199,9 +197,9 @@ class ReportStore:
     def store_unparsed(self, entry_id: str, raw_fields: dict[Any, Any],
                        error: BaseException) -> None:
         """The last resort before an acknowledgement: the raw report under a note."""
-        fields = {_t(k): v for k, v in raw_fields.items()}
+        fields = {reply_text(k): v for k, v in raw_fields.items()}
         raw = fields.pop("raw", b"")
-        text = {k: _t(v) for k, v in fields.items()}
+        text = {k: reply_text(v) for k, v in fields.items()}
         rid = "r" + entry_id.replace("-", "")
         record = {"id": rid, "kind": text.get("kind", ""), "ts": str(time.time()),
                   "status": "open", "campaign": "", "reporter": "", "original_recipients": "",
@@ -209,7 +207,7 @@ class ReportStore:
                   **{k: json.dumps(v) if isinstance(v, list) else v
                      for k, v in _unparsed(text, error).items()}}
         if raw:
-            self.raw.put(rid, raw if isinstance(raw, bytes) else _t(raw).encode())
+            self.raw.put(rid, raw if isinstance(raw, bytes) else reply_text(raw).encode())
         self.reports.put(rid, record)
 
     def _campaign_for(self, rid: str, info: dict[str, Any]) -> str:
@@ -229,12 +227,12 @@ class ReportStore:
                 # A Redis error propagates before the acknowledgement: the entry stays
                 # pending and is read again (consume_forever retries), never lost.
                 try:
-                    self.ingest(_t(entry_id), fields)
+                    self.ingest(reply_text(entry_id), fields)
                 except redis.RedisError:
                     raise
                 except Exception as e:  # a bug past the parsing: keep the raw report
-                    log.exception("report %s could not be ingested", _t(entry_id))
-                    self.store_unparsed(_t(entry_id), fields, e)
+                    log.exception("report %s could not be ingested", reply_text(entry_id))
+                    self.store_unparsed(reply_text(entry_id), fields, e)
                 self.stream.done(entry_id)
                 done += 1
         self.state.metrics.open_campaigns.set(self.campaign_store.open_count())
@@ -253,7 +251,7 @@ class ReportStore:
         return self.campaign_store.get(cid)
 
     def campaigns(self) -> list[dict[str, Any]]:
-        ids: set[str] = {_t(r["campaign"]) for r in self.recent(500)}
+        ids: set[str] = {reply_text(r["campaign"]) for r in self.recent(500)}
         out = [c for c in (self.campaign(i) for i in sorted(ids)) if c]
         return sorted(out, key=lambda c: c.get("last_seen", ""), reverse=True)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import keys
-from .client import RedisClient
+from .client import RedisClient, text
 
 FIELDS = ("id", "ts", "event", "account", "reason", "actor", "reference", "approver",
           "detail")
@@ -65,9 +65,6 @@ end
 if not more then last = '' end
 return {out, last}
 """
-
-def _text(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 @dataclass
@@ -119,7 +116,7 @@ def locks_per_day(client: RedisClient, start: float, days: int) -> dict[str, lis
                        days, LOCK_SCAN)
     out: dict[str, list[int]] = {}
     for k, n in zip(flat[::2], flat[1::2], strict=True):
-        day, _, rule = _text(k).partition(" ")
+        day, _, rule = text(k).partition(" ")
         out.setdefault(rule, [0] * days)[int(day)] += int(n)
     return out
 
@@ -140,7 +137,7 @@ class AuditTrail:
 
     def append(self, event: str, account: str, actor: str, **fields: object) -> str:
         entry = self._entry(event, account, actor, fields)
-        entry_id = _text(self.client.xadd(keys.AUDIT_STREAM, entry))
+        entry_id = text(self.client.xadd(keys.AUDIT_STREAM, entry))
         # Only entries older than the retention go, and only approximately (cheap).
         min_id = f"{int(time.time() * 1000) - self.retention_ms}-0"
         self.client.xtrim(keys.AUDIT_STREAM, minid=min_id, approximate=True)
@@ -150,7 +147,7 @@ class AuditTrail:
         """Events anyone can cause without a login (failed page logins): a capped stream
         of their own, never the operators' trail."""
         entry = self._entry(event, account, "(unauthenticated)", fields)
-        return _text(self.client.xadd(UNAUTH_STREAM, entry, maxlen=UNAUTH_MAXLEN,
+        return text(self.client.xadd(UNAUTH_STREAM, entry, maxlen=UNAUTH_MAXLEN,
                                       approximate=True))
 
     def page(self, account: str = "", since: float = 0.0, until: float = 0.0,
@@ -178,10 +175,10 @@ class AuditTrail:
         rows = []
         for entry_id, data in found:
             pairs = iter(data)
-            row = {_text(k): _text(v) for k, v in zip(pairs, pairs, strict=True)}
-            row["id"] = _text(entry_id)
+            row = {text(k): text(v) for k, v in zip(pairs, pairs, strict=True)}
+            row["id"] = text(entry_id)
             rows.append(row)
-        return Page(rows, _text(last))
+        return Page(rows, text(last))
 
     def iterate(self, **filters: Any) -> Iterator[dict[str, str]]:
         """Every matching entry, newest first, a page at a time."""

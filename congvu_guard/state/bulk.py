@@ -5,17 +5,13 @@ of the configuration file apply where Redis has none."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from . import keys
 from .audit import AuditTrail
-from .client import RedisClient
+from .client import RedisClient, text
 
 NO_LIMIT = -1
 
-
-def _text(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 class BulkSenders:
@@ -41,10 +37,10 @@ class BulkSenders:
         return existed
 
     def list(self) -> dict[str, dict[str, object]]:
-        return {_text(k): json.loads(_text(v))
+        return {text(k): json.loads(text(v))
                 for k, v in sorted(self.client.hgetall(keys.BULK_INDEX).items())}
 
 
 def bulk_entries(client: RedisClient) -> list[tuple[str, str]]:
     """(account, its JSON entry as stored), by account; the caller parses leniently."""
-    return [(_text(k), _text(v)) for k, v in sorted(client.hgetall(keys.BULK_INDEX).items())]
+    return [(text(k), text(v)) for k, v in sorted(client.hgetall(keys.BULK_INDEX).items())]

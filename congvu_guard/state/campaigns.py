@@ -8,11 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys
-from .client import RedisClient
-
-
-def _t(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+from .client import RedisClient, text
 
 
 class Campaigns:
@@ -22,7 +18,7 @@ class Campaigns:
     def of_indicators(self, strong: list[str]) -> str | None:
         """The campaign of the first strong indicator that has one."""
         found = [c for c in (self.client.hget(keys.CAMPAIGN_BY, k) for k in strong) if c]
-        return _t(found[0]) if found else None
+        return text(found[0]) if found else None
 
     def add_report(self, cid: str, rid: str, indicators: list[str], strong: list[str],
                    now: str, new: bool) -> None:
@@ -52,10 +48,10 @@ class Campaigns:
         data = self.client.hgetall(keys.campaign(cid))
         if not data:
             return None
-        c: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
-        c["reports"] = sorted(_t(r) for r in self.client.smembers(
+        c: dict[str, Any] = {text(k): text(v) for k, v in data.items()}
+        c["reports"] = sorted(text(r) for r in self.client.smembers(
             keys.campaign_reports(cid)))
-        c["indicators"] = sorted(_t(i) for i in self.client.smembers(
+        c["indicators"] = sorted(text(i) for i in self.client.smembers(
             keys.campaign_indicators(cid)))
         return c
 
@@ -64,7 +60,7 @@ class Campaigns:
         pipe = self.client.pipeline(transaction=False)
         for cid in cids:
             pipe.hgetall(keys.campaign(cid))
-        return [{_t(k): _t(v) for k, v in data.items()} if data else {}
+        return [{text(k): text(v) for k, v in data.items()} if data else {}
                 for data in pipe.execute()]
 
     def indicators_of(self, cids: list[str]) -> dict[str, list[str]]:
@@ -72,5 +68,5 @@ class Campaigns:
         pipe = self.client.pipeline(transaction=False)
         for cid in cids:
             pipe.smembers(keys.campaign_indicators(cid))
-        return {cid: sorted(_t(i) for i in found)
+        return {cid: sorted(text(i) for i in found)
                 for cid, found in zip(cids, pipe.execute(), strict=True)}

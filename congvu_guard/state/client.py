@@ -93,6 +93,12 @@ class RedisClient(Commands, Protocol):
                    start_id: str = "0-0", count: int | None = None) -> Any: ...
 
 
+def text(value: object) -> str:
+    """A reply value as text: bytes decoded as UTF-8 (undecodable bytes replaced), anything
+    else as ``str``."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def ping(client: RedisClient) -> bool:
     """Does Redis answer PING? Redis errors raise: the caller decides what an outage means
     (the milter's facade logs it and shows it on ``redis_up``, the monitor's health says

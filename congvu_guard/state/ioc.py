@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from ..detectors.ioc import KINDS, normalize
 from . import keys
-from .client import RedisClient
+from .client import RedisClient, text
 from .local_copy import LocalCopy, bump
 
 COPY_NAME = "ioc"
@@ -25,9 +25,6 @@ def load_listed(client: RedisClient) -> Listed:
 
 def all_listed(client: RedisClient) -> builtins.list[tuple[str, str, str]]:
     """(kind, value, note) of every listed value, by kind then value, in one round trip."""
-    def text(b: object) -> str:
-        return b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
-
     pipe = client.pipeline(transaction=False)
     for kind in KINDS:
         pipe.hgetall(keys.ioc(kind))

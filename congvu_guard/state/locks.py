@@ -14,7 +14,7 @@ from ..ratelimit.model import Lock
 from ..ratelimit.names import account_problem
 from . import keys
 from .audit import AuditTrail
-from .client import RedisClient
+from .client import RedisClient, text
 from .local_copy import bump
 
 
@@ -26,9 +26,6 @@ class NotLocked(LockError):
     pass
 
 
-def _text(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-
 
 _META = ("reason", "by", "at", "expires", "note")
 
@@ -36,7 +33,7 @@ _META = ("reason", "by", "at", "expires", "note")
 def lock_from_hash(account: str, data: dict[Any, Any]) -> Lock | None:
     if not data:
         return None
-    h = {_text(k): _text(v) for k, v in data.items()}
+    h = {text(k): text(v) for k, v in data.items()}
     expires = h.get("expires")
     return Lock(
         account=keys.normalize(account),
@@ -55,7 +52,7 @@ Locked = dict[str, tuple[str, float | None]]  # account -> (reason, expiry in ep
 
 def load_locked(client: RedisClient) -> Locked:
     """Every locked account with its reason and expiry (for a local copy)."""
-    accounts = sorted(_text(a) for a in client.smembers(keys.LOCK_INDEX))
+    accounts = sorted(text(a) for a in client.smembers(keys.LOCK_INDEX))
     if not accounts:
         return {}
     pipe = client.pipeline(transaction=False)
@@ -64,7 +61,7 @@ def load_locked(client: RedisClient) -> Locked:
     out: Locked = {}
     for acct, (reason, expires) in zip(accounts, pipe.execute(), strict=True):
         if reason is not None:
-            out[acct] = (_text(reason), float(expires) / 1000 if expires else None)
+            out[acct] = (text(reason), float(expires) / 1000 if expires else None)
     return out
 
 
@@ -80,7 +77,7 @@ def current_locks(client: RedisClient) -> list[Lock]:
     """Every lock in force, by account, in one round trip after the index (for the
     console; a lock that expired by itself is left out, and ``LockStore.list`` tidies the
     index)."""
-    accounts = sorted(_text(a) for a in client.smembers(keys.LOCK_INDEX))
+    accounts = sorted(text(a) for a in client.smembers(keys.LOCK_INDEX))
     pipe = client.pipeline(transaction=False)
     for a in accounts:
         pipe.hgetall(keys.lock(a))
@@ -100,7 +97,7 @@ class LockStore:
     def reason_of(self, account: str) -> str | None:
         """One round trip, for MAIL FROM: the lock's reason, or None when not locked."""
         r = self.client.hget(keys.lock(account), "reason")
-        return None if r is None else _text(r)
+        return None if r is None else text(r)
 
     def lock(self, account: str, reason: str, by: str, note: str = "",
              expires_seconds: int = 0, evidence: dict[str, str] | None = None) -> Lock:
@@ -162,7 +159,7 @@ class LockStore:
     def list(self) -> list[Lock]:
         out = []
         for raw in sorted(self.client.smembers(keys.LOCK_INDEX)):
-            acct = _text(raw)
+            acct = text(raw)
             lock = self.get(acct)
             if lock is None:  # expired by itself
                 self.client.srem(keys.LOCK_INDEX, acct)

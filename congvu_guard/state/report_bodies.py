@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from . import keys
-from .client import RedisClient
+from .client import RedisClient, text
 
 # The monitor's report log: a body refused by the cap is met while it ingests a report.
 log = logging.getLogger("congvu_guard.monitor.reports")
@@ -26,9 +25,6 @@ RETENTION = 90 * 86400
 def raw_key(rid: str) -> str:
     return keys.report_raw(rid)
 
-
-def _t(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 class RawStore:
@@ -51,7 +47,7 @@ class RawStore:
                 total = 0
                 self.client.set(TOTAL, 0)
                 break
-            total -= self._drop(_t(oldest[0]))
+            total -= self._drop(text(oldest[0]))
         pipe = self.client.pipeline()
         pipe.set(raw_key(rid), raw, ex=RETENTION)
         pipe.zadd(ORDER, {rid: now})
@@ -79,4 +75,4 @@ class RawStore:
 
     def _drop_older_than(self, cutoff: float) -> None:
         for rid in self.client.zrangebyscore(ORDER, "-inf", cutoff, start=0, num=100):
-            self._drop(_t(rid))
+            self._drop(text(rid))

@@ -18,7 +18,7 @@ import redis
 
 from ..model import Envelope, Verdict
 from . import keys
-from .client import RedisClient
+from .client import RedisClient, text
 
 GROUP = "monitor"  # the monitor's consumer group on the report stream
 LIST_FIELDS = ("domains", "sha256", "urls", "files")  # JSON lists in a report's hash
@@ -55,9 +55,6 @@ def append_report(client: RedisClient, kind: str, env: Envelope, verdict: Verdic
     client.xadd(keys.REPORT_STREAM, report_fields(kind, env, verdict, raw),
                 maxlen=REPORT_STREAM_MAXLEN, approximate=True)
 
-
-def _t(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 class ReportStream:
@@ -114,7 +111,7 @@ class Reports:
         data = self.client.hgetall(keys.report(rid))
         if not data:
             return None
-        rec: dict[str, Any] = {_t(k): _t(v) for k, v in data.items()}
+        rec: dict[str, Any] = {text(k): text(v) for k, v in data.items()}
         for k in LIST_FIELDS:
             rec[k] = json.loads(rec.get(k) or "[]")
         return rec
@@ -123,14 +120,14 @@ class Reports:
         self.client.hset(keys.report(rid), "status", status)
 
     def newest_ids(self, limit: int) -> list[str]:
-        return [_t(i) for i in self.client.zrevrange(keys.REPORT_INDEX, 0, limit - 1)]
+        return [text(i) for i in self.client.zrevrange(keys.REPORT_INDEX, 0, limit - 1)]
 
     def fields_of(self, ids: list[str]) -> list[dict[str, str]]:
         """Each report's hash as text (empty when gone), in one round trip."""
         pipe = self.client.pipeline(transaction=False)
         for rid in ids:
             pipe.hgetall(keys.report(rid))
-        return [{_t(k): _t(v) for k, v in data.items()} if data else {}
+        return [{text(k): text(v) for k, v in data.items()} if data else {}
                 for data in pipe.execute()]
 
     def count_between(self, ranges: list[tuple[float, float]]) -> list[int]:

@@ -7,22 +7,18 @@ import collections
 import time
 from collections.abc import Callable, Mapping
 from importlib import resources
-from typing import Any
 
 from .. import forksafe
 from ..config import RateLimitConfig
 from ..ratelimit.model import Lock, RateResult, Status
 from . import keys
-from .client import RedisClient
+from .client import RedisClient, text
 from .locks import lock_from_hash
 
 RULE = "HUE-13.2d"
 _SCRIPT = resources.files(__package__).joinpath("window.lua").read_text(encoding="utf-8")
 ClockMs = Callable[[], int | None]  # None = use Redis server time
 
-
-def _text(v: Any) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 class RedisWindow:
@@ -46,15 +42,15 @@ class RedisWindow:
             args=["" if now is None else str(now), window_ms, limit, self.cfg.max_recipients,
                   nrcpt, member, RULE, by, self.cfg.lock_expiry_seconds * 1000],
         )
-        status = Status(_text(res[0]))
+        status = Status(text(res[0]))
         count, limit = int(res[1]), int(res[3])
         lock = None
         if status is Status.EXCEEDED:
             lock = Lock(
                 account=acct, reason=RULE, by=by, at=int(res[5]) / 1000,
-                evidence={"kind": _text(res[6]), "count": str(count),
+                evidence={"kind": text(res[6]), "count": str(count),
                           "recipients": str(res[2]), "limit": str(limit),
-                          "window_ms": str(window_ms), "sample": _text(res[7]),
+                          "window_ms": str(window_ms), "sample": text(res[7]),
                           "trigger": member},
                 expires_at=(int(res[5]) / 1000 + self.cfg.lock_expiry_seconds)
                 if self.cfg.lock_expiry_seconds else None,
