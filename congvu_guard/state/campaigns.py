@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys
-from .client import RedisClient, text
+from .client import RedisClient, hashes, text
 
 
 class Campaigns:
@@ -57,11 +57,7 @@ class Campaigns:
 
     def fields_of(self, cids: list[str]) -> list[dict[str, str]]:
         """Each campaign's hash (empty when gone), in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        for cid in cids:
-            pipe.hgetall(keys.campaign(cid))
-        return [{text(k): text(v) for k, v in data.items()} if data else {}
-                for data in pipe.execute()]
+        return hashes(self.client, [keys.campaign(cid) for cid in cids])
 
     def indicators_of(self, cids: list[str]) -> dict[str, list[str]]:
         """Each campaign's indicators, sorted, in one round trip."""

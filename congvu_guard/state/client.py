@@ -99,6 +99,15 @@ def text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def hashes(client: RedisClient, names: Sequence[str]) -> list[dict[str, str]]:
+    """Each named hash as text (empty when gone), in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(name)
+    return [{text(k): text(v) for k, v in data.items()} if data else {}
+            for data in pipe.execute()]
+
+
 def ping(client: RedisClient) -> bool:
     """Does Redis answer PING? Redis errors raise: the caller decides what an outage means
     (the milter's facade logs it and shows it on ``redis_up``, the monitor's health says

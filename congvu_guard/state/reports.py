@@ -18,7 +18,7 @@ import redis
 
 from ..model import Envelope, Verdict
 from . import keys
-from .client import RedisClient, text
+from .client import RedisClient, hashes, text
 
 GROUP = "monitor"  # the monitor's consumer group on the report stream
 LIST_FIELDS = ("domains", "sha256", "urls", "files")  # JSON lists in a report's hash
@@ -124,11 +124,7 @@ class Reports:
 
     def fields_of(self, ids: list[str]) -> list[dict[str, str]]:
         """Each report's hash as text (empty when gone), in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        for rid in ids:
-            pipe.hgetall(keys.report(rid))
-        return [{text(k): text(v) for k, v in data.items()} if data else {}
-                for data in pipe.execute()]
+        return hashes(self.client, [keys.report(rid) for rid in ids])
 
     def count_between(self, ranges: list[tuple[float, float]]) -> list[int]:
         """Reports received in each [start, end) of ``ranges``, in one round trip."""
