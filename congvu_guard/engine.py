@@ -32,7 +32,7 @@ from .config import Config
 from .detectors import Detector, DetectorError, default_detectors
 from .detectors import budget as scan_budget
 from .detectors.budget import ScanBudget
-from .detectors.content import MAX_MEMBER_BYTES, ScanLimits
+from .detectors.content import MAX_MEMBER_BYTES, ExpansionCache, ScanLimits, expansion_cache
 from .detectors.yara_scan import YaraScanner
 from .explain import OWN_HEADERS
 from .gates import RATE_RULE, SIZE_RULE, STAMP_RULE, STATE_RULE, check_overrides, rules_read
@@ -106,10 +106,13 @@ class Engine:
         clamd: VirusScanner | None = None,
         ioc: Blocklist | None = None,
         authenticator: Authenticator | None = None,
+        expansions: ExpansionCache | None = None,
     ) -> None:
         """``yara`` defaults to a scanner compiled from the configured rules (a bad rule
-        file raises YaraError)."""
+        file raises YaraError); ``expansions`` to a new cache of opened containers
+        (content.py; ``VerdictCache(max_entries=0)`` turns it off)."""
         self.config = config
+        self.expansions = expansions if expansions is not None else expansion_cache()
         self.limiter = limiter
         self.yara = yara if yara is not None else YaraScanner(
             config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
@@ -244,7 +247,7 @@ class Engine:
         limits = self.config.limits
         decoded_limit = limits.max_message_bytes if limits.size_basis == "decoded" else None
         parsed = parse_and_expand(raw, self.parse_limits, self.scan_limits, budget, timings,
-                                  decoded_limit)
+                                  decoded_limit, self.expansions)
         if decoded_limit is not None and parsed.decoded_bytes > decoded_limit:
             return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
         parsed.facts = self.services.gather(env, parsed, timings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from .detectors.budget import ScanBudget
-from .detectors.content import ScanLimits, expand
+from .detectors.content import ExpansionCache, ScanLimits, expand
 from .message import ParsedMessage, ParseLimits, parse_message
 
 
@@ -23,6 +23,7 @@ def parse_and_expand(
     budget: ScanBudget,
     timings: list[tuple[str, float]],
     max_decoded_bytes: int | None = None,
+    cache: ExpansionCache | None = None,
 ) -> ParsedMessage:
     """The parsed message with its content expanded; ``timings`` gets "parse" and "expand".
 
@@ -35,6 +36,6 @@ def parse_and_expand(
     if max_decoded_bytes is not None and parsed.decoded_bytes > max_decoded_bytes:
         return parsed
     t0 = time.perf_counter()
-    parsed.content = expand(parsed, scan_limits, budget)
+    parsed.content = expand(parsed, scan_limits, budget, cache)
     timings.append(("expand", time.perf_counter() - t0))
     return parsed

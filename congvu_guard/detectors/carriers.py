@@ -102,20 +102,6 @@ def text_kind(lowered: bytes) -> str:
     return ""
 
 
-def is_jar(data: bytes) -> bool:
-    """A zip with a JAR manifest (cheap byte test first: most zips never open twice)."""
-    if b"META-INF/MANIFEST.MF" not in data:
-        return False
-    import io
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return "META-INF/MANIFEST.MF" in set(z.namelist()[:5000])
-    except Exception:  # noqa: BLE001 - zipfile on hostile bytes raises many kinds of error
-        return False
-
-
 # SVG active content -------------------------------------------------------------------------
 _SVG_ACTIVE = (
     ("script element", re.compile(rb"<(?:svg:)?script\b")),

@@ -22,6 +22,7 @@ from ..config import ScanConfig
 from ..message import ParsedMessage, ParseLimits, parse_message
 from . import carriers, filetypes, pdf, ziplist
 from .budget import BudgetExhausted, ScanBudget
+from .verdict_cache import VerdictCache
 
 MIB = 1024 * 1024
 
@@ -93,6 +94,47 @@ class Content:
         return sum(len(f.data) for f in self.files)
 
 
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """What opening one container added to a message (issue 17): the files (the whole
+    subtree, in order) and events, and what it drew from the message's limits."""
+
+    origin: str  # the container's path when it was opened: the prefix of every path below
+    files: tuple[FileNode, ...]
+    events: tuple[Event, ...]
+    members: int
+    names: int
+    taken: int  # bytes taken against [scan] max_expanded_bytes
+    expanded: int
+    charged: int  # bytes charged to the scan budget
+
+    @property
+    def cost(self) -> int:
+        return sum(len(f.data) for f in self.files) + 200 * len(self.files)
+
+
+# Expansions remembered per engine (its limits), by the container's bytes and everything
+# else its opening depends on. The same 5 MB zip of Office files sent to many recipients
+# was opened, its members decompressed with their CRCs, sniffed and hashed for every
+# message: 17 of the 42 ms the bench/throughput zip mix costs in-process. Replayed, it
+# costs the copy of its FileNodes. The nodes keep their data, hence the byte bound.
+ExpansionCache = VerdictCache[Expansion]
+EXPANSION_CACHE_BYTES = 48 * MIB
+EXPANSION_CACHE_ENTRIES = 256
+# A subtree with one of these was shaped by what was left of the message's limits or
+# clock, not only by its bytes: it is not remembered.
+_CIRCUMSTANTIAL = ("too-many", "bomb", "budget")
+
+
+def expansion_cache() -> ExpansionCache:
+    return VerdictCache(EXPANSION_CACHE_ENTRIES, EXPANSION_CACHE_BYTES)
+
+
+def _expansion_key(node: FileNode) -> tuple[object, ...]:
+    return (node.sha256, node.kind, node.name, node.declared_type, node.depth, node.level,
+            node.container)
+
+
 _PASSWORD_HINT = re.compile(
     rb"(?:password|passcode|pwd|m\xe1\xba\xadt\s*kh\xe1\xba\xa9u|mat\s*khau|m\xe3\s*gi\xe1"
     rb"\xba\xa3i\s*n\xc3\xa9n|mk)\s*+(?:(?:is|l\xc3\xa0|la)\s*+)?(?:[:=]\s*+)?[\"']?\S{3,}",
@@ -101,8 +143,10 @@ _PASSWORD_HINT = re.compile(
 
 class _Expander:
     def __init__(self, limits: ScanLimits, content: Content,
-                 scan_budget: ScanBudget | None = None) -> None:
+                 scan_budget: ScanBudget | None = None,
+                 cache: ExpansionCache | None = None) -> None:
         self.limits = limits
+        self.cache = cache
         self.content = content
         self.members = 0
         self.names = 0  # members judged by name only (see named)
@@ -126,17 +170,73 @@ class _Expander:
                        f"nesting deeper than {self.limits.max_depth} not inspected")
             return
         self.scan_budget.check()
+        if self.cache is not None and self.replay(node):
+            return
+        mark = self.mark()
         try:
             opener(node)
         except BudgetExhausted:
             raise  # stops the whole scan (expand), not just this container
         except RecursionError:
             self.event(node.path, "too-deep", f"{node.kind}: nesting exhausted the parser")
+            return  # the stack's depth, not the bytes, decided: not remembered
         except Exception as e:  # noqa: BLE001 - hostile input to third-party parsers
             # zipfile, tarfile, gzip, lzma, py7zr, rarfile and tnefparse each raise their
             # own errors on damaged data (found by tests/test_fuzz.py): whatever they
             # raise, the archive is reported as unreadable, never as a crash.
             self.event(node.path, "unreadable", f"{node.kind}: {type(e).__name__}")
+        if self.cache is not None:
+            self.remember(node, mark)
+
+    def mark(self) -> tuple[int, int, int, int, int, int, int, bool]:
+        c = self.content
+        return (len(c.files), len(c.events), self.members, self.names, self.budget,
+                c.expanded_bytes, self.scan_budget.used_bytes, self.too_many)
+
+    def remember(self, node: FileNode, mark: tuple[int, int, int, int, int, int, int, bool],
+                 ) -> None:
+        """Keep what opening ``node`` added, when only its bytes decided it."""
+        assert self.cache is not None
+        files, events, members, names, budget, expanded, used, too_many = mark
+        added = tuple(self.content.events[events:])
+        subtree = tuple(self.content.files[files:])
+        if too_many or self.too_many or any(
+                e.event in _CIRCUMSTANTIAL or e.detail.endswith("nesting exhausted the parser")
+                for e in added) or any(pdf.limited(f) for f in (node, *subtree)):
+            return  # a PDF read to its time limit is not read in full
+        rec = Expansion(node.path, subtree, added, self.members - members,
+                        self.names - names, budget - self.budget,
+                        self.content.expanded_bytes - expanded,
+                        self.scan_budget.used_bytes - used)
+        self.cache.put(_expansion_key(node), rec, rec.cost)
+
+    def replay(self, node: FileNode) -> bool:
+        """Add what opening ``node`` added before, if it fits in what this message has
+        left of every limit (then opening it again would add exactly that)."""
+        assert self.cache is not None
+        rec = self.cache.get(_expansion_key(node))
+        if rec is None:
+            return False
+        lim, sb = self.limits, self.scan_budget
+        if (self.too_many or self.members + rec.members > lim.max_members
+                or self.names + rec.names > lim.max_members or rec.taken > self.budget
+                or sb.used_bytes + rec.charged > sb.max_bytes):
+            return False
+        sb.charge(rec.charged)
+        self.members += rec.members
+        self.names += rec.names
+        self.budget -= rec.taken
+        self.content.expanded_bytes += rec.expanded
+        cut = len(rec.origin)
+        for f in rec.files:
+            copy = FileNode(node.path + f.path[cut:], f.name, f.declared_type, f.data,
+                            f.depth, f.container, f.level)
+            copy._kind, copy._sha256 = f._kind, f._sha256
+            pdf.share_report(f, copy)
+            self.content.files.append(copy)
+        self.content.events.extend(Event(node.path + e.path[cut:], e.event, e.detail)
+                                   for e in rec.events)
+        return True
 
     def named(self, parent: FileNode, name: str) -> None:
         """A member whose content could not be taken out: its name is still judged (up to
@@ -516,11 +616,12 @@ def _through_bytes(z: object, wanted: set[str]) -> int:
 
 
 def expand(parsed: ParsedMessage, limits: ScanLimits | None = None,
-           budget: ScanBudget | None = None) -> Content:
-    """Every file of the message. Stops where ``budget`` runs out (an event "budget")."""
+           budget: ScanBudget | None = None, cache: ExpansionCache | None = None) -> Content:
+    """Every file of the message. Stops where ``budget`` runs out (an event "budget").
+    ``cache``: containers opened before (by their bytes) are not opened again."""
     content = Content()
     limits = limits or ScanLimits()
-    ex = _Expander(limits, content, budget)
+    ex = _Expander(limits, content, budget, cache)
     if any(_too_deep(d) for d in parsed.defects):
         ex.event("0", "too-deep", f"MIME nesting deeper than {limits.max_depth} not inspected")
     try:

@@ -157,7 +157,7 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
     if head.startswith(b"%PDF-"):
         return "pdf"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "ooxml" if _is_ooxml(data) else "jar" if _carriers.is_jar(data) else "zip"
+        return _zip_kind(data)
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
@@ -236,13 +236,18 @@ def _zip_trailer(data: bytes) -> bool:
         end + 22 + int.from_bytes(data[end + 20:end + 22], "little") == len(data)
 
 
-def _is_ooxml(data: bytes) -> bool:
+def _zip_kind(data: bytes) -> str:
+    """"ooxml" (an Office package), "jar" (a JAR manifest) or "zip", from one read of the
+    central directory. The JAR test used to search every byte for the manifest's name
+    first: 1.8 ms for a 5 MB zip on every message (issue 17)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = set(z.namelist()[:2000])
+            names = z.namelist()
     except Exception:  # noqa: BLE001 - zipfile on hostile bytes raises many kinds of error
-        return False
-    return "[Content_Types].xml" in names
+        return "zip"
+    if "[Content_Types].xml" in names[:2000]:
+        return "ooxml"
+    return "jar" if "META-INF/MANIFEST.MF" in names[:5000] else "zip"
 
 
 # Traits ----------------------------------------------------------------------------------

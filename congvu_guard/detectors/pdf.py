@@ -729,6 +729,21 @@ _CACHE: weakref.WeakKeyDictionary[FileNode, PdfReport] = weakref.WeakKeyDictiona
 _CACHE_LOCK = forksafe.lock()
 
 
+def limited(node: FileNode) -> bool:
+    """Was ``node`` read to a limit (time, objects) rather than in full?"""
+    with _CACHE_LOCK:
+        report = _CACHE.get(node)
+    return report is not None and any(p.label == "limit" for p in report.problems)
+
+
+def share_report(src: FileNode, dst: FileNode) -> None:
+    """``dst`` has ``src``'s bytes (a remembered expansion, content.py): its report too."""
+    with _CACHE_LOCK:
+        report = _CACHE.get(src)
+        if report is not None:
+            _CACHE[dst] = report
+
+
 def analyse_node(node: FileNode, deadline: float | None = None) -> PdfReport:
     """``analyse`` once per file node: the expander (embedded files, with the message's
     time budget) and the detector (findings) share it."""
