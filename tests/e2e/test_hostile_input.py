@@ -556,18 +556,18 @@ def test_connections_that_close_mid_body(guard: MilterUnderTest) -> None:
 
 
 def test_body_over_the_limit_without_size(guard: MilterUnderTest) -> None:
+    """Body chunks get no reply (P_NR_BODY, issue 17): past the limit they are counted, not
+    kept, and the end of the message is answered 552."""
     chunk = b"A" * (MAX_BODY_CHUNK - 1) + b"\n"
     with open_session(path(guard), timeout=TIMEOUT) as c:
         check_reply(c.mail("<x@example.net>"))
         check_reply(c.rcpt("<bob@hue.gov.vn>"))
         check_reply(c.header("Subject", "to qua"))
-        reply = Reply(ReplyKind.CONTINUE)
         for _ in range(400):  # 26 MB, more than the 20 MB limit
             reply = c.body_chunk(chunk)
-            check_reply(reply)
-            if not reply.is_continue:
-                break
-        assert reply.code == 552, reply
+            assert reply.kind is ReplyKind.NOREPLY, reply
+        result = c.end_of_body()
+        assert result.reply.code == 552, result.reply
         c.abort()
     still_serving(guard)
 
