@@ -95,3 +95,16 @@ def test_the_cache_off_opens_every_container() -> None:
     expanded(message(("goi.zip", bundle())), off)
     expanded(message(("goi.zip", bundle())), off)
     assert len(off) == 0 and off.hits == 0
+
+
+def test_a_pdf_seen_before_keeps_its_reading_and_its_findings() -> None:
+    from congvu_guard.detectors import pdf
+
+    cache = expansion_cache()
+    raw = samples.mime_message("cong van", [("cv.pdf", "application/pdf", samples.pdf(True))])
+    first = next(f for f in expanded(raw, cache).files if f.kind == "pdf")
+    again = next(f for f in expanded(raw, cache).files if f.kind == "pdf")
+    assert again is not first and cache.hits >= 1
+    report = pdf.report_of(again)  # not read a second time: the first reading is shared
+    assert report is not None and report is pdf.report_of(first)
+    assert any("JavaScript" in r.label for r in report.risks)

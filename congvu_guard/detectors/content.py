@@ -100,6 +100,7 @@ class Expansion:
     subtree, in order) and events, and what it drew from the message's limits."""
 
     origin: str  # the container's path when it was opened: the prefix of every path below
+    report: pdf.PdfReport | None  # the container's own reading, when it is a PDF
     files: tuple[FileNode, ...]
     events: tuple[Event, ...]
     members: int
@@ -204,7 +205,7 @@ class _Expander:
                 e.event in _CIRCUMSTANTIAL or e.detail.endswith("nesting exhausted the parser")
                 for e in added) or any(pdf.limited(f) for f in (node, *subtree)):
             return  # a PDF read to its time limit is not read in full
-        rec = Expansion(node.path, subtree, added, self.members - members,
+        rec = Expansion(node.path, pdf.report_of(node), subtree, added, self.members - members,
                         self.names - names, budget - self.budget,
                         self.content.expanded_bytes - expanded,
                         self.scan_budget.used_bytes - used)
@@ -228,6 +229,8 @@ class _Expander:
         self.budget -= rec.taken
         self.content.expanded_bytes += rec.expanded
         cut = len(rec.origin)
+        if rec.report is not None:  # a PDF read while it was opened is not read again
+            pdf.keep_report(node, rec.report)
         for f in rec.files:
             copy = FileNode(node.path + f.path[cut:], f.name, f.declared_type, f.data,
                             f.depth, f.container, f.level)

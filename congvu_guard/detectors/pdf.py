@@ -736,12 +736,23 @@ def limited(node: FileNode) -> bool:
     return report is not None and any(p.label == "limit" for p in report.problems)
 
 
+def report_of(node: FileNode) -> PdfReport | None:
+    """The reading of ``node`` done so far, if any."""
+    with _CACHE_LOCK:
+        return _CACHE.get(node)
+
+
+def keep_report(node: FileNode, report: PdfReport) -> None:
+    """``node`` has the bytes of a file read before (a remembered expansion, content.py)."""
+    with _CACHE_LOCK:
+        _CACHE[node] = report
+
+
 def share_report(src: FileNode, dst: FileNode) -> None:
     """``dst`` has ``src``'s bytes (a remembered expansion, content.py): its report too."""
-    with _CACHE_LOCK:
-        report = _CACHE.get(src)
-        if report is not None:
-            _CACHE[dst] = report
+    report = report_of(src)
+    if report is not None:
+        keep_report(dst, report)
 
 
 def analyse_node(node: FileNode, deadline: float | None = None) -> PdfReport:
