@@ -22,7 +22,7 @@ from ..config import ScanConfig
 from ..message import ParsedMessage, ParseLimits, parse_message
 from . import carriers, filetypes, pdf, ziplist
 from .budget import BudgetExhausted, ScanBudget
-from .verdict_cache import VerdictCache
+from .verdict_cache import ENTRY_OVERHEAD, VerdictCache
 
 MIB = 1024 * 1024
 
@@ -111,7 +111,7 @@ class Expansion:
 
     @property
     def cost(self) -> int:
-        return sum(len(f.data) for f in self.files) + 200 * len(self.files)
+        return sum(len(f.data) + ENTRY_OVERHEAD for f in self.files)
 
 
 # Expansions remembered per engine (its limits), by the container's bytes and everything

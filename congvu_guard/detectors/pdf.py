@@ -729,17 +729,16 @@ _CACHE: weakref.WeakKeyDictionary[FileNode, PdfReport] = weakref.WeakKeyDictiona
 _CACHE_LOCK = forksafe.lock()
 
 
-def limited(node: FileNode) -> bool:
-    """Was ``node`` read to a limit (time, objects) rather than in full?"""
-    with _CACHE_LOCK:
-        report = _CACHE.get(node)
-    return report is not None and any(p.label == "limit" for p in report.problems)
-
-
 def report_of(node: FileNode) -> PdfReport | None:
     """The reading of ``node`` done so far, if any."""
     with _CACHE_LOCK:
         return _CACHE.get(node)
+
+
+def limited(node: FileNode) -> bool:
+    """Was ``node`` read to a limit (time, objects) rather than in full?"""
+    report = report_of(node)
+    return report is not None and any(p.label == "limit" for p in report.problems)
 
 
 def keep_report(node: FileNode, report: PdfReport) -> None:

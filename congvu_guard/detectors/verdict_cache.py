@@ -12,6 +12,9 @@ A rule-set change (SIGHUP reload) bumps the version in the key and clears the ca
 result computed under the old rules is never served under the new ones. A new
 configuration (rule directories, timeout) means a new Engine and YaraScanner, hence a new,
 empty cache: the milter reloads only the rules in place (SIGHUP).
+
+The engine keeps a second one for opened containers (``content.ExpansionCache``): what
+opening a zip or a PDF added depends only on its bytes and the engine's limits.
 """
 
 from __future__ import annotations

@@ -350,11 +350,12 @@ class GuardMilter(Milter.Base):
         m = self.msg
         if m is None or self.failure:
             return Milter.CONTINUE
-        if not m.body.size and not m.over_limit and m.spool_error is None:
+        if m.over_limit or m.spool_error is not None:
+            m.counted += len(chunk)
+            return Milter.CONTINUE  # counted only: answered at end of message
+        if not m.body.size:
             m.counted += 2  # the blank line between header and body
         m.counted += len(chunk)
-        if m.over_limit or m.spool_error is not None:
-            return Milter.CONTINUE  # counted only: answered at end of message
         if m.counted > self.services.engine.buffer_ceiling:
             m.over_limit = True
             m.headers.clear()

@@ -44,22 +44,17 @@ TRIM_THRESHOLD = 32 * 1024 * 1024
 ARENA_MAX = 4
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
-    try:
-        libc = ctypes.CDLL(name)
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") else None
-
-
 def tune_malloc(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD,
                 arena_max: int = ARENA_MAX) -> bool:
     """Apply the settings when the C library is glibc; a no-op elsewhere."""
-    libc = _libc()
-    if libc is None:
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return False
+    if not hasattr(libc, "mallopt"):
         return False
     # Each call is made (no short circuit): one refused setting must not skip the others.
     results = [libc.mallopt(option, value) for option, value in (
