@@ -25,8 +25,7 @@ import io
 import re
 import struct
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_BLOCKS = 400  # per source; a mark is in the first dozens of blocks
 MAX_BLOCK_CHARS = 120  # a mark is short: longer blocks are running text
@@ -36,8 +35,9 @@ MAX_PDF_BYTES = 32 * 1024 * 1024
 PDF_PAGES = 2  # the mark is on page 1 (stamp) or 2 (after a cover page)
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+# A tuple, immutable as a frozen dataclass and made in 0.5 µs instead of 0.9 µs: a text
+# body makes one per line.
+class Block(NamedTuple):
     where: str  # "paragraph 3", "page 1 line 2", "cell 5"
     text: str
     rank: int  # 0 = first block of its source
@@ -78,6 +78,26 @@ class _Blocks:
             n = len(self.out)
             self.out.append(Block(f"{self.label} {n + 1}", text[:MAX_BLOCK_CHARS], n,
                                   self.header))
+
+    def add_text_lines(self, text: str) -> None:
+        """A block per line of ``text`` that is not blank, each the first
+        4 * MAX_BLOCK_CHARS characters counted from the line's start (leading white space
+        included), as ``add`` of each such line. One tight loop: a 10 KB text body of 132
+        lines took 0.39 ms through a generator of lines and ``add`` (over half of the whole
+        message's scan), 0.2 ms here."""
+        out, label, header, deadline = self.out, self.label, self.header, self.deadline
+        n = len(out)
+        rfind = text.rfind
+        for m in _LF_LINE.finditer(text):
+            if n >= MAX_BLOCKS or (deadline > 0 and not n % 16 and time.monotonic() > deadline):
+                return
+            s = m.start()
+            # The indent (from the line's start, found by rfind, to s) is white space that
+            # the strip of ``add`` would drop: the block starts at s.
+            piece = text[s:min(m.end(), rfind("\n", 0, s) + 1 + 4 * MAX_BLOCK_CHARS)].rstrip()
+            if piece:
+                n += 1
+                out.append(Block(f"{label} {n}", piece[:MAX_BLOCK_CHARS], n - 1, header))
 
     def add_lines(self, text: str, line: re.Pattern[str] = _LF_LINE) -> None:
         """A block per line of ``text`` that is not blank (as ``add`` of each line)."""
@@ -405,19 +425,8 @@ def html_blocks(text: str, label: str = "line", deadline: float = 0.0) -> list[B
 
 def text_blocks(text: str, label: str = "line", deadline: float = 0.0) -> list[Block]:
     blocks = _Blocks(label, deadline=deadline)
-    for line in _lines(text):
-        blocks.add(line)
-        if blocks.full:
-            break
+    blocks.add_text_lines(text)
     return blocks.out
-
-
-def _lines(text: str) -> Iterable[str]:
-    """The lines of ``text`` that are not blank, each its first 4 * MAX_BLOCK_CHARS
-    characters counted from the line's start (leading white space included)."""
-    for m in _LF_LINE.finditer(text):
-        start = text.rfind("\n", 0, m.start()) + 1  # back over this line's indent only
-        yield text[start:min(m.end(), start + 4 * MAX_BLOCK_CHARS)]
 
 
 def decode_text(data: bytes, charset: str = "") -> str:
@@ -455,10 +464,7 @@ def pdf_blocks(data: bytes, deadline: float = 0.0) -> list[Block]:
             finally:
                 page.close()
             blocks = _Blocks(f"page {index + 1} line", deadline=deadline)
-            for line in _lines(text.replace("\r\n", "\n").replace("\r", "\n")):
-                blocks.add(line)
-                if blocks.full:
-                    break
+            blocks.add_text_lines(text.replace("\r\n", "\n").replace("\r", "\n"))
             out.extend(blocks.out)
             if deadline and time.monotonic() > deadline:
                 break
