@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from congvu_guard import config as cfgmod
 from congvu_guard.config import ConfigError, ReportConfig, SecretConfig
-from congvu_guard.detectors import doctext, marks, ocr
+from congvu_guard.detectors import doctext, marks, ocr, secret
 from congvu_guard.detectors.content import expand
 from congvu_guard.detectors.secret import find_marks
+from congvu_guard.detectors.verdict_cache import VerdictCache
 from congvu_guard.engine import Engine
 from congvu_guard.message import parse_message
 from congvu_guard.metrics import Metrics
@@ -369,3 +370,61 @@ def test_without_a_report_box_held_mail_still_goes_to_the_officer() -> None:
 def test_an_ascii_block_is_cleaned_as_the_unicode_path_cleans_it(text: str) -> None:
     full = unicodedata.normalize("NFC", text.translate(marks._INVISIBLE)).replace("Ð", "Đ")
     assert marks._clean(text) == full.strip(marks._EDGE)
+
+
+# -- documents read once (issue 17) ---------------------------------------------------------
+
+def _opened(raw: bytes):
+    msg = parse_message(raw)
+    msg.content = expand(msg)
+    return msg
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    real = secret.node_blocks
+
+    def counting(node, charset="", deadline=0.0):
+        got = real(node, charset, deadline)
+        if got is not None:  # a file with text (a zip itself has none)
+            reads.append(node.path)
+        return got
+
+    monkeypatch.setattr(secret, "node_blocks", counting)
+    return reads
+
+
+@pytest.mark.parametrize("name", ["first-tuyet-mat.pdf", "header-toi-mat.doc",
+                                  "header-toi-mat.docx", "do-mat-line.rtf", "cell-mat.ods"])
+def test_a_document_sent_again_is_read_once_with_the_same_marks(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: secret.BlockCache = VerdictCache(secret.BLOCK_CACHE_ENTRIES,
+                                            secret.BLOCK_CACHE_BYTES)
+    raw = attach(DATA / "marked" / name)
+    fresh = find_marks(_opened(raw))
+    reads = _counting_reads(monkeypatch)
+    first = find_marks(_opened(raw), cache=cache)
+    documents = [r for r in reads if ":" in r or not r.startswith("1")]
+    assert documents and len(cache) > 0
+    reads.clear()
+    again = find_marks(_opened(raw), cache=cache)
+    assert fresh == first == again and fresh[0]
+    assert [r for r in reads if r in documents] == []  # the document was not read again
+
+
+def test_the_message_text_and_blocks_cut_by_the_time_limit_are_not_remembered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: secret.BlockCache = VerdictCache()
+    found, _ = find_marks(_opened(text_mail("MẬT\nKế hoạch")), cache=cache)
+    assert found and len(cache) == 0  # a message's own text is new every time
+    raw = attach(DATA / "marked" / "first-tuyet-mat.pdf")
+    real = secret.node_blocks
+
+    def slow(node, charset="", deadline=0.0):
+        got = real(node, charset, deadline)
+        monkeypatch.setattr(secret.time, "monotonic", lambda: deadline + 1)
+        return got
+
+    monkeypatch.setattr(secret, "node_blocks", slow)
+    find_marks(_opened(raw), cache=cache)
+    assert len(cache) == 0
