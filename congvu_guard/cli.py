@@ -121,6 +121,10 @@ def _describe(config: Config) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "milter" and argv is None:  # a process of its own, not a caller's
+        from .milter.memory import restart_with_huge_pages
+
+        restart_with_huge_pages()
     if args.command == "zimbra-hooks":  # no configuration: it runs as user zimbra
         from . import zimbra_hooks
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from congvu_guard.milter import memory
 from tests.helpers import EICAR, message_with_attachment, simple_message
 from tests.milter_client import MAX_BODY_CHUNK, ReplyKind, TransactionResult, open_session
 from tests.samples import (
@@ -167,6 +168,21 @@ def large_messages_at_once(m: MilterUnderTest, clients: int) -> None:
     assert all(r.added_headers()["X-Congvu-Guard"].startswith(("accept", "tag"))
                for r in results)
     assert hwm < PEAK_BOUND, f"peak RSS {hwm / MIB:.0f} MB with {clients} large messages"
+
+
+def test_the_milter_asks_for_huge_pages_in_its_own_process(
+        fresh_milter: MilterUnderTest) -> None:
+    """``congvu-guard milter`` started without the tunable starts itself again with it,
+    under the same PID (execve), before it listens: the large buffers above are backed by
+    transparent huge pages (milter/memory.py)."""
+    if not memory._huge_pages_possible():
+        pytest.skip("glibc older than 2.35 or transparent huge pages off: nothing to ask")
+    assert fresh_milter.process.proc is not None
+    pid = fresh_milter.process.proc.pid
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    [tunables] = [e for e in environ if e.startswith(b"GLIBC_TUNABLES=")]
+    assert b"glibc.malloc.hugetlb=1" in tunables.split(b"=", 1)[1].split(b":")
+    alive(fresh_milter)
 
 
 def test_large_messages_at_once_short(fresh_milter: MilterUnderTest) -> None:
