@@ -28,14 +28,16 @@ arenas' heaps, which ``malloc_trim`` does not shrink.
 
 **Huge pages for the large buffers.** The buffers a large message needs (the body read
 back, the base64 run, the decoded attachment: about 19 MB of fresh mappings for the 7 MB
-zip message) were faulted in 4 KiB at a time: 17-20 ms of kernel time a message, half the
-milter's CPU on the zip mix. glibc 2.35+ (Debian 12: 2.36) advises the kernel to back
+zip message) were faulted in 4 KiB at a time: 17-20 ms of kernel time a message, 40-45 %
+of the milter's CPU on the zip mix. glibc 2.35+ (Debian 12: 2.36) advises the kernel to back
 malloc's mappings with transparent huge pages when its tunable ``glibc.malloc.hugetlb=1``
 is set, and Debian's kernels have THP in ``madvise`` mode. glibc reads tunables only when a
 process starts, so ``congvu-guard milter`` starts itself again with the tunable added
 (:func:`restart_with_huge_pages`; the systemd unit sets it, so no restart happens there).
-Measured on the 2-core machine, ``bench/throughput --mix zip``, two interleaved rounds each:
-CPU 49 -> 30-35 ms a message, b/c 0.80 -> 0.92, peak RSS 148-154 -> 155-167 MB.
+Measured on the 2-core machine, the zip mix's message sent 50 times straight to the milter,
+three alternating runs with the tunable at 0 and at 1: kernel time 17-20 -> 12-14 ms a
+message, all CPU 37-43 -> 34-40 ms (zeroing the pages is still paid, the faults are not);
+20 messages of 19 MB at once peak at 164 MB as before (``tests/e2e/test_memory.py``).
 """
 
 from __future__ import annotations
