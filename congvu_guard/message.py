@@ -330,6 +330,17 @@ class _Walker:
 
 # Runs of base64 lines at least this long are parsed as one line (see _skeleton).
 _BLOB_MIN = 64 * 1024
+# Runs of other lines at least this long too, kept only where they turn out to be a part's
+# body (see _restore): the standard library spends ~2 µs a line, 0.25 ms of the 0.5 ms a
+# 10 KB text message's parse took, and more than half its time on a large text part.
+_TEXT_MIN = 2 * 1024
+_BASE64_TOKEN = "CGBLOB"
+_TEXT_TOKEN = "CGTEXT"
+_TOKEN = re.compile(r"CG(?:BLOB|TEXT)[0-9a-f]{16}N[0-9]+")
+# Lines starting with "--" looked at, at most: the rest of a message with more is left to
+# the parser as it is. 6 MB of nothing but "\n--" lines took 2.6 s here before the parser
+# even started; real mail has a few per part.
+_MAX_SEGMENTS = 4096
 _BASE64_LINES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 
 
@@ -350,28 +361,40 @@ def _find_dash_line(raw: bytes, pos: int) -> int:
     return raw.find(b"\n--", i - 1)
 
 
-def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
-    """``raw`` with every long run of base64 lines that follows a blank line replaced by
-    one token line, and the runs by token.
+def _skeleton(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
+    """``raw`` with every long run of lines that follows a blank line replaced by one token
+    line, and the runs by token.
 
     The standard library's parser reads a message line by line in Python: a 7 MB
-    attachment costs it ~200 ms. Lines of the base64 alphabet can be neither boundaries
-    (they start with "--"), header fields (no colon) nor a "From " line, so the parser
-    treats one such line exactly as it treats many: the tree, the defects and every other
-    part come out the same, and the runs are put back into the payloads afterwards. The
-    token carries a random nonce, so a message cannot forge one.
+    attachment costs it ~200 ms. Inside a run there is no line that starts with "--"
+    (runs end where such a line starts, and a run holds no bare CR, which the parser also
+    takes for a line break), so no boundary: the parser treats one such line as it treats
+    many wherever the lines are a part's body, a preamble or an epilogue, and the runs are
+    put back into the payloads afterwards.
+
+    - Runs of the base64 alphabet (``_BLOB_MIN`` or longer) can be neither header fields
+      (no colon) nor a "From " line either: they are one line in any place. They may be
+      decoded straight from the run (``_fast_base64``).
+    - Other runs (``_TEXT_MIN`` or longer, ``text``) could be header fields where a header
+      section starts (an attached message): ``_restore`` says whether each landed in a
+      part's body, and the caller parses again without them when one did not.
+
+    The token carries a random nonce, so a message cannot forge one.
     """
-    if len(raw) < _BLOB_MIN:
+    smallest = min(_BLOB_MIN, _TEXT_MIN) if text else _BLOB_MIN
+    if len(raw) < smallest:
         return raw, {}
     nonce = secrets.token_hex(8)
     blobs: dict[str, bytes] = {}
     out: list[bytes] = []
     done = pos = 0
     n = len(raw)
-    while pos < n:
+    for _ in range(_MAX_SEGMENTS):
+        if pos >= n:
+            break
         nxt = _find_dash_line(raw, pos)
         seg_end = n if nxt < 0 else nxt
-        if seg_end - pos >= _BLOB_MIN:
+        if seg_end - pos >= smallest:
             first = raw.find(b"\n\r\n", pos, seg_end)
             lf = raw.find(b"\n\n", pos, seg_end if first < 0 else first + 2)
             if lf >= 0:
@@ -388,10 +411,17 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
                     stop -= 1
                 # One copy, bytes even when raw is the milter's bytearray (a bytearray
                 # slice and then bytes() of it were two: +12 ms on a 20 MB message).
-                run = bytes(memoryview(raw)[start:stop]) if stop - start >= _BLOB_MIN \
+                run = bytes(memoryview(raw)[start:stop]) if stop - start >= smallest \
                     else b""
-                if run and not run.translate(None, _BASE64_LINES):
-                    token = f"CGBLOB{nonce}N{len(blobs)}"
+                kind = ""
+                if len(run) >= _BLOB_MIN and not run.translate(None, _BASE64_LINES):
+                    kind = _BASE64_TOKEN
+                elif (text and len(run) >= _TEXT_MIN and raw[start - 1] == 0x0A
+                      and not run.startswith(b"--")
+                      and run.count(b"\r") == run.count(b"\r\n")):
+                    kind = _TEXT_TOKEN  # starts a line after LF, no bare CR: no boundary
+                if kind:
+                    token = f"{kind}{nonce}N{len(blobs)}"
                     blobs[token] = run
                     out += (raw[done:start], token.encode())
                     done = stop
@@ -402,39 +432,51 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     return b"".join(out), blobs
 
 
-_TOKEN_LEN = len("CGBLOB") + 16 + 1  # then the run's number
-
-
 def _put_back(text: str, blobs: dict[str, bytes]) -> tuple[str, bytes | None]:
-    """``text`` with its tokens replaced by their runs, and the run when ``text`` was that
-    one token alone (between line breaks)."""
+    """``text`` with its tokens replaced by their runs (decoded as the parser decodes the
+    message: ASCII, other bytes as surrogate escapes), and the base64 run when ``text``
+    was that one token alone (between line breaks)."""
     out: list[str] = []
     done = 0
     only: bytes | None = None
-    i = text.find("CGBLOB")
-    while i >= 0:
-        j = i + _TOKEN_LEN
-        while j < len(text) and text[j].isdigit():
-            j += 1
-        blob = blobs.get(text[i:j])
-        if blob is not None:
-            out += (text[done:i], blob.decode("ascii"))
-            done = j
-            if not text[:i].strip("\r\n") and not text[j:].strip("\r\n"):
-                only = blob
-        i = text.find("CGBLOB", j)
+    for m in _TOKEN.finditer(text):
+        blob = blobs.get(m.group())
+        if blob is None:
+            continue
+        out += (text[done:m.start()], blob.decode("ascii", "surrogateescape"))
+        done = m.end()
+        if m.group().startswith(_BASE64_TOKEN) and not text[:m.start()].strip("\r\n") \
+                and not text[m.end():].strip("\r\n"):
+            only = blob
     out.append(text[done:])
     return "".join(out), only
 
 
 def _lone_run(text: str, blobs: dict[str, bytes]) -> bytes | None:
-    """The run when ``text`` is one token alone between line breaks, else None."""
+    """The base64 run when ``text`` is one such token alone between line breaks, else
+    None."""
     token = text.strip("\r\n")
-    return blobs.get(token) if token.startswith("CGBLOB") else None
+    return blobs.get(token) if token.startswith(_BASE64_TOKEN) else None
 
 
-def _restore(msg: Message, blobs: dict[str, bytes]) -> None:
-    """Put the runs _skeleton took out back where the parser left their tokens."""
+def _in_body(node: Message) -> bool:
+    """The parser read ``node``'s header section to its end without a defect and took the
+    rest for the body of a part that is neither a container nor an attached message."""
+    if node.defects:
+        return False
+    try:
+        return node.get_content_maintype() not in ("message", "multipart")
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _restore(msg: Message, blobs: dict[str, bytes]) -> bool:
+    """Put the runs _skeleton took out back where the parser left their tokens. False when
+    a text run's token is anywhere but a part's body (``_in_body``), a preamble or an
+    epilogue (it stood where a header section starts, and its lines may be header fields):
+    the message must be parsed again without text runs."""
+    texts = {t for t in blobs if t.startswith(_TEXT_TOKEN)}
+    placed: set[str] = set()
     stack = [msg]
     while stack:
         node = stack.pop()
@@ -443,19 +485,26 @@ def _restore(msg: Message, blobs: dict[str, bytes]) -> None:
         payload = node._payload
         if isinstance(payload, list):
             stack.extend(p for p in payload if isinstance(p, Message))
-        elif isinstance(payload, str) and "CGBLOB" in payload:
+        elif isinstance(payload, str) and "CG" in payload:
+            found = [m.group() for m in _TOKEN.finditer(payload) if m.group() in blobs]
+            if texts.intersection(found):
+                if not _in_body(node):
+                    return False
+                placed.update(found)
             only = _lone_run(payload, blobs)
             if only is not None:
                 # Decoded straight from the run (_fast_base64); the text with the run put
                 # back (two more copies of it) only if the standard library must decode it.
                 node._congvu_base64_run = only  # type: ignore[attr-defined]
                 node._congvu_blobs = blobs  # type: ignore[attr-defined]
-            else:
+            elif found:
                 node.set_payload(_put_back(payload, blobs)[0])
         for attr in ("preamble", "epilogue"):
             value = getattr(node, attr, None)
-            if isinstance(value, str) and "CGBLOB" in value:
+            if isinstance(value, str) and "CG" in value:
+                placed.update(m.group() for m in _TOKEN.finditer(value))
                 setattr(node, attr, _put_back(value, blobs)[0])
+    return texts <= placed
 
 
 def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage:
@@ -466,8 +515,11 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     skeleton, blobs = _skeleton(raw)
     try:
         msg = parser.parsebytes(skeleton)
-        if blobs:
-            _restore(msg, blobs)
+        if blobs and not _restore(msg, blobs):
+            skeleton, blobs = _skeleton(raw, text=False)  # a text run stood for headers
+            msg = parser.parsebytes(skeleton)
+            if blobs:
+                _restore(msg, blobs)
     except RecursionError:
         # Nesting deep enough to exhaust the standard library's recursive parser: keep the
         # headers and scan the body as one opaque part.

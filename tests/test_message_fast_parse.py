@@ -1,5 +1,6 @@
-"""The fast parse of large base64 bodies (message._skeleton) must give exactly what the
-standard library's line-by-line parse gives: same parts, payloads, names and defects."""
+"""The fast parse of long runs of lines (message._skeleton: base64 bodies, and text that
+turns out to be a part's body) must give exactly what the standard library's line-by-line
+parse gives: same parts, payloads, names and defects."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ def _view(p: ParsedMessage) -> tuple[object, ...]:
 def _both(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[object, ...], ...]:
     with monkeypatch.context() as m:
         m.setattr(message, "_BLOB_MIN", 10**12)  # the standard library's way only
+        m.setattr(message, "_TEXT_MIN", 10**12)
         slow = _view(parse_message(raw))
     with monkeypatch.context() as m:
-        m.setattr(message, "_BLOB_MIN", 8)  # every run of base64 lines takes the fast way
+        m.setattr(message, "_BLOB_MIN", 8)  # every run of lines takes the fast way
+        m.setattr(message, "_TEXT_MIN", 8)
         fast = _view(parse_message(raw))
     return slow, fast
 
@@ -45,6 +48,10 @@ def _assert_same(raw: bytes) -> None:
 def _b64(data: bytes, line: int = 76, eol: bytes = b"\r\n") -> bytes:
     enc = base64.b64encode(data)
     return eol.join(enc[i:i + line] for i in range(0, len(enc), line))
+
+
+TEXT = b"\r\n".join([b"Kinh gui cac don vi: van phong UBND tinh xin thong bao."] * 60)
+HEADERS = b"From: x@hue.gov.vn\r\nSubject: y\r\nX-A: " + b"z" * 3000
 
 
 def _crafted() -> list[bytes]:
@@ -87,6 +94,31 @@ def _crafted() -> list[bytes]:
         hdr + b"Content-Transfer-Encoding: base64\r\n\r\nQU\r\n" + b + b"\r\nQUJDRA=\r\n",
         # a forged token must stay text
         simple_message("CGBLOB0123456789abcdefN0"),
+        simple_message("CGTEXT0123456789abcdefN0 and more text"),
+        # text runs: a part's body, an attached message's headers, a delivery report's
+        # blocks, a digest, bare CRs and form feeds before "--B", 8-bit bytes, "From " lines
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\n" + TEXT + b"\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: message/rfc822\r\n\r\n" + HEADERS + b"\r\n\r\n"
+        + TEXT + b"\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: message/rfc822\r\n\r\n" + TEXT + b"\r\n--B--\r\n",
+        hdr + b'Content-Type: multipart/report; boundary="B"\r\n\r\n--B\r\n'
+        b"Content-Type: message/delivery-status\r\n\r\n" + HEADERS + b"\r\n\r\n" + HEADERS
+        + b"\r\n--B--\r\n",
+        hdr + b'Content-Type: multipart/digest; boundary="B"\r\n\r\n--B\r\n\r\n' + HEADERS
+        + b"\r\n\r\n" + TEXT + b"\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\n" + TEXT + b"\rx\r--B\r\n"
+        + TEXT + b"\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\n\r--B\r\n" + TEXT + b"\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\n" + TEXT + b"\x0c--B\r\n" + TEXT
+        + b"\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\nFrom x\r\n" + TEXT.replace(
+            b"a", b"\xc3\xa1") + b"\r\n--B--\r\n",
+        hdr + b"\r\n" + TEXT + b"\r\n-- \r\nsig\r\n\r\n" + TEXT,
+        multi + TEXT + b"\r\n--B\r\nContent-Type: text/plain\r\n\r\nx\r\n--B--\r\n" + TEXT,
+        (multi + b"--B\r\nContent-Type: text/html\r\n\r\n" + TEXT
+         + b"\r\n--B--\r\n").replace(b"\r\n", b"\n"),
+        multi + b"--B\r\nContent-Type: multipart/alternative\r\n\r\n" + TEXT
+        + b"\r\n--B--\r\n",
     ]
 
 
@@ -119,6 +151,8 @@ _LINES = st.sampled_from([
     b"Content-Type: multipart/mixed; boundary=C", b"Content-Type: message/rfc822",
     b"Content-Transfer-Encoding: base64", b"Content-Type: text/plain", b"From x",
     b" folded", b"!!", b"\x00", b"\xff\xfe",
+    b"Kinh gui anh", b"Subject: y", b"a\rb", b"x\r--B", b"\xc3\xa1 text", b"-- ", b"\x0c--B",
+    b"Content-Type: message/delivery-status", b"Content-Type: multipart/digest; boundary=C",
 ])
 
 
@@ -149,3 +183,48 @@ def test_fast_base64_reports_the_padding_defects_the_standard_library_reports(
     raw = (b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
            + b"\r\n".join(lines) + b"\r\n")
     _assert_same(raw)
+
+
+def test_a_text_part_is_read_as_one_line_and_comes_back_whole() -> None:
+    raw = (b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n'
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + TEXT + b"\r\n--B--\r\n")
+    skeleton, blobs = message._skeleton(raw)
+    assert [t[:6] for t in blobs] == ["CGTEXT"] and TEXT not in skeleton
+    [part] = parse_message(raw).parts
+    assert part.payload == TEXT
+
+
+def test_text_where_a_header_section_starts_is_parsed_again_the_slow_way(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attached message's headers look like any other text run to the skeleton; the
+    parser puts that token in a header section, so the message is parsed without text
+    runs and the attached message keeps its headers."""
+    raw = (b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n'
+           b"Content-Type: message/rfc822\r\n\r\n" + HEADERS + b"\r\n\r\n" + TEXT
+           + b"\r\n--B--\r\n")
+    skeletons: list[bool] = []
+    real = message._skeleton
+
+    def spy(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
+        skeletons.append(text)
+        return real(raw, text)
+
+    monkeypatch.setattr(message, "_skeleton", spy)
+    parsed = parse_message(raw)
+    assert skeletons == [True, False]
+    assert any(p.payload == TEXT for p in parsed.parts)
+
+
+def test_a_message_of_dash_lines_is_looked_at_a_bounded_number_of_times(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    real = message._find_dash_line
+
+    def counting(raw: bytes, pos: int) -> int:
+        nonlocal calls
+        calls += 1
+        return real(raw, pos)
+
+    monkeypatch.setattr(message, "_find_dash_line", counting)
+    message._skeleton(b"Subject: x\r\n\r\n" + b"\n--" * 100_000)
+    assert calls <= message._MAX_SEGMENTS
