@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -27,13 +28,27 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 Background = Callable[[MonitorState], Awaitable[None]]
 
 
+# Redis (the locks, the reports, the sessions) is down or unreachable: a clear, temporary
+# answer, one log line and no stack trace; the next request tries Redis again.
+REDIS_DOWN = ("Tam thoi khong truy cap duoc Redis, vui long thu lai sau / "
+              "Shared state (Redis) is unavailable, try again later")
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
-    """No stack trace ever reaches a client: unexpected errors are logged and answered 500."""
+    """No stack trace ever reaches a client: Redis errors are answered 503, other
+    unexpected errors are logged and answered 500."""
     try:
         response = await handler(request)
     except web.HTTPException:
         raise
+    except redis.RedisError as e:
+        log.error("redis unavailable on %s %s: %s", request.method, request.path,
+                  type(e).__name__)
+        if request.path.startswith("/api/"):
+            return web.json_response({"error": REDIS_DOWN}, status=503,
+                                     headers={"Retry-After": "30"})
+        return web.Response(text=REDIS_DOWN, status=503, headers={"Retry-After": "30"})
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
         return web.json_response({"error": "internal error"}, status=500)
