@@ -337,6 +337,7 @@ _TEXT_MIN = 2 * 1024
 _BASE64_TOKEN = "CGBLOB"
 _TEXT_TOKEN = "CGTEXT"
 _TOKEN = re.compile(r"CG(?:BLOB|TEXT)[0-9a-f]{16}N[0-9]+")
+_TEXT_TOKEN_BYTES = re.compile(rb"CGTEXT[0-9a-f]{16}N[0-9]+")
 # Lines starting with "--" looked at, at most: the rest of a message with more is left to
 # the parser as it is. 6 MB of nothing but "\n--" lines took 2.6 s here before the parser
 # even started; real mail has a few per part.
@@ -361,7 +362,7 @@ def _find_dash_line(raw: bytes, pos: int) -> int:
     return raw.find(b"\n--", i - 1)
 
 
-def _skeleton(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
+def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
     """``raw`` with every long run of lines that follows a blank line replaced by one token
     line, and the runs by token.
 
@@ -375,13 +376,14 @@ def _skeleton(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
     - Runs of the base64 alphabet (``_BLOB_MIN`` or longer) can be neither header fields
       (no colon) nor a "From " line either: they are one line in any place. They may be
       decoded straight from the run (``_fast_base64``).
-    - Other runs (``_TEXT_MIN`` or longer, ``text``) could be header fields where a header
-      section starts (an attached message): ``_restore`` says whether each landed in a
-      part's body, and the caller parses again without them when one did not.
+    - Other runs (``_TEXT_MIN`` or longer) could be header fields where a header section
+      starts (an attached message): ``_restore`` says whether each landed in a part's
+      body, and the caller parses again without them (``_without_text_runs``) when one
+      did not.
 
     The token carries a random nonce, so a message cannot forge one.
     """
-    smallest = min(_BLOB_MIN, _TEXT_MIN) if text else _BLOB_MIN
+    smallest = min(_BLOB_MIN, _TEXT_MIN)
     if len(raw) < smallest:
         return raw, {}
     nonce = secrets.token_hex(8)
@@ -416,7 +418,7 @@ def _skeleton(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
                 kind = ""
                 if len(run) >= _BLOB_MIN and not run.translate(None, _BASE64_LINES):
                     kind = _BASE64_TOKEN
-                elif (text and len(run) >= _TEXT_MIN and raw[start - 1] == 0x0A
+                elif (len(run) >= _TEXT_MIN and raw[start - 1] == 0x0A
                       and not run.startswith(b"--")
                       and run.count(b"\r") == run.count(b"\r\n")):
                     kind = _TEXT_TOKEN  # starts a line after LF, no bare CR: no boundary
@@ -430,6 +432,17 @@ def _skeleton(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
         return raw, {}
     out.append(raw[done:])
     return b"".join(out), blobs
+
+
+def _without_text_runs(skeleton: bytes, blobs: dict[str, bytes],
+                       ) -> tuple[bytes, dict[str, bytes]]:
+    """The skeleton with its text runs put back and only its base64 runs left out: what
+    ``_skeleton`` gives with no text runs, without copying and checking the base64 runs a
+    second time (a message forwarded as an attachment with its Received lines takes this
+    way, and its attachments are often megabytes of base64)."""
+    texts = {t.encode(): run for t, run in blobs.items() if t.startswith(_TEXT_TOKEN)}
+    kept = {t: run for t, run in blobs.items() if not t.startswith(_TEXT_TOKEN)}
+    return _TEXT_TOKEN_BYTES.sub(lambda m: texts.get(m.group(), m.group()), skeleton), kept
 
 
 def _put_back(text: str, blobs: dict[str, bytes]) -> tuple[str, bytes | None]:
@@ -516,7 +529,7 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     try:
         msg = parser.parsebytes(skeleton)
         if blobs and not _restore(msg, blobs):
-            skeleton, blobs = _skeleton(raw, text=False)  # a text run stood for headers
+            skeleton, blobs = _without_text_runs(skeleton, blobs)  # one stood for headers
             msg = parser.parsebytes(skeleton)
             if blobs:
                 _restore(msg, blobs)

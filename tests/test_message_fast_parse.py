@@ -202,17 +202,19 @@ def test_text_where_a_header_section_starts_is_parsed_again_the_slow_way(
     raw = (b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n'
            b"Content-Type: message/rfc822\r\n\r\n" + HEADERS + b"\r\n\r\n" + TEXT
            + b"\r\n--B--\r\n")
-    skeletons: list[bool] = []
-    real = message._skeleton
+    again: list[dict[str, bytes]] = []
+    real = message._without_text_runs
 
-    def spy(raw: bytes, text: bool = True) -> tuple[bytes, dict[str, bytes]]:
-        skeletons.append(text)
-        return real(raw, text)
+    def spy(skeleton: bytes, blobs: dict[str, bytes]) -> tuple[bytes, dict[str, bytes]]:
+        again.append(blobs)
+        return real(skeleton, blobs)
 
-    monkeypatch.setattr(message, "_skeleton", spy)
+    monkeypatch.setattr(message, "_without_text_runs", spy)
     parsed = parse_message(raw)
-    assert skeletons == [True, False]
+    assert len(again) == 1 and any(t.startswith("CGTEXT") for t in again[0])
     assert any(p.payload == TEXT for p in parsed.parts)
+    skeleton, blobs = message._skeleton(raw)
+    assert real(skeleton, blobs) == (raw, {})  # every run here was text: raw again
 
 
 def test_a_message_of_dash_lines_is_looked_at_a_bounded_number_of_times(
