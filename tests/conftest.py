@@ -4,9 +4,7 @@ loopback."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 import redis
 
 from congvu_guard.engine import Engine
-from tests.helpers import box_engine, free_port
+from tests.helpers import box_engine, free_port, start_redis_server
 
 
 @pytest.fixture(scope="session")
@@ -24,20 +22,7 @@ def redis_tcp() -> Iterator[str]:
         pytest.skip("redis-server is not installed")
     d = Path(tempfile.mkdtemp(prefix="cg-redis-"))
     port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
-         "--save", "", "--appendonly", "no", "--logfile", str(d / "redis.log")],
-        stdin=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    proc = start_redis_server(d, port)
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+import redis
 
 from congvu_guard.config import from_mapping
 from congvu_guard.detectors import Detector
@@ -54,6 +57,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_redis_server(directory: Path, port: int) -> subprocess.Popen[bytes]:
+    """A real redis-server on 127.0.0.1:``port`` without persistence (its log in
+    ``directory``), returned once it answers PING."""
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+         "--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")],
+        stdin=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return proc
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
 
 
 def token() -> str:

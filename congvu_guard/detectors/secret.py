@@ -40,7 +40,7 @@ _SKIP_PART_SUFFIXES = (".xml", ".rels", ".vml", ".bin", ".png", ".jpeg", ".jpg",
 BLOCK_CACHE_ENTRIES = 1024
 BLOCK_CACHE_BYTES = 8 * 1024 * 1024
 _BLOCK_BYTES = 64  # a Block's tuple and its "where" label, beyond its text (sys.getsizeof)
-# (the blocks belong to the enclosing package, not to the file itself; the blocks)
+# (True when the blocks belong to the enclosing package rather than the file, the blocks)
 BlockCache = VerdictCache[tuple[bool, tuple[doctext.Block, ...]]]
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from tests.helpers import free_port
+from tests.helpers import free_port, start_redis_server
 
 from .conftest import Monitor, start_monitor
 
@@ -23,20 +21,7 @@ class RedisServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(self.d), "--save", "", "--appendonly", "no"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.proc = start_redis_server(self.d, self.port)
 
     def stop(self) -> None:
         if self.proc is not None:
