@@ -42,6 +42,7 @@ from .model import Action, Envelope, Finding, Severity, Verdict
 from .parse import parse_and_expand
 from .policy import Gate, ReportBox, decide_content, gates_at
 from .ratelimit.model import RateResult, Status
+from .runcache import RunCache, run_cache
 from .services import ServiceStage
 from .services.stage import Blocklist, VirusScanner
 
@@ -107,12 +108,15 @@ class Engine:
         ioc: Blocklist | None = None,
         authenticator: Authenticator | None = None,
         expansions: ExpansionCache | None = None,
+        runs: RunCache | None = None,
     ) -> None:
         """``yara`` defaults to a scanner compiled from the configured rules (a bad rule
         file raises YaraError); ``expansions`` to a new cache of opened containers
-        (content.py; ``VerdictCache(max_entries=0)`` turns it off)."""
+        (content.py) and ``runs`` to a new cache of decoded base64 runs (runcache.py);
+        ``VerdictCache(max_entries=0)`` turns either off."""
         self.config = config
         self.expansions = expansions if expansions is not None else expansion_cache()
+        self.runs = runs if runs is not None else run_cache()
         self.limiter = limiter
         self.yara = yara if yara is not None else YaraScanner(
             config.scan.yara_rules_dirs, config.scan.yara_timeout_seconds)
@@ -247,7 +251,7 @@ class Engine:
         limits = self.config.limits
         decoded_limit = limits.max_message_bytes if limits.size_basis == "decoded" else None
         parsed = parse_and_expand(raw, self.parse_limits, self.scan_limits, budget, timings,
-                                  decoded_limit, self.expansions)
+                                  decoded_limit, self.expansions, self.runs)
         if decoded_limit is not None and parsed.decoded_bytes > decoded_limit:
             return self.size_verdict(parsed.decoded_bytes, "decoded content", decoded=True)
         parsed.facts = self.services.gather(env, parsed, timings)

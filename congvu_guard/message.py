@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from .auth.model import AuthFacts
 from .facts import Facts
+from .runcache import DecodedRun, RunCache, decoded, proven
 
 if TYPE_CHECKING:
     from .detectors.content import Content
@@ -47,6 +48,9 @@ class Part:
     depth: int
     is_attachment: bool  # has a file name or Content-Disposition: attachment
     charset: str = ""  # declared charset of a text part, lower-case
+    # Of payload, when already known (runcache.py); "" = not computed. Derived from the
+    # payload, so not part of what makes two parts equal.
+    sha256: str = field(default="", compare=False)
 
 
 def _no_content() -> Content:
@@ -184,16 +188,20 @@ except ImportError:  # the same contract (non-alphabet bytes skipped, binascii.E
     _b64decode = binascii.a2b_base64
 
 
-def _fast_base64(part: Message) -> bytes | None:
+def _fast_base64(part: Message, cache: RunCache | None = None) -> DecodedRun | None:
     """A body that _skeleton took out whole, decoded in C straight from the received bytes
     when the standard library would decode it without a defect (lines of the base64
     alphabet, whole quanta, at most two '=' and only at the end); None sends it the
-    standard library's way, which records the defects."""
+    standard library's way, which records the defects. A run decoded before is not
+    decoded again (runcache.py)."""
     run: bytes | None = getattr(part, "_congvu_base64_run", None)
     if run is None:
         return None
     if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
         return None
+    known = proven(cache, run)
+    if known is not None:
+        return known
     # The decoder skips the line breaks itself: no copy of the run without them, and no
     # count of its characters: data that is not whole quanta raises (issue 17: the copy
     # and the counts were half of this function's time on a 20 MB message).
@@ -215,13 +223,15 @@ def _fast_base64(part: Message) -> bytes | None:
     # nothing, where counting the line breaks costs 12 ms on 13 MB.
     if pad and len(out) % 3 != 3 - pad:
         return None
-    return out
+    return decoded(cache, run, out)
 
 
-def _decoded_payload(part: Message) -> bytes:
-    fast = _fast_base64(part)
+def _decoded_payload(part: Message, cache: RunCache | None = None) -> tuple[bytes, str]:
+    """The part's content with its transfer encoding removed, and its sha256 when that is
+    already known ("" otherwise)."""
+    fast = _fast_base64(part, cache)
     if fast is not None:
-        return fast
+        return fast.data, fast.sha256
     blobs = getattr(part, "_congvu_blobs", None)
     if blobs is not None:  # the standard library's way needs the run back in the text
         part.set_payload(_put_back(part._payload, blobs)[0])  # type: ignore[attr-defined]
@@ -231,11 +241,11 @@ def _decoded_payload(part: Message) -> bytes:
     except (ValueError, TypeError, AssertionError, LookupError):
         payload = None
     if isinstance(payload, bytes):
-        return payload
+        return payload, ""
     raw = part.get_payload()
     if isinstance(raw, str):
-        return raw.encode("utf-8", errors="surrogateescape")
-    return b""
+        return raw.encode("utf-8", errors="surrogateescape"), ""
+    return b"", ""
 
 
 def _header_section_size(raw: bytes) -> int:
@@ -247,9 +257,11 @@ def _header_section_size(raw: bytes) -> int:
 
 
 class _Walker:
-    def __init__(self, parsed: ParsedMessage, limits: ParseLimits) -> None:
+    def __init__(self, parsed: ParsedMessage, limits: ParseLimits,
+                 cache: RunCache | None = None) -> None:
         self.parsed = parsed
         self.limits = limits
+        self.cache = cache
         self.budget = limits.max_decoded_bytes
         self.count = 0
         self.cut: set[str] = set()
@@ -287,12 +299,12 @@ class _Walker:
         if self.count > self.limits.max_parts:
             self.limit(f"parts>{self.limits.max_parts}")
             return
-        payload = _decoded_payload(part)
+        payload, sha256 = _decoded_payload(part, self.cache)
         self.parsed.decoded_bytes += len(payload)
         truncated = len(payload) > self.budget
         if truncated:
             self.limit(f"decoded>{self.limits.max_decoded_bytes}")
-            payload = payload[: max(self.budget, 0)]
+            payload, sha256 = payload[: max(self.budget, 0)], ""
         self.budget -= len(payload)
         filename = _filename(part)
         disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
@@ -306,6 +318,7 @@ class _Walker:
                 depth=depth,
                 is_attachment=bool(filename) or disposition == "attachment",
                 charset=_charset(part),
+                sha256=sha256,
             )
         )
         if not filename and _content_type(part).startswith("text/") and b"\nbegin " in payload:
@@ -362,7 +375,7 @@ def _find_dash_line(raw: bytes, pos: int) -> int:
     return raw.find(b"\n--", i - 1)
 
 
-def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
+def _skeleton(raw: bytes, cache: RunCache | None = None) -> tuple[bytes, dict[str, bytes]]:
     """``raw`` with every long run of lines that follows a blank line replaced by one token
     line, and the runs by token.
 
@@ -381,7 +394,8 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
       body, and the caller parses again without them (``_without_text_runs``) when one
       did not.
 
-    The token carries a random nonce, so a message cannot forge one.
+    The token carries a random nonce, so a message cannot forge one. A base64 run proven
+    to be one decoded before (``cache``, runcache.py) is not checked again.
     """
     smallest = min(_BLOB_MIN, _TEXT_MIN)
     if len(raw) < smallest:
@@ -416,7 +430,8 @@ def _skeleton(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
                 run = bytes(memoryview(raw)[start:stop]) if stop - start >= smallest \
                     else b""
                 kind = ""
-                if len(run) >= _BLOB_MIN and not run.translate(None, _BASE64_LINES):
+                if len(run) >= _BLOB_MIN and (proven(cache, run) is not None
+                                              or not run.translate(None, _BASE64_LINES)):
                     kind = _BASE64_TOKEN
                 elif (len(run) >= _TEXT_MIN and raw[start - 1] == 0x0A
                       and not run.startswith(b"--")
@@ -520,12 +535,14 @@ def _restore(msg: Message, blobs: dict[str, bytes]) -> bool:
     return texts <= placed
 
 
-def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage:
-    """Parse raw RFC 5322 bytes. Never raises for malformed content."""
+def parse_message(raw: bytes, limits: ParseLimits | None = None,
+                  cache: RunCache | None = None) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes. Never raises for malformed content. ``cache``: base64
+    runs decoded before are not decoded again (runcache.py)."""
     limits = limits or ParseLimits()
     header_bytes = _header_section_size(raw)
     parser = email.parser.BytesParser(policy=email.policy.compat32)
-    skeleton, blobs = _skeleton(raw)
+    skeleton, blobs = _skeleton(raw, cache)
     try:
         msg = parser.parsebytes(skeleton)
         if blobs and not _restore(msg, blobs):
@@ -548,7 +565,7 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     parsed.decoded_bytes = header_bytes
     if not raw or raw.isspace():
         parsed.defects.append("EmptyMessage")
-    walker = _Walker(parsed, limits)
+    walker = _Walker(parsed, limits, cache)
     if fallback:
         walker.limit("nesting>parser")
     walker.walk(msg, "", 0)

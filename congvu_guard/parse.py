@@ -14,6 +14,7 @@ import time
 from .detectors.budget import ScanBudget
 from .detectors.content import ExpansionCache, ScanLimits, expand
 from .message import ParsedMessage, ParseLimits, parse_message
+from .runcache import RunCache
 
 
 def parse_and_expand(
@@ -24,6 +25,7 @@ def parse_and_expand(
     timings: list[tuple[str, float]],
     max_decoded_bytes: int | None = None,
     cache: ExpansionCache | None = None,
+    runs: RunCache | None = None,
 ) -> ParsedMessage:
     """The parsed message with its content expanded; ``timings`` gets "parse" and "expand".
 
@@ -31,7 +33,7 @@ def parse_and_expand(
     "decoded") is returned unexpanded: the size gate refuses it (HUE-14), and opening its
     archives first would spend the budget on mail that is rejected anyway."""
     t0 = time.perf_counter()
-    parsed = parse_message(raw, parse_limits)
+    parsed = parse_message(raw, parse_limits, runs)
     timings.append(("parse", time.perf_counter() - t0))
     if max_decoded_bytes is not None and parsed.decoded_bytes > max_decoded_bytes:
         return parsed

@@ -89,7 +89,7 @@ def test_an_opening_cut_by_a_message_limit_is_not_remembered() -> None:
 
 
 def test_the_cache_off_opens_every_container() -> None:
-    from congvu_guard.detectors.verdict_cache import VerdictCache
+    from congvu_guard.verdict_cache import VerdictCache
 
     off = VerdictCache(max_entries=0)
     expanded(message(("goi.zip", bundle())), off)

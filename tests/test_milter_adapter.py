@@ -88,7 +88,7 @@ def test_internal_error_is_a_451_tempfail_and_is_counted(make_ctx) -> None:
 def test_large_bodies_are_spooled_to_disk_and_still_judged(make_ctx) -> None:
     from congvu_guard.milter.spool import BodySpool
 
-    spool = BodySpool(threshold=1000)
+    spool = BodySpool(threshold=1000)  # no memory budget given: large bodies go to disk
     spool.write(b"a" * 600)
     assert not spool.spooled
     spool.write(b"b" * 600)

@@ -278,6 +278,7 @@ def milter_with_pool(monkeypatch, make_pool, tmp_path: Path) -> Iterator:
         pool = make_pool(e, metrics=metrics)
         services = Services(e, metrics, None, "mx.test", spool_threshold=64 * 1024,
                             scan_pool=pool)
+        assert services.body_memory.limit == 0  # workers read large bodies from the file
         monkeypatch.setattr(GuardMilter, "services", services, raising=False)
         monkeypatch.setattr(Milter, "factory", GuardMilter)
         ctx = MilterCtx()

@@ -23,12 +23,12 @@ from congvu_guard.config import ConfigError, ReportConfig, SecretConfig
 from congvu_guard.detectors import doctext, marks, ocr, secret
 from congvu_guard.detectors.content import expand
 from congvu_guard.detectors.secret import find_marks
-from congvu_guard.detectors.verdict_cache import VerdictCache
 from congvu_guard.engine import Engine
 from congvu_guard.message import parse_message
 from congvu_guard.metrics import Metrics
 from congvu_guard.model import Action, Envelope
 from congvu_guard.scan import wire_size
+from congvu_guard.verdict_cache import VerdictCache
 from tests import hostile_samples as hs
 from tests import samples
 

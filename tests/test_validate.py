@@ -117,3 +117,4 @@ def test_the_adapter_spools_at_the_configured_threshold_not_a_literal_of_its_own
     services = Services(Engine(cfg), Metrics(), None, "mx")
     assert services.spool_threshold == 65536 and services.spool_dir == "/var/tmp"
     assert services.large_scans.slots == 3
+    assert default.body_memory.limit == ScanConfig().body_memory_bytes == 64 * 1024 * 1024

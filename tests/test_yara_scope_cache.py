@@ -12,10 +12,10 @@ from pathlib import Path
 import yara
 
 from congvu_guard.config import Config
-from congvu_guard.detectors.verdict_cache import ENTRY_OVERHEAD, VerdictCache
 from congvu_guard.detectors.yara_scan import YaraScanner
 from congvu_guard.engine import Engine
 from congvu_guard.model import Verdict
+from congvu_guard.verdict_cache import ENTRY_OVERHEAD, VerdictCache
 from tests import helpers, samples
 from tests.helpers import EICAR
 

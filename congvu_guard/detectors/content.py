@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from ..config import ScanConfig
 from ..message import ParsedMessage, ParseLimits, parse_message
+from ..verdict_cache import ENTRY_OVERHEAD, VerdictCache
 from . import carriers, filetypes, pdf, ziplist
 from .budget import BudgetExhausted, ScanBudget
-from .verdict_cache import ENTRY_OVERHEAD, VerdictCache
 
 MIB = 1024 * 1024
 
@@ -630,8 +630,10 @@ def expand(parsed: ParsedMessage, limits: ScanLimits | None = None,
     try:
         for part in parsed.parts:
             path = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
-            ex.add(FileNode(path, part.filename, part.content_type, part.payload, 0, "",
-                            part.depth))
+            node = FileNode(path, part.filename, part.content_type, part.payload, 0, "",
+                            part.depth)
+            node._sha256 = part.sha256 or None  # known when the parse decoded it (runcache)
+            ex.add(node)
     except BudgetExhausted as e:
         ex.event("0", "budget", e.detail)
     return content

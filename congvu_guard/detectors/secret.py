@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from ..config import Config, ConfigError
 from ..message import ParsedMessage
 from ..model import Action, Envelope, Finding, Severity
+from ..verdict_cache import VerdictCache
 from . import Detector, doctext, marks, ocr
 from .content import FileNode
-from .verdict_cache import VerdictCache
 
 RULE = "HUE-11.2"
 UNREADABLE = "HUE-11.2/unreadable"

@@ -33,10 +33,10 @@ import yara
 from .. import forksafe
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
+from ..verdict_cache import VerdictCache
 from . import Detector
 from .content import Content, FileNode
 from .scanning import finding
-from .verdict_cache import VerdictCache
 
 log = logging.getLogger("congvu_guard.yara")
 

@@ -28,7 +28,7 @@ from ..model import Action, Envelope, Verdict
 from ..store import Store
 from .gate import ScanGate
 from .pool import ScanPool
-from .spool import BodySpool, SpoolFullError
+from .spool import BodyMemory, BodySpool, SpoolFullError
 
 log = logging.getLogger("congvu_guard.milter")
 decisions = logging.getLogger("congvu_guard.decision")
@@ -61,6 +61,9 @@ class Services:
     spool_dir: str = _FROM_CONFIG
     # [scan] workers > 0: the processes that judge spooled messages (milter/pool.py).
     scan_pool: ScanPool | None = None
+    # What large bodies may hold in memory while they arrive ([scan] body_memory_bytes);
+    # none with scan workers, which read a large body from its spool file.
+    body_memory: BodyMemory = _FROM_CONFIG
 
     def __post_init__(self) -> None:
         scan = self.engine.config.scan
@@ -70,6 +73,9 @@ class Services:
             self.spool_threshold = scan.spool_threshold_bytes
         if self.spool_dir is None:
             self.spool_dir = scan.spool_dir
+        if self.body_memory is None:
+            self.body_memory = BodyMemory(
+                scan.body_memory_bytes if self.scan_pool is None else 0)
 
 
 @dataclass
@@ -81,7 +87,7 @@ class MessageState:
     headers: list[bytes] = field(default_factory=list)
     header_counts: dict[str, int] = field(default_factory=dict)  # of headers we may strip
     subject: bytes | None = None  # the first Subject value as received
-    raw: bytearray = field(default_factory=bytearray)  # kept until the decision is carried out
+    raw: bytes | bytearray = b""  # kept until the decision is carried out
     body: BodySpool = field(  # envfrom gives the one with the services' threshold and dir
         default_factory=lambda: BodySpool(ScanConfig().spool_threshold_bytes))
     counted: int = 0  # bytes on the wire so far (headers, blank line, body)
@@ -296,7 +302,8 @@ class GuardMilter(Milter.Base):
         self.close_message()
         self.msg = MessageState(envelope=env,
                                 body=BodySpool(self.services.spool_threshold,
-                                               self.services.spool_dir))
+                                               self.services.spool_dir,
+                                               self.services.body_memory))
         if self.failure:
             return self.failure_reply()
         verdict = self.services.engine.check_envelope(env)
@@ -404,7 +411,7 @@ class GuardMilter(Milter.Base):
             return self.finish(self.services.engine.size_verdict(m.counted, "counted"), "body",
                                m.counted)
         try:
-            if m.body.spooled:
+            if m.body.large:
                 # Large messages wait their turn: memory stays bounded however many arrive.
                 with self.services.large_scans.admit(m.counted):
                     verdict = self.judge(m)
@@ -429,7 +436,7 @@ class GuardMilter(Milter.Base):
             # and scanning, most of it holding the GIL, which a worker takes off the milter.
             verdict = pool.scan(m.envelope, head, m.body.flushed_fileno(), m.body.size,
                                 m.counted)
-            raw = m.body.read_all(head) if self.keeps_content(m, verdict) else bytearray()
+            raw = m.body.read_all(head) if self.keeps_content(m, verdict) else b""
             m.body.close()
         else:
             raw = m.body.read_all(head)

@@ -631,7 +631,9 @@ def medium(tok: str, i: int) -> Msg:
 def test_full_spool_disk_answers_452_frees_the_space_and_the_milter_keeps_serving(
     labs: Labs, redis_url: str, sink: Sink, tiny_spool: Path, scale: Scale,
 ) -> None:
-    extra = f'[scan]\nspool_threshold_bytes = 65536\nspool_dir = "{tiny_spool}"\n'
+    # body_memory_bytes = 0: every large body goes to the spool disk (none kept in memory).
+    extra = (f'[scan]\nspool_threshold_bytes = 65536\nbody_memory_bytes = 0\n'
+             f'spool_dir = "{tiny_spool}"\n')
     lab = labs.make(redis_url, extra, PATIENT_TIMEOUTS)
     big_replies: list[Attempt] = []
     with Load(lab.port, medium, threads=scale.threads) as load:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
-from .. import forksafe
+from . import forksafe
 
 V = TypeVar("V")
 
