@@ -14,15 +14,14 @@ from congvu_guard.detectors.content import expand
 from congvu_guard.message import ParseLimits, parse_message
 from congvu_guard.runcache import RunCache, run_cache
 from congvu_guard.verdict_cache import VerdictCache
+from tests.helpers import message_with_attachment
 from tests.test_message_fast_parse import _b64, _corpus
 
+MIB = 1024 * 1024
 
-def _message(data: bytes, name: str = "bao-cao.zip") -> bytes:
-    return (b"From: a@hue.gov.vn\r\nTo: b@hue.gov.vn\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
-            b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
-            b"--B\r\nContent-Type: text/plain\r\n\r\nKinh gui.\r\n"
-            b"--B\r\nContent-Type: application/zip; name=\"" + name.encode() + b"\"\r\n"
-            b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(data) + b"\r\n--B--\r\n")
+
+def _message(data: bytes) -> bytes:
+    return message_with_attachment("Bao cao", "bao-cao.zip", data)
 
 
 def _cache() -> RunCache:
@@ -107,7 +106,8 @@ def test_the_cache_is_bounded_by_the_runs_and_their_decodings() -> None:
     cache = run_cache()
     rng = random.Random(7)
     for i in range(6):
-        parse_message(_message(rng.randbytes(4 * 1024 * 1024), f"{i}.zip"), cache=cache)
+        parse_message(message_with_attachment("x", f"{i}.zip", rng.randbytes(4 * MIB)),
+                      cache=cache)
     assert cache.bytes <= runcache.RUN_CACHE_BYTES
     assert len(cache) == 3  # 4 MiB decoded + 5.3 MiB of base64 each, 32 MiB in all
 
