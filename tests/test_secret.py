@@ -372,6 +372,49 @@ def test_an_ascii_block_is_cleaned_as_the_unicode_path_cleans_it(text: str) -> N
     assert marks._clean(text) == full.strip(marks._EDGE)
 
 
+_MARK_LINES = ["MẬT", "TỐI MẬT", unicodedata.normalize("NFD", "TUYỆT MẬT"), "M\u200bẬ\u00adT",
+               "T U Y Ệ T   M Ậ T", "mËt", "TOÁI MAÄT", "TUYET MAT", "Độ mật: Tối mật",
+               "Do mat: Mat", "MẬT" + "-" * 110, "*** TỐI MẬT ***"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_MARK_LINES), st.text(max_size=90)), max_size=60))
+def test_lines_that_cannot_be_marks_leave_the_marks_of_a_text_unchanged(
+        lines: list[str]) -> None:
+    """Issue 17: the lines of a message's text that ``may_be_mark`` refuses are counted but
+    never made into blocks. The marks found, their ranks and their places are those found
+    with every line made into a block."""
+    text = "\n".join(lines)
+    every = doctext.text_blocks(text)
+    kept = doctext.text_blocks(text, keep=marks.may_be_mark)
+    assert kept == [b for b in every if marks.may_be_mark(b.text)]
+    assert marks.judge(kept) == marks.judge(every)
+    html = "".join(f"<p>{line}</p>" for line in lines)
+    assert marks.judge(doctext.html_blocks(html, keep=marks.may_be_mark)) == \
+        marks.judge(doctext.html_blocks(html))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.sampled_from(_MARK_LINES), st.text(max_size=160)))
+def test_a_block_that_may_not_be_a_mark_is_never_a_candidate(text: str) -> None:
+    if marks.candidate(text) is not None:
+        assert marks.may_be_mark(text)
+
+
+def test_a_standalone_mark_after_forty_prose_lines_still_does_not_count() -> None:
+    # The skipped prose lines keep their numbers: "MẬT" on line 42 is past NEAR.
+    prose = "Kính gửi các đơn vị, văn phòng UBND tỉnh xin thông báo lịch họp tuần này.\n"
+    assert "HUE-11.2" not in judge(text_mail(prose * 41 + "MẬT\nKế hoạch")).rules
+    v = judge(text_mail(prose * 30 + "MẬT\nKế hoạch"))
+    [f] = [f for f in v.findings if f.rule == "HUE-11.2"]
+    assert "line 31" in f.detail
+
+
+def test_invisible_characters_are_still_removed_before_judging() -> None:
+    assert marks._clean("\u200bM\u200cẬ\u00adT\ufeff") == "MẬT"
+    assert marks.candidate("T\u2060Ố\u200dI MẬT") == marks.candidate("TỐI MẬT")
+
+
 # -- documents read once (issue 17) ---------------------------------------------------------
 
 def _opened(raw: bytes):

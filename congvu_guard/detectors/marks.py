@@ -83,19 +83,42 @@ class Candidate:
     encoding: str  # "unicode", "tcvn3", "vni"
 
 
+def _has_invisible(text: str) -> bool:
+    # Six substring searches in C: 0.2 µs on a 75-character Vietnamese line, where the
+    # translate that removes them costs 7 µs even when there is nothing to remove.
+    return ("\u200b" in text or "\u200c" in text or "\u200d" in text or "\u2060" in text
+            or "\ufeff" in text or "\u00ad" in text)
+
+
 def _clean(text: str) -> str:
     if text.isascii():  # nothing invisible, already NFC: most lines of most mail
         return text.strip(_EDGE)
-    text = unicodedata.normalize("NFC", text.translate(_INVISIBLE)).replace("Ð", "Đ")
+    if _has_invisible(text):
+        text = text.translate(_INVISIBLE)
+    text = unicodedata.normalize("NFC", text).replace("Ð", "Đ")
     return text.strip(_EDGE)
+
+
+def _short(text: str) -> str | None:
+    """``text`` cleaned, when it is short enough to be a mark."""
+    if len(text) > 4 * MAX_MARK_CHARS:
+        return None
+    base = _clean(text)
+    return base if 0 < len(base) <= MAX_MARK_CHARS else None
+
+
+def may_be_mark(text: str) -> bool:
+    """False when ``text`` cannot be a mark (``candidate`` would say None): the first test
+    of ``candidate``, on its own. The text of a message is read into blocks only where
+    this holds: a line of prose (75 characters) costs 0.3 µs here, against 1.5 µs to make
+    its block and 1 µs more to judge it."""
+    return _short(text) is not None
 
 
 def candidate(text: str) -> Candidate | None:
     """The level a block states, if the block is nothing but a mark."""
-    if len(text) > 4 * MAX_MARK_CHARS:
-        return None
-    base = _clean(text)
-    if not base or len(base) > MAX_MARK_CHARS:
+    base = _short(text)
+    if base is None:
         return None
     if base.isascii():
         return _ascii_candidate(base)

@@ -72,10 +72,12 @@ def node_blocks(node: FileNode, charset: str = "",
         return node.path, doctext.rtf_blocks(node.data, deadline)
     if kind == "html" or (kind == "text" and node.declared_type == "text/html"):
         text = doctext.decode_text(node.data[:doctext.MAX_XML_BYTES], charset)
-        return node.path, doctext.html_blocks(text, deadline=deadline)
+        return node.path, doctext.html_blocks(text, deadline=deadline,
+                                              keep=marks.may_be_mark)
     if kind == "text":
         text = doctext.decode_text(node.data[:doctext.MAX_XML_BYTES], charset)
-        return node.path, doctext.text_blocks(text, deadline=deadline)
+        return node.path, doctext.text_blocks(text, deadline=deadline,
+                                              keep=marks.may_be_mark)
     return None
 
 
