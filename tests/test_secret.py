@@ -377,20 +377,34 @@ _MARK_LINES = ["MẬT", "TỐI MẬT", unicodedata.normalize("NFD", "TUYỆT M�
                "Do mat: Mat", "MẬT" + "-" * 110, "*** TỐI MẬT ***"]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(_MARK_LINES), st.text(max_size=90)), max_size=60))
+_PROSE = ["Kính gửi các đơn vị, văn phòng UBND tỉnh xin thông báo lịch họp tuần này.",
+          "Kinh gui cac don vi, van phong UBND tinh xin thong bao lich hop tuan nay, 2026.",
+          "> > “Trích dẫn” – thư trước: đề nghị các đơn vị gửi báo cáo trước ngày 15/12…",
+          unicodedata.normalize("NFD", "Kính gửi các đơn vị, văn phòng UBND tỉnh xin thông"),
+          "Kính\u200b gửi các đơn vị, văn phòng UBND tỉnh xin thông báo lịch họp tuần."]
+_INDENTS = st.sampled_from(["", " ", "\t\t", " " * 359, " " * 361, " " * 479, " " * 480,
+                            "\u3000 ", "\x0b", "\r"])
+_LINE = st.one_of(st.sampled_from(_MARK_LINES), st.sampled_from(_PROSE),
+                  st.text(max_size=90), st.text(alphabet="MẬT -*", max_size=130))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_INDENTS, _LINE, st.sampled_from(["", " ", "\r", " " * 50])),
+                max_size=60), st.integers(0, 3))
 def test_lines_that_cannot_be_marks_leave_the_marks_of_a_text_unchanged(
-        lines: list[str]) -> None:
+        lines: list[tuple[str, str, str]], repeat: int) -> None:
     """Issue 17: the lines of a message's text that ``may_be_mark`` refuses are counted but
-    never made into blocks. The marks found, their ranks and their places are those found
-    with every line made into a block."""
-    text = "\n".join(lines)
+    never made into blocks, most of them without a Python step of their own. The blocks
+    kept, their ranks and places, and the marks found are those of the line-by-line path
+    with every line made into a block (deep indents, NFD text, invisible characters, more
+    lines than MAX_BLOCKS)."""
+    text = "\n".join("".join(parts) for parts in lines) * (1 + 60 * repeat)
     every = doctext.text_blocks(text)
-    kept = doctext.text_blocks(text, keep=marks.may_be_mark)
+    kept = doctext.text_blocks(text, keep=marks.BLOCK_FILTER)
     assert kept == [b for b in every if marks.may_be_mark(b.text)]
     assert marks.judge(kept) == marks.judge(every)
     html = "".join(f"<p>{line}</p>" for line in lines)
-    assert marks.judge(doctext.html_blocks(html, keep=marks.may_be_mark)) == \
+    assert marks.judge(doctext.html_blocks(html, keep=marks.BLOCK_FILTER)) == \
         marks.judge(doctext.html_blocks(html))
 
 

@@ -73,11 +73,11 @@ def node_blocks(node: FileNode, charset: str = "",
     if kind == "html" or (kind == "text" and node.declared_type == "text/html"):
         text = doctext.decode_text(node.data[:doctext.MAX_XML_BYTES], charset)
         return node.path, doctext.html_blocks(text, deadline=deadline,
-                                              keep=marks.may_be_mark)
+                                              keep=marks.BLOCK_FILTER)
     if kind == "text":
         text = doctext.decode_text(node.data[:doctext.MAX_XML_BYTES], charset)
         return node.path, doctext.text_blocks(text, deadline=deadline,
-                                              keep=marks.may_be_mark)
+                                              keep=marks.BLOCK_FILTER)
     return None
 
 
