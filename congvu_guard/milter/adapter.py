@@ -196,7 +196,8 @@ class GuardMilter(Milter.Base):
     def finish(self, verdict: Verdict, stage: str, size: int | None) -> Any:
         """Log, count and carry out a decision that ends the message."""
         env = self.msg.envelope if self.msg else Envelope()
-        decisions.info(explain.decision_line(env, verdict, stage, size))
+        if decisions.isEnabledFor(logging.INFO):  # the line is not made for nothing
+            decisions.info(explain.decision_line(env, verdict, stage, size))
         self.services.metrics.record_verdict(verdict, size)
         count_day = getattr(self.services.store, "count_day", None)
         if count_day is not None:  # the overview's daily counters (issue 21), best effort
