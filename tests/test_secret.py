@@ -403,9 +403,25 @@ def test_lines_that_cannot_be_marks_leave_the_marks_of_a_text_unchanged(
     kept = doctext.text_blocks(text, keep=marks.BLOCK_FILTER)
     assert kept == [b for b in every if marks.may_be_mark(b.text)]
     assert marks.judge(kept) == marks.judge(every)
-    html = "".join(f"<p>{line}</p>" for line in lines)
+    html = "".join(f"<p>{''.join(parts)}</p>" for parts in lines)
     assert marks.judge(doctext.html_blocks(html, keep=marks.BLOCK_FILTER)) == \
         marks.judge(doctext.html_blocks(html))
+
+
+_P = _PROSE[0]
+
+
+@pytest.mark.parametrize("layout", [
+    ["", _P, _P, "MẬT"], ["", "", _P, "", _P, _P, "TỐI MẬT", _P], [_P] * 45 + ["MẬT"],
+    [_P, "", " " * 400 + _P, "MẬT"], [_P, _P, _P + " MẬT"], [_P] * 500, ["MẬT", _P],
+    [_P, _P, "   "], ["\t" + _P, "  " + _P, "Độ mật: Mật", ""], [_P] * 3 + [_P + "\r"] * 3,
+])
+def test_prose_lines_counted_a_paragraph_at_a_time_keep_their_numbers(
+        layout: list[str]) -> None:
+    text = "\n".join(layout)
+    every = doctext.text_blocks(text)
+    assert doctext.text_blocks(text, keep=marks.BLOCK_FILTER) == \
+        [b for b in every if marks.may_be_mark(b.text)]
 
 
 @settings(max_examples=500, deadline=None)
