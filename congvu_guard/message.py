@@ -308,10 +308,11 @@ class _Walker:
         self.budget -= len(payload)
         filename = _filename(part)
         disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+        content_type = _content_type(part)
         self.parsed.parts.append(
             Part(
                 path=path or "1",
-                content_type=_content_type(part),
+                content_type=content_type,
                 filename=filename,
                 payload=payload,
                 truncated=truncated,
@@ -321,7 +322,7 @@ class _Walker:
                 sha256=sha256,
             )
         )
-        if not filename and _content_type(part).startswith("text/") and b"\nbegin " in payload:
+        if not filename and content_type.startswith("text/") and b"\nbegin " in payload:
             self.uuencoded(payload, path or "1", depth)
 
     def uuencoded(self, text: bytes, path: str, depth: int) -> None:
