@@ -4,12 +4,16 @@ tag action's subject prefix."""
 from __future__ import annotations
 
 import io
+import re
 
 import Milter
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from Milter.testctx import TestCtx as MilterCtx
 
 from congvu_guard.config import Config, ConfigError, ScanConfig, from_mapping
+from congvu_guard.detectors import legacy_encoding
 from congvu_guard.detectors.legacy_encoding import classify
 from congvu_guard.engine import Engine
 from congvu_guard.metrics import Metrics
@@ -108,3 +112,17 @@ def test_tag_action_prefixes_the_subject_when_configured(monkeypatch) -> None:
 def test_subject_prefix_must_be_ascii() -> None:
     with pytest.raises(ConfigError, match="subject_prefix"):
         from_mapping({"scan": {"subject_prefix": "[NGHI NGỜ]"}})
+
+
+# The patterns as they were before they started with the symbol they count (issue 17).
+_OLD_TCVN3 = re.compile(r"(?<=[A-Za-z])[\u00a8-\u00ae\u00b5-\u00b9\u00bb-\u00be]|"
+                        r"[\u00a8-\u00ae\u00b5-\u00b9\u00bb-\u00be](?=[A-Za-z])")
+_OLD_VNI_MARK = re.compile(r"(?<=[aeiouyAEIOUY])([\u00f8\u00f9\u00fb\u00f5\u00ef\u00e4])")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aeoAyxZ ñøùûõïä\u00a8\u00aa\u00ae\u00b5\u00b9\u00ba\u00bb\u00be.\n",
+               max_size=80))
+def test_legacy_patterns_count_what_the_look_behind_patterns_counted(text: str) -> None:
+    assert legacy_encoding._TCVN3.findall(text) == _OLD_TCVN3.findall(text)
+    assert legacy_encoding._VNI_MARK.findall(text) == _OLD_VNI_MARK.findall(text)
