@@ -415,6 +415,7 @@ _P = _PROSE[0]
     ["", _P, _P, "MẬT"], ["", "", _P, "", _P, _P, "TỐI MẬT", _P], [_P] * 45 + ["MẬT"],
     [_P, "", " " * 400 + _P, "MẬT"], [_P, _P, _P + " MẬT"], [_P] * 500, ["MẬT", _P],
     [_P, _P, "   "], ["\t" + _P, "  " + _P, "Độ mật: Mật", ""], [_P] * 3 + [_P + "\r"] * 3,
+    [_P] * 70 + ["MẬT"], ([_P] * 3 + [" \t", ""]) * 30 + ["Độ mật: Tối mật"], [_P, "MẬT", _P],
 ])
 def test_prose_lines_counted_a_paragraph_at_a_time_keep_their_numbers(
         layout: list[str]) -> None:
