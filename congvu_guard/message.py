@@ -134,13 +134,16 @@ def _raw_filename(part: Message) -> str | None:
 
 
 def _filename(part: Message) -> str:
+    failed = False
     try:
         name = part.get_filename()
     except (LookupError, ValueError, TypeError, AssertionError, IndexError):
-        name = None
+        name, failed = None, True
     if isinstance(name, str) and "\ufffd" in name:
         name = _raw_filename(part) or name
-    if name is None:
+    # get_filename already looked for "name" in Content-Type; again only where it failed
+    # (an RFC 2231 value it could not collapse).
+    if name is None and failed:
         name = part.get_param("name", header="content-type")
         if isinstance(name, tuple):  # RFC 2231 triple
             try:
