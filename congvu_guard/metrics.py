@@ -22,6 +22,7 @@ from prometheus_client import (
 
 from . import __version__
 from .detectors.budget import OUTCOMES
+from .milter.spool import BodyMemory
 from .model import Action, Verdict
 from .state.top import ForwarderCounts, TopSenders
 
@@ -165,6 +166,15 @@ class Metrics:
             "Configured decompression byte budget per message ([scan] max_expanded_bytes).",
             registry=r,
         )
+        self.body_memory = Gauge(
+            "congvu_guard_body_memory_bytes",
+            "Bytes of large message bodies held in memory while they arrive, all connections "
+            "together (bodies past the budget go to the spool directory).", registry=r,
+        )
+        self.body_memory_limit = Gauge(
+            "congvu_guard_body_memory_limit_bytes",
+            "That budget ([scan] body_memory_bytes; 0 with scan workers).", registry=r,
+        )
         self.build_info = Gauge(
             "congvu_guard_build_info", "Version of congvu-guard.", ["version"], registry=r,
         )
@@ -231,6 +241,13 @@ class Metrics:
         self.bytes_scanned.inc(verdict.bytes_scanned)
         for stage, seconds in verdict.timings:
             self._stage(stage).observe(seconds)
+
+    def watch_body_memory(self, memory: BodyMemory) -> None:
+        """The gauges read the shared budget when scraped: nothing is counted per message.
+        A share left taken (a connection gone without libmilter's close or abort) shows as
+        bytes held with no mail arriving."""
+        self.body_memory.set_function(lambda: memory.used)
+        self.body_memory_limit.set(memory.limit)
 
     def set_scan_budget(self, seconds: float, max_bytes: int) -> None:
         self.scan_budget_seconds.set(seconds)

@@ -141,6 +141,12 @@ def dashboard() -> Dashboard:
         ts("Scan budget: messages within it, and those that ran out (time, bytes)",
            [(f"sum by (outcome) (increase(congvu_guard_scan_budget_total{{{I}}}[1h]))",
              "{{outcome}}")], 0, 60, w=24),
+        # Issue 17: large bodies kept in memory while they arrive, within one budget;
+        # bytes held while no mail arrives are a share never given back.
+        ts("Large bodies held in memory ([scan] body_memory_bytes)",
+           [(f"sum by (instance) (congvu_guard_body_memory_bytes{{{I}}})", "{{instance}}"),
+            (f"max(congvu_guard_body_memory_limit_bytes{{{I}}})", "budget")],
+           0, 68, w=24, unit="bytes"),
     ]
     board = (
         Dashboard("congvu-guard").uid("congvu-guard").timezone("browser").refresh("1m")

@@ -279,6 +279,7 @@ def milter_with_pool(monkeypatch, make_pool, tmp_path: Path) -> Iterator:
         services = Services(e, metrics, None, "mx.test", spool_threshold=64 * 1024,
                             scan_pool=pool)
         assert services.body_memory.limit == 0  # workers read large bodies from the file
+        assert metrics.registry.get_sample_value("congvu_guard_body_memory_limit_bytes") == 0
         monkeypatch.setattr(GuardMilter, "services", services, raising=False)
         monkeypatch.setattr(Milter, "factory", GuardMilter)
         ctx = MilterCtx()

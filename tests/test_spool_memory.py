@@ -54,3 +54,21 @@ def test_a_zero_budget_spools_every_large_body() -> None:
     assert spool.spooled
     assert spool.read_all() == b"w" * 101
     spool.close()
+
+
+def test_the_memory_held_and_its_budget_are_exported_when_scraped() -> None:
+    from congvu_guard.config import Config
+    from congvu_guard.engine import Engine
+    from congvu_guard.metrics import Metrics
+    from congvu_guard.milter.adapter import Services
+
+    metrics = Metrics()
+    services = Services(Engine(Config()), metrics, None, "mx.test")
+    value = metrics.registry.get_sample_value
+    assert value("congvu_guard_body_memory_limit_bytes") == Config().scan.body_memory_bytes
+    assert value("congvu_guard_body_memory_bytes") == 0
+    spool = BodySpool(100, memory=services.body_memory)
+    spool.write(b"q" * 500)
+    assert value("congvu_guard_body_memory_bytes") == 500  # a share left taken shows here
+    spool.close()
+    assert value("congvu_guard_body_memory_bytes") == 0

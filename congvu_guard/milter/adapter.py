@@ -76,6 +76,7 @@ class Services:
         if self.body_memory is None:
             self.body_memory = BodyMemory(
                 scan.body_memory_bytes if self.scan_pool is None else 0)
+        self.metrics.watch_body_memory(self.body_memory)
 
 
 @dataclass
