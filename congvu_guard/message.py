@@ -236,7 +236,13 @@ def _decoded_payload(part: Message, cache: RunCache | None = None) -> tuple[byte
     if fast is not None:
         return fast.data, fast.sha256
     blobs = getattr(part, "_congvu_blobs", None)
-    if blobs is not None:  # the standard library's way needs the run back in the text
+    if blobs is not None:
+        if str(part.get("content-transfer-encoding", "")).lower() not in _DECODED_CTES:
+            # What the standard library would return: the bytes as received (_restore).
+            raw = _put_back_bytes(part._payload, blobs)  # type: ignore[attr-defined]
+            if raw is not None:
+                return raw, ""
+        # The standard library's way needs the run back in the text.
         part.set_payload(_put_back(part._payload, blobs)[0])  # type: ignore[attr-defined]
         part._congvu_blobs = None  # type: ignore[attr-defined]
     try:
@@ -490,6 +496,32 @@ def _put_back(text: str, blobs: dict[str, bytes]) -> tuple[str, bytes | None]:
     return "".join(out), only
 
 
+# The transfer encodings Message.get_payload(decode=True) decodes; for any other (7bit, 8bit,
+# binary, none, unknown) it returns the body's bytes as received.
+_DECODED_CTES = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", "uue",
+                           "x-uue"})
+
+
+def _put_back_bytes(text: str, blobs: dict[str, bytes]) -> bytes | None:
+    """``_put_back(text, blobs)[0]`` as the bytes the standard library would encode it to
+    (ASCII, surrogate escapes back to their bytes), without decoding the runs into text
+    and encoding them again: 80 µs of a 13 KB 8-bit Vietnamese text part. None when the
+    text is not what a parse of bytes leaves (the standard library's way then decides)."""
+    out: list[bytes] = []
+    done = 0
+    try:
+        for m in _TOKEN.finditer(text):
+            blob = blobs.get(m.group())
+            if blob is None:
+                continue
+            out += (text[done:m.start()].encode("ascii", "surrogateescape"), blob)
+            done = m.end()
+        out.append(text[done:].encode("ascii", "surrogateescape"))
+    except UnicodeError:
+        return None
+    return b"".join(out)
+
+
 def _lone_run(text: str, blobs: dict[str, bytes]) -> bytes | None:
     """The base64 run when ``text`` is one such token alone between line breaks, else
     None."""
@@ -536,7 +568,9 @@ def _restore(msg: Message, blobs: dict[str, bytes]) -> bool:
                 node._congvu_base64_run = only  # type: ignore[attr-defined]
                 node._congvu_blobs = blobs  # type: ignore[attr-defined]
             elif found:
-                node.set_payload(_put_back(payload, blobs)[0])
+                # Put back when the part is read (_decoded_payload): a body that needs no
+                # decoding is taken as bytes, with no round trip through text.
+                node._congvu_blobs = blobs  # type: ignore[attr-defined]
         for attr in ("preamble", "epilogue"):
             value = getattr(node, attr, None)
             if isinstance(value, str) and "CG" in value:

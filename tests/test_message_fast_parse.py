@@ -52,6 +52,7 @@ def _b64(data: bytes, line: int = 76, eol: bytes = b"\r\n") -> bytes:
 
 TEXT = b"\r\n".join([b"Kinh gui cac don vi: van phong UBND tinh xin thong bao."] * 60)
 HEADERS = b"From: x@hue.gov.vn\r\nSubject: y\r\nX-A: " + b"z" * 3000
+VIETNAMESE = "\r\n".join(["Kính gửi các đơn vị: Văn phòng UBND tỉnh xin thông báo."] * 60).encode()
 
 
 def _crafted() -> list[bytes]:
@@ -119,6 +120,16 @@ def _crafted() -> list[bytes]:
          + b"\r\n--B--\r\n").replace(b"\r\n", b"\n"),
         multi + b"--B\r\nContent-Type: multipart/alternative\r\n\r\n" + TEXT
         + b"\r\n--B--\r\n",
+        # text runs in parts of every transfer encoding: taken as bytes where the standard
+        # library returns the bytes as received, put back and decoded where it decodes
+        *(multi + b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          b"Content-Transfer-Encoding: " + cte + b"\r\n\r\n" + VIETNAMESE + b"\r\n--B--\r\n"
+          for cte in (b"8bit", b" 8BIT", b"7bit", b"binary", b"x-unknown",
+                      b"quoted-printable", b"base64", b"x-uuencode")),
+        multi + b"--B\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: "
+        b"quoted-printable\r\n\r\n" + TEXT.replace(b"a", b"=C3=A1") + b"=\r\n\r\n--B--\r\n",
+        multi + b"--B\r\nContent-Type: text/plain\r\n\r\n\xff" + VIETNAMESE + b"\r\n"
+        + TEXT + b"\r\n--B--\r\n",
     ]
 
 
