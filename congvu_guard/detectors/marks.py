@@ -37,7 +37,8 @@ _ASCII_EXPLICIT = {"mat": "mat", **_ASCII_LEVELS}
 MAX_MARK_CHARS = 40  # "ĐỘ MẬT: TUYỆT MẬT" spaced out letter by letter is 33 characters
 NEAR = 40  # a standalone upper-case level counts within the first NEAR blocks of a source
 FIRST = 5  # mixed case ("Tối mật") only as one of the first FIRST blocks, or in a header
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
 _EDGE = " \t*-–—_.:;()[]{}<>\"'“”‘’«»|/\\#=~+!•·"
 
 # TCVN3 (ABC, .VnTime fonts): the letters a mark needs and the rest of the lower-case table
@@ -84,10 +85,12 @@ class Candidate:
 
 
 def _has_invisible(text: str) -> bool:
-    # Six substring searches in C: 0.2 µs on a 75-character Vietnamese line, where the
-    # translate that removes them costs 7 µs even when there is nothing to remove.
-    return ("\u200b" in text or "\u200c" in text or "\u200d" in text or "\u2060" in text
-            or "\ufeff" in text or "\u00ad" in text)
+    # Six substring searches in C: under 1 µs on a 75-character Vietnamese line, where
+    # the translate that removes them costs 7 µs even when there is nothing to remove.
+    for char in _INVISIBLE_CHARS:  # noqa: SIM110 - any() over a generator is slower
+        if char in text:
+            return True
+    return False
 
 
 def _clean(text: str) -> str:
