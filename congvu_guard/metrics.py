@@ -11,6 +11,8 @@ top senders and forwarders go to the monitor's API instead (``state/top.py``). T
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -22,11 +24,18 @@ from prometheus_client import (
 
 from . import __version__
 from .detectors.budget import OUTCOMES
-from .milter.spool import BodyMemory
 from .model import Action, Verdict
 from .state.top import ForwarderCounts, TopSenders
 
 disable_created_metrics()
+
+
+class Budget(Protocol):
+    """A shared byte budget (``milter.spool.BodyMemory``)."""
+
+    used: int
+    limit: int
+
 
 SIZE_BUCKETS = (
     1024, 10 * 1024, 100 * 1024, 512 * 1024, 1024**2, 5 * 1024**2, 10 * 1024**2,
@@ -242,7 +251,7 @@ class Metrics:
         for stage, seconds in verdict.timings:
             self._stage(stage).observe(seconds)
 
-    def watch_body_memory(self, memory: BodyMemory) -> None:
+    def watch_body_memory(self, memory: Budget) -> None:
         """The gauges read the shared budget when scraped: nothing is counted per message.
         A share left taken (a connection gone without libmilter's close or abort) shows as
         bytes held with no mail arriving."""
