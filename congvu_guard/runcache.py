@@ -55,6 +55,10 @@ def _key(size: int, head: bytes, tail: bytes) -> tuple[int, int, int]:
     return size, hash(head), hash(tail)
 
 
+def _key_of(run: bytes) -> tuple[int, int, int]:
+    return _key(len(run), run[:_EDGE], run[-_EDGE:])
+
+
 def find(cache: RunCache | None, raw: bytes | bytearray, start: int, stop: int,
          ) -> DecodedRun | None:
     """The remembered run that ``raw[start:stop]`` is, byte for byte, or None."""
@@ -72,7 +76,7 @@ def known(cache: RunCache | None, run: bytes) -> DecodedRun | None:
     """The entry whose run is this very object (``find`` gave it to the parse), or None."""
     if cache is None:
         return None
-    entry = cache.get(_key(len(run), run[:_EDGE], run[-_EDGE:]))
+    entry = cache.get(_key_of(run))
     return entry if entry is not None and entry.run is run else None
 
 
@@ -80,5 +84,5 @@ def decoded(cache: RunCache | None, run: bytes, data: bytes) -> DecodedRun:
     """``run`` just decoded to ``data``: the result with its sha256, remembered."""
     result = DecodedRun(run, data, hashlib.sha256(data).hexdigest())
     if cache is not None:
-        cache.put(_key(len(run), run[:_EDGE], run[-_EDGE:]), result, len(run) + len(data))
+        cache.put(_key_of(run), result, len(run) + len(data))
     return result
