@@ -25,6 +25,15 @@ DPI = 150
 LANG = "vie"
 
 
+def _read(image: bytes, timeout: float,
+          exe: str = "tesseract") -> subprocess.CompletedProcess[bytes]:
+    """tesseract over a PGM image on stdin: Vietnamese, page segmentation mode 3, one thread
+    (OMP_THREAD_LIMIT=1: the mail host's cores serve mail first)."""
+    return subprocess.run([exe, "stdin", "stdout", "-l", LANG, "--psm", "3"], input=image,
+                          capture_output=True, timeout=timeout, check=False,
+                          env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+
+
 def available() -> str:
     """"" when tesseract with Vietnamese is installed, else why not."""
     exe = shutil.which("tesseract")
@@ -42,9 +51,7 @@ def available() -> str:
     # out of the per-message budget on a fresh machine.
     blank = b"P5\n64 16\n255\n" + b"\xff" * (64 * 16)
     try:
-        proc = subprocess.run([exe, "stdin", "stdout", "-l", LANG, "--psm", "3"], input=blank,
-                              capture_output=True, timeout=30, check=False,
-                              env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        proc = _read(blank, 30, exe)
     except (OSError, subprocess.SubprocessError) as e:
         return f"tesseract does not run: {e}"
     if proc.returncode != 0:
@@ -88,9 +95,7 @@ def ocr_blocks(data: bytes, timeout: float) -> list[Block]:
     if image is None:
         return []
     try:
-        proc = subprocess.run(["tesseract", "stdin", "stdout", "-l", LANG, "--psm", "3"],
-                              input=image, capture_output=True, timeout=max(timeout, 0.01),
-                              env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)
+        proc = _read(image, max(timeout, 0.01))
     except subprocess.TimeoutExpired as e:
         raise TimeoutError(f"OCR over its {timeout:.1f} s budget") from e
     blocks = _Blocks("page 1 OCR line")
