@@ -11,6 +11,7 @@ top senders and forwarders go to the monitor's API instead (``state/top.py``). T
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from prometheus_client import (
@@ -21,6 +22,8 @@ from prometheus_client import (
     disable_created_metrics,
     start_http_server,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from . import __version__
 from .detectors.budget import OUTCOMES
@@ -35,6 +38,21 @@ class Budget(Protocol):
 
     used: int
     limit: int
+    spilled: int
+
+
+class _Spilled(Collector):
+    """congvu_guard_body_spooled_total, read from the budget when scraped."""
+
+    def __init__(self, memory: Budget) -> None:
+        self.memory = memory
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "congvu_guard_body_spooled",
+            "Large message bodies written to the spool directory because the memory budget "
+            "([scan] body_memory_bytes) had no room for them (every large body when it is 0).",
+            value=self.memory.spilled)
 
 
 SIZE_BUCKETS = (
@@ -257,6 +275,7 @@ class Metrics:
         bytes held with no mail arriving."""
         self.body_memory.set_function(lambda: memory.used)
         self.body_memory_limit.set(memory.limit)
+        self.registry.register(_Spilled(memory))
 
     def set_scan_budget(self, seconds: float, max_bytes: int) -> None:
         self.scan_budget_seconds.set(seconds)

@@ -147,6 +147,11 @@ def dashboard() -> Dashboard:
            [(f"sum by (instance) (congvu_guard_body_memory_bytes{{{I}}})", "{{instance}}"),
             (f"max(congvu_guard_body_memory_limit_bytes{{{I}}})", "budget")],
            0, 68, w=24, unit="bytes"),
+        # The bodies that found no room in it and went to the spool directory: a steady
+        # count on a server without scan workers means the budget is too small for its mail.
+        ts("Large bodies spooled to disk (the memory budget had no room), per hour",
+           [(f"sum by (instance) (increase(congvu_guard_body_spooled_total{{{I}}}[1h]))",
+             "{{instance}}")], 0, 76, w=24),
     ]
     board = (
         Dashboard("congvu-guard").uid("congvu-guard").timezone("browser").refresh("1m")

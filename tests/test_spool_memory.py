@@ -72,3 +72,19 @@ def test_the_memory_held_and_its_budget_are_exported_when_scraped() -> None:
     assert value("congvu_guard_body_memory_bytes") == 500  # a share left taken shows here
     spool.close()
     assert value("congvu_guard_body_memory_bytes") == 0
+    assert value("congvu_guard_body_spooled_total") == 0
+
+
+def test_bodies_that_do_not_fit_the_budget_are_counted_once_each() -> None:
+    from congvu_guard.metrics import Metrics
+
+    metrics, memory = Metrics(), BodyMemory(1000)
+    metrics.watch_body_memory(memory)
+    held, spilled = BodySpool(100, memory=memory), BodySpool(100, memory=memory)
+    held.write(b"a" * 900)
+    for _ in range(3):  # the first chunk that does not fit sends the body to disk, once
+        spilled.write(b"b" * 200)
+    assert spilled.spooled and not held.spooled
+    assert metrics.registry.get_sample_value("congvu_guard_body_spooled_total") == 1
+    held.close()
+    spilled.close()

@@ -46,16 +46,20 @@ def check_spool_dir(path: str) -> str | None:
 
 class BodyMemory:
     """Bytes of large bodies held in memory, over all connections, up to ``limit``
-    (0: every large body goes to a file)."""
+    (0: every large body goes to a file), and how many bodies did not fit (``spilled``)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
+        self.spilled = 0
         self._lock = threading.Lock()
 
     def take(self, n: int) -> bool:
+        """Take ``n`` more bytes for one body; False (counted in ``spilled``) when they do
+        not fit: that body goes to its spool file and asks no more."""
         with self._lock:
             if self.used + n > self.limit:
+                self.spilled += 1
                 return False
             self.used += n
             return True
