@@ -522,3 +522,37 @@ def xlsx_with_dde_link() -> bytes:
                      f'<externalLink {ns}><ddeLink ddeService="cmd" ddeTopic="/c calc.exe">'
                      '<ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink>'
                      '</externalLink>'})
+
+
+# VBA stomping ------------------------------------------------------------------------------
+def stomp_vba(ole: bytes, module: str, source: str) -> bytes:
+    """The compound file ``ole`` with the VBA source of ``module`` replaced by ``source``
+    and its compiled p-code kept, as EvilClippy and Adaptive-Stomping tools do: Office runs
+    the p-code when its VBA version matches, and an analyst (or a filter) reading the
+    source sees only ``source``. Every other stream is copied unchanged."""
+    import uuid
+
+    import olefile
+    from oletools.olevba import decompress_stream
+
+    f = olefile.OleFileIO(ole)
+    streams: dict[str, bytes] = {}
+    for parts in f.listdir(streams=True, storages=False):
+        data = f.openstream(parts).read()
+        if parts[-1] == module and parts[-2] == "VBA":
+            # The source is the compressed container after the p-code (MODULEOFFSET in the
+            # dir stream, which still points there): the first offset that decompresses to
+            # the module's attributes.
+            for off in (i for i, b in enumerate(data) if b == 1):
+                try:
+                    text = decompress_stream(bytearray(data[off:]))
+                except Exception:  # noqa: BLE001 - not the container, try the next offset
+                    continue
+                if text.startswith(b"Attribute VB_Name"):
+                    data = data[:off] + ovba_compress(source.encode("latin-1"))
+                    break
+            else:
+                raise ValueError(f"no VBA source found in module {module}")
+        streams["/".join(parts)] = data
+    clsid = uuid.UUID(f.root.clsid).bytes_le if f.root.clsid else b"\0" * 16
+    return compound_file(streams, clsid)

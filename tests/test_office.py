@@ -261,3 +261,25 @@ def test_csv_dde_hint_on_a_megabyte_of_signs_looks_at_each_byte_a_bounded_number
     monkeypatch.setattr(office, "_CSV_FORMULA", Counting())
     assert office.csv_dde_hint(data)
     assert sum(calls) <= 201
+
+
+def test_an_ole_file_oletools_cannot_open_is_an_office_unreadable_finding(
+        engine: Engine) -> None:
+    # The OLE signature, then a header and FAT that make no sense: never a silent accept.
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + random.Random(7).randbytes(4096)
+    v = judge(engine, "cong-van.doc", data)
+    found = {f.rule: f for f in v.findings}
+    assert "HUE-11.5/office-unreadable" in found, v.findings
+    assert v.action is not Action.ACCEPT
+
+
+def test_documents_left_when_the_office_time_is_spent_are_quarantined_not_accepted(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from congvu_guard.detectors import office_docs
+
+    monkeypatch.setattr(office_docs, "TIME_BUDGET_SECONDS", -1.0)
+    v = judge(engine, "bao-cao.docm", S.docx(macros=S.AUTO_OPEN))
+    found = {f.rule: f for f in v.findings}
+    assert "HUE-11.5/office-unreadable" in found, v.findings
+    assert "HUE-11.5/macro" not in found  # not inspected, and said so
+    assert v.action is Action.QUARANTINE

@@ -78,3 +78,53 @@ def test_real_office_file_gets_its_expected_verdict(verdicts: dict[str, dict], r
     assert rec["action"] in ALLOWED[want], (rel, rec["action"], rec["reasons"])
     if want == "clean":
         assert not rec["reasons"], rec["reasons"]
+
+
+# VBA stomping on p-code compiled by Excel ------------------------------------------------
+# The corpus's auto-run workbook, decrypted (Excel's built-in password), carries p-code Excel
+# compiled from "Sub Auto_Open() / MsgBox "Hello World"". Stomping it as EvilClippy does keeps
+# that p-code and shows a harmless source; a hand-built sample has no real p-code to keep.
+AUTORUN_XLS = "encrypted/autostart-encrypt-standardpassword.xls"
+HARMLESS_SOURCE = 'Attribute VB_Name = "Modul1"\r\nSub Hallo()\r\nEnd Sub\r\n'
+
+
+def _excel_workbook_with_vba() -> bytes:
+    import msoffcrypto
+
+    assert CORPUS is not None
+    office = msoffcrypto.OfficeFile(io.BytesIO((CORPUS / AUTORUN_XLS).read_bytes()))
+    office.load_key(password="VelvetSweatshop")
+    out = io.BytesIO()
+    office.decrypt(out)
+    return out.getvalue()
+
+
+def _judge(tmp_path: Path, name: str, data: bytes) -> dict:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[report]\naddress = "{BOX}"\n')
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(mime_message("Gui bao cao quy", [(name, "application/vnd.ms-excel", data)]))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["scan", "--json", "--config", str(config), str(eml)]) == 0
+    return json.loads(out.getvalue())
+
+
+def test_an_excel_workbook_whose_vba_source_was_stomped_is_judged_by_its_pcode(
+        tmp_path: Path) -> None:
+    from tests.office_samples import stomp_vba
+
+    stomped = stomp_vba(_excel_workbook_with_vba(), "Modul1", HARMLESS_SOURCE)
+    rec = _judge(tmp_path, "bao-cao.xls", stomped)
+    rules = {r["rule"]: r["detail"] for r in rec["reasons"]}
+    assert rec["action"] == "reject", rec
+    assert "HUE-11.5/vba-stomping" in rules
+    # The source shows only "Sub Hallo()"; what Excel runs, Auto_Open, is read from the p-code.
+    assert "Auto_Open" in rules["HUE-11.5/macro"]
+
+
+def test_the_same_workbook_not_stomped_shows_no_stomping(tmp_path: Path) -> None:
+    rec = _judge(tmp_path, "bao-cao.xls", _excel_workbook_with_vba())
+    rules = {r["rule"] for r in rec["reasons"]}
+    assert "HUE-11.5/macro" in rules
+    assert "HUE-11.5/vba-stomping" not in rules

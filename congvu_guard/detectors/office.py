@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 import olefile
 
+from . import vba_pcode
+
 # Excel's built-in password: a workbook "encrypted" with it opens without asking.
 DEFAULT_PASSWORDS = ("VelvetSweatshop",)
 MAX_SPIN_COUNT = 100_000  # Office's own; a hostile file may ask for 10 million rounds (~5 s)
@@ -219,7 +221,15 @@ def vba(data: bytes, name: str) -> VbaReport:
             rep.unreadable_source = True
         rep.autoexec = tuple(sorted({k for k, _ in olevba.detect_autoexec(joined)}))
         rep.suspicious = tuple(sorted({k for k, _ in olevba.detect_suspicious(joined)}))
-        rep.stomping = _stomping(parser)
+        pcode = _stomped_pcode(parser, joined)
+        if pcode:
+            # What Office runs is the p-code, so its entry points and calls are what the
+            # message is judged on (the source shows only what the attacker chose).
+            rep.stomping = True
+            rep.autoexec = tuple(sorted({*rep.autoexec,
+                                         *(k for k, _ in olevba.detect_autoexec(pcode))}))
+            rep.suspicious = tuple(sorted({*rep.suspicious,
+                                           *(k for k, _ in olevba.detect_suspicious(pcode))}))
     except Exception as e:  # noqa: BLE001
         rep.errors.append(f"olevba: {type(e).__name__}")
     finally:
@@ -228,12 +238,15 @@ def vba(data: bytes, name: str) -> VbaReport:
     return rep
 
 
-def _stomping(parser) -> bool:
-    """VBA stomping: the p-code (what Office runs) names keywords the source lacks.
+def _stomped_pcode(parser, source: str) -> str:
+    """The p-code's disassembly (capped) when it names what ``source`` lacks (VBA
+    stomping, :mod:`.vba_pcode`), else "".
 
     olevba's own ``extract_pcode`` only works on files on disk and swaps ``sys.stderr``;
-    pcodedmp's ``processProject`` takes the in-memory parser, and olevba's comparison then
-    runs on its output."""
+    pcodedmp's ``processProject`` takes the in-memory parser. (olevba's
+    ``detect_vba_stomping`` is not asked: for a parser made from bytes it answers False
+    once and keeps that answer, so no stomped file was ever found that way;
+    ``tests/test_office_real.py`` stomps a workbook compiled by Excel.)"""
     pcodedmp = _libs().pcodedmp
 
     class Args:
@@ -243,12 +256,10 @@ def _stomping(parser) -> bool:
     out = io.StringIO()
     for project in [parser] if parser.ole_file is not None else parser.ole_subfiles:
         pcodedmp.processProject(project, Args, output_file=out)
-    parser.pcodedmp_output = out.getvalue()
-    if "\t" not in parser.pcodedmp_output:
-        return False  # no p-code disassembled (e.g. a VBA project of another version)
-    parser.file_on_disk = True  # olevba refuses otherwise; the p-code is already there
-    parser.disable_pcode = False
-    return bool(parser.detect_vba_stomping())
+    disassembly = out.getvalue()
+    if not vba_pcode.stomped(disassembly, source):
+        return ""
+    return disassembly[:MAX_VBA_CODE]
 
 
 # Office documents saved as text: Word 2003 XML, Flat OPC, single-file web pages (MHT) ------
