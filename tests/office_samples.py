@@ -320,6 +320,24 @@ def equation_object() -> bytes:
                           "\x01CompObj": b"\x01\x00\xfe\xff" + b"\0" * 20}, EQUATION_CLSID)
 
 
+def _equation_streams(storage: str) -> dict[str, bytes]:
+    return {f"{storage}/{name}": data for name, data in (
+        ("Equation Native", b"\x1c\x00" + b"\0" * 26),
+        ("\x01CompObj", b"\x01\x00\xfe\xff" + b"\0" * 20))}
+
+
+def doc_with_equation() -> bytes:
+    """A Word 97-2003 document whose equation lives where Word keeps embedded objects:
+    a storage ``ObjectPool/_<object id>`` holding the object's streams."""
+    return word_doc(extra=_equation_streams("ObjectPool/_1234567890"))
+
+
+def xls_with_equation() -> bytes:
+    """An Excel 97-2003 workbook with an equation in its object storage ``MBD<id>``."""
+    return compound_file({"Workbook": workbook_stream(), **_equation_streams("MBD0001A2B3")},
+                         bytes.fromhex("2008020000000000c000000000000046"))
+
+
 def rtf_with_equation() -> bytes:
     return rtf_with_object("Equation.3", equation_object())
 

@@ -74,6 +74,8 @@ RISKY = {
     "bao-cao-opc.xml": (lambda: S.flat_opc(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
     "bao-cao-web.doc": (lambda: S.mht(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
     "cong-thuc.docx": (S.docx_with_equation, "HUE-11.5/ole-object", Action.QUARANTINE),
+    "cong-thuc.doc": (S.doc_with_equation, "HUE-11.5/ole-object", Action.QUARANTINE),
+    "cong-thuc.xls": (S.xls_with_equation, "HUE-11.5/ole-object", Action.QUARANTINE),
     "bao-mat.docx": (lambda: S.encrypt_ooxml(_big_docx(), "Bi-mat-2026"),
                      "HUE-11.5/encrypted-document", Action.QUARANTINE),
     "mo-san.docm": (lambda: S.encrypt_ooxml(_big_docx(S.AUTO_OPEN), "VelvetSweatshop"),

@@ -107,7 +107,10 @@ def _ole(node: FileNode, owner: FileNode) -> Iterator[Finding]:
                 if sheets:
                     yield finding(XLM, Severity.HIGH, f"Excel 4.0 macro sheet(s): {sheets}",
                                   "office", node)
-        if "Equation Native" in names:  # an Equation Editor 3.0 object (its own OLE file)
+        # An Equation Editor 3.0 object: at the root of its own OLE file (OOXML embeddings,
+        # RTF objects), in a storage of the document's in a .doc (ObjectPool/_<id>/) or a
+        # .xls (MBD<id>/).
+        if any(path[-1] == "Equation Native" for path in names.values()):
             yield finding(OLE_OBJECT, Severity.MEDIUM, "Equation Editor 3.0 object (removed "
                           "from Office in 2018 after CVE-2017-11882)", "office", owner)
         if "WordDocument" in names:
