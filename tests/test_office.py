@@ -285,3 +285,16 @@ def test_documents_left_when_the_office_time_is_spent_are_quarantined_not_accept
     assert "HUE-11.5/office-unreadable" in found, v.findings
     assert "HUE-11.5/macro" not in found  # not inspected, and said so
     assert v.action is Action.QUARANTINE
+
+
+def test_equations_libreoffice_saves_in_a_doc_are_found_where_word_keeps_objects(
+        engine: Engine) -> None:
+    # LibreOffice 7.4 (equation/de-thi-toan.fodt, --convert-to doc) writes each formula as an
+    # Equation Editor 3.0 object in ObjectPool/_<id>/: the layout the hand-built sample
+    # assumes, from the real program. Quarantined (medium), not rejected: the README's
+    # trade-off for an editor Microsoft removed; the same exam as .docx, .rtf and .odt
+    # carries no such object and is in benign/.
+    v = judge(engine, "de-thi-toan.doc", (BENIGN.parent / "equation" / "de-thi-toan.doc")
+              .read_bytes())
+    assert [f.rule for f in v.findings] == ["HUE-11.5/ole-object"], v.findings
+    assert v.action is Action.QUARANTINE
