@@ -70,6 +70,11 @@ RISKY = {
     "ho-so.rtf": (lambda: S.rtf_with_package("calc.exe", samples.pe_exe()), "HUE-11.5/exec",
                   Action.REJECT),
     "cong-thuc.rtf": (S.rtf_with_equation, "HUE-11.5/rtf-object", Action.REJECT),
+    # Word takes anything starting with "{\\rt" as RTF; exploit kits write "{\\rtvpn".
+    "thu-moi-rt.doc": (lambda: S.rtf_with_equation().replace(b"{\\rtf1", b"{\\rtvpn", 1),
+                       "HUE-11.5/rtf-object", Action.REJECT),
+    "ho-so-rt.rtf": (lambda: S.rtf_with_package("calc.exe", samples.pe_exe())
+                     .replace(b"{\\rtf1", b"{\\rt", 1), "HUE-11.5/exec", Action.REJECT),
     "bao-cao-2003.xml": (lambda: S.word2003_xml(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
     "bao-cao-opc.xml": (lambda: S.flat_opc(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),
     "bao-cao-web.doc": (lambda: S.mht(S.AUTO_OPEN), "HUE-11.5/macro", Action.REJECT),

@@ -186,7 +186,10 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return "png"
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "gif"
-    if head.startswith(b"{\\rtf"):
+    # Word opens as RTF whatever starts with "{\rt": exploit documents (CVE-2017-11882
+    # and its RTF weaponisers) write "{\rtvpn", "{\rt1" and the like to slip past
+    # filters that look for "{\rtf1".
+    if head.startswith(b"{\\rt"):
         return "rtf"
     if head.startswith(b"\x78\x9f\x3e\x22"):
         return "tnef"
