@@ -314,22 +314,37 @@ def rtf_with_package(filename: str, data: bytes) -> bytes:
 EQUATION_CLSID = bytes.fromhex("02ce020000000000c000000000000046")
 
 
-def equation_object() -> bytes:
-    """An Equation Editor 3.0 OLE object (the class CVE-2017-11882 abuses), harmless."""
-    return compound_file({"Equation Native": b"\x1c\x00" + b"\0" * 26,
+def equation_native(font: bytes = b"Times New Roman") -> bytes:
+    """An ``Equation Native`` stream: EQNOLEFILEHDR (28 bytes), then MTEF 3 as Equation
+    Editor 3.0 writes it: header (version 3, Windows, Equation Editor 3.0), FULL size, a
+    LINE, a FONT record naming ``font``, the characters "x=1" and the ENDs."""
+    mtef = (b"\x03\x01\x01\x03\x0a" + b"\x0a\x01" + b"\x08\x83\x00" + font + b"\x00"
+            + b"\x02\x83\x78\x00\x02\x86\x3d\x00\x02\x81\x31\x00" + b"\x00\x00")
+    header = struct.pack("<HIHIIIII", 28, 0x00020000, 0xC16D, len(mtef), 0, 0, 0, 0)
+    return header + mtef
+
+
+# The shape of the public CVE-2017-11882 proof of concept: a command, padding to the saved
+# return address, and the address (0x00430C12, whose zero byte ends the name). Harmless here.
+EXPLOIT_FONT = b"cmd.exe /c calc.exe".ljust(44, b"A") + b"\x12\x0c\x43"
+
+
+def equation_object(font: bytes = b"Times New Roman") -> bytes:
+    """An Equation Editor 3.0 OLE object (the class CVE-2017-11882 abuses)."""
+    return compound_file({"Equation Native": equation_native(font),
                           "\x01CompObj": b"\x01\x00\xfe\xff" + b"\0" * 20}, EQUATION_CLSID)
 
 
-def _equation_streams(storage: str) -> dict[str, bytes]:
+def _equation_streams(storage: str, font: bytes = b"Times New Roman") -> dict[str, bytes]:
     return {f"{storage}/{name}": data for name, data in (
-        ("Equation Native", b"\x1c\x00" + b"\0" * 26),
+        ("Equation Native", equation_native(font)),
         ("\x01CompObj", b"\x01\x00\xfe\xff" + b"\0" * 20))}
 
 
-def doc_with_equation() -> bytes:
+def doc_with_equation(font: bytes = b"Times New Roman") -> bytes:
     """A Word 97-2003 document whose equation lives where Word keeps embedded objects:
     a storage ``ObjectPool/_<object id>`` holding the object's streams."""
-    return word_doc(extra=_equation_streams("ObjectPool/_1234567890"))
+    return word_doc(extra=_equation_streams("ObjectPool/_1234567890", font))
 
 
 def xls_with_equation() -> bytes:
@@ -338,18 +353,18 @@ def xls_with_equation() -> bytes:
                          bytes.fromhex("2008020000000000c000000000000046"))
 
 
-def rtf_with_equation() -> bytes:
-    return rtf_with_object("Equation.3", equation_object())
+def rtf_with_equation(font: bytes = b"Times New Roman") -> bytes:
+    return rtf_with_object("Equation.3", equation_object(font))
 
 
-def docx_with_equation() -> bytes:
+def docx_with_equation(font: bytes = b"Times New Roman") -> bytes:
     """A .docx embedding an Equation Editor 3.0 object (word/embeddings/oleObject1.bin)."""
     plain = docx()
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(plain)) as src, zipfile.ZipFile(buf, "w") as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
-        dst.writestr("word/embeddings/oleObject1.bin", equation_object())
+        dst.writestr("word/embeddings/oleObject1.bin", equation_object(font))
     return buf.getvalue()
 
 

@@ -81,6 +81,11 @@ RISKY = {
     "cong-thuc.docx": (S.docx_with_equation, "HUE-11.5/ole-object", Action.QUARANTINE),
     "cong-thuc.doc": (S.doc_with_equation, "HUE-11.5/ole-object", Action.QUARANTINE),
     "cong-thuc.xls": (S.xls_with_equation, "HUE-11.5/ole-object", Action.QUARANTINE),
+    # The font-name overflow of CVE-2017-11882 in each carrier: rejected, not only held.
+    "de-thi-khai-thac.doc": (lambda: S.doc_with_equation(S.EXPLOIT_FONT), "HUE-11.5/ole-object",
+                             Action.REJECT),
+    "de-thi-khai-thac.docx": (lambda: S.docx_with_equation(S.EXPLOIT_FONT),
+                              "HUE-11.5/ole-object", Action.REJECT),
     "bao-mat.docx": (lambda: S.encrypt_ooxml(_big_docx(), "Bi-mat-2026"),
                      "HUE-11.5/encrypted-document", Action.QUARANTINE),
     "mo-san.docm": (lambda: S.encrypt_ooxml(_big_docx(S.AUTO_OPEN), "VelvetSweatshop"),

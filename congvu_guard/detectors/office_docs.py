@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
-from . import Detector, filetypes, office
+from . import Detector, equation, filetypes, office
 from .content import FileNode, ScanLimits, password_in_body
 from .scanning import finding
 
@@ -35,6 +35,9 @@ UNREADABLE = "HUE-11.5/office-unreadable"
 # bounded by the caps in office.py; ordinary documents take 1-5 ms each.
 TIME_BUDGET_SECONDS = 10.0
 MAX_EMBEDDED_BYTES = ScanLimits().max_member_bytes  # an OLE file inflated from ActiveMime
+# An equation is a few hundred bytes; an exploit needs a few hundred more. What lies beyond
+# this is not read for the font-name check (the walk is linear, this bounds it anyway).
+MAX_EQUATION_BYTES = 1 << 20
 
 
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
@@ -110,7 +113,15 @@ def _ole(node: FileNode, owner: FileNode) -> Iterator[Finding]:
         # An Equation Editor 3.0 object: at the root of its own OLE file (OOXML embeddings,
         # RTF objects), in a storage of the document's in a .doc (ObjectPool/_<id>/) or a
         # .xls (MBD<id>/).
-        if any(path[-1] == "Equation Native" for path in names.values()):
+        equations = [path for path in names.values() if path[-1] == "Equation Native"]
+        overflow = max((equation.overflow(ole.openstream(path).read(MAX_EQUATION_BYTES))
+                        for path in equations), default=0)
+        if overflow:
+            yield finding(OLE_OBJECT, Severity.HIGH, f"Equation Editor 3.0 object whose font "
+                          f"name is {overflow} bytes long (a font's has at most "
+                          f"{equation.LONGEST_FONT_NAME}): the CVE-2017-11882 / CVE-2018-0802 "
+                          "overflow", "office", owner)
+        elif equations:
             yield finding(OLE_OBJECT, Severity.MEDIUM, "Equation Editor 3.0 object (removed "
                           "from Office in 2018 after CVE-2017-11882)", "office", owner)
         if "WordDocument" in names:
