@@ -72,6 +72,17 @@ def test_names_and_types_that_lie(engine: Engine, name: str, data: bytes, proble
     assert any(problem in f.detail for f in lies), v.findings
 
 
+@pytest.mark.parametrize("name", ["bao-cao.js . .", "bao-cao.js .", "bao-cao.vbs. . ",
+                                  "bao-cao.hta..  "])
+def test_a_name_ending_in_dots_and_spaces_is_judged_by_what_windows_keeps(
+        engine: Engine, name: str) -> None:
+    # Windows drops the trailing dots and spaces, in any mix, and runs the script; the
+    # content says nothing (no script words), so only the name can tell.
+    v = judge(engine, one(name, b"var a = 1;\r\n"))
+    assert "HUE-11.5/bad-extension" in rules_of(v), v.findings
+    assert v.action is Action.REJECT
+
+
 def test_declared_type_that_lies(engine: Engine) -> None:
     v = judge(engine, one("anh", samples.pe_exe(), "image/png"))
     assert any("declared image/png but is pe" in f.detail for f in v.findings)

@@ -100,7 +100,9 @@ _SCRIPT_PATTERNS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes] | _Then]
 
 
 def extension(name: str) -> str:
-    base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].strip().rstrip(".").lower()
+    # Windows drops the dots and spaces a name ends with, in any mix: "hoadon.js . ." is
+    # saved and run as hoadon.js.
+    base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].strip().rstrip(". ").lower()
     return base.rsplit(".", 1)[1] if "." in base else ""
 
 
