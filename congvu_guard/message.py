@@ -48,6 +48,9 @@ class Part:
     depth: int
     is_attachment: bool  # has a file name or Content-Disposition: attachment
     charset: str = ""  # declared charset of a text part, lower-case
+    # Other names its headers give (Content-Type's name against Content-Disposition's
+    # filename, repeated headers): mail clients differ in which one they save the file as.
+    other_names: tuple[str, ...] = ()
     # Of payload, when already known (runcache.py); "" = not computed. Derived from the
     # payload, so not part of what makes two parts equal.
     sha256: str = field(default="", compare=False)
@@ -151,6 +154,29 @@ def _filename(part: Message) -> str:
             except (LookupError, ValueError, TypeError):
                 name = str(name[2])
     return _safe_text(name, collapse=False) if name else ""
+
+
+def _other_names(part: Message, filename: str) -> tuple[str, ...]:
+    """Names besides ``filename`` that a client could save the part as: Content-Type's
+    ``name`` where Content-Disposition's ``filename`` says another, and the names of a
+    repeated Content-Disposition or Content-Type header (Python reads the first, a client
+    may read the last)."""
+    found: list[str] = []
+    for header, value in part.raw_items():
+        if header.lower() in ("content-disposition", "content-type") and "name" in value.lower():
+            m = _RAW_NAME.search(value.replace("\r\n", ""))
+            if m:
+                found.append(m.group(1) if m.group(1) is not None else m.group(2))
+    try:
+        declared = part.get_param("name", header="content-type")
+        if isinstance(declared, tuple):  # RFC 2231 triple
+            declared = email.utils.collapse_rfc2231_value(declared)
+    except (LookupError, ValueError, TypeError, AttributeError):
+        declared = None
+    if isinstance(declared, str):
+        found.append(declared)
+    names = {_safe_text(n, collapse=False) for n in found}
+    return tuple(sorted(n for n in names if n and n != filename))
 
 
 def _content_type(part: Message) -> str:
@@ -328,6 +354,7 @@ class _Walker:
                 depth=depth,
                 is_attachment=bool(filename) or disposition == "attachment",
                 charset=_charset(part),
+                other_names=_other_names(part, filename),
                 sha256=sha256,
             )
         )

@@ -83,6 +83,37 @@ def test_a_name_ending_in_dots_and_spaces_is_judged_by_what_windows_keeps(
     assert v.action is Action.REJECT
 
 
+def _part_with_headers(headers: str) -> bytes:
+    return ("From: a@example.com\r\nTo: b@thuathienhue.gov.vn\r\nSubject: Ho so\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+            "--XX\r\nContent-Type: text/plain\r\n\r\nXem tep dinh kem.\r\n--XX\r\n" + headers
+            + "Content-Transfer-Encoding: base64\r\n\r\ndmFyIGEgPSAxOw0K\r\n--XX--\r\n").encode()
+
+
+@pytest.mark.parametrize("headers", [
+    # Content-Disposition says .pdf, Content-Type's name says .js
+    'Content-Type: application/octet-stream; name="bao-cao.js"\r\n'
+    'Content-Disposition: attachment; filename="bao-cao.pdf"\r\n',
+    # two Content-Disposition headers: Python reads the first, a client may read the last
+    'Content-Type: application/octet-stream\r\n'
+    'Content-Disposition: attachment; filename="bao-cao.pdf"\r\n'
+    'Content-Disposition: attachment; filename="bao-cao.js"\r\n',
+])
+def test_a_dangerous_name_in_another_mime_header_of_the_part_is_judged(
+        engine: Engine, headers: str) -> None:
+    v = judge(engine, _part_with_headers(headers))
+    assert any(f.rule == "HUE-11.5/bad-extension" and "bao-cao.js" in f.detail
+               for f in v.findings), v.findings
+    assert v.action is Action.REJECT
+
+
+def test_names_that_differ_only_in_how_they_are_encoded_raise_nothing(engine: Engine) -> None:
+    headers = ('Content-Type: text/plain; name="=?UTF-8?B?YsOhby1jw6FvLnR4dA==?="\r\n'
+               "Content-Disposition: attachment; filename*=UTF-8''b%C3%A1o-c%C3%A1o.txt\r\n")
+    v = judge(engine, _part_with_headers(headers))
+    assert v.action is Action.ACCEPT and not v.findings, v.findings
+
+
 def test_declared_type_that_lies(engine: Engine) -> None:
     v = judge(engine, one("anh", samples.pe_exe(), "image/png"))
     assert any("declared image/png but is pe" in f.detail for f in v.findings)

@@ -35,6 +35,13 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                           node)
         for problem in filetypes.name_lies(node.name, kind, node.declared_type):
             yield finding(LIE, Severity.MEDIUM, problem, "attachments", node)
+        # A client that reads the other header saves the file under that name.
+        for other in node.also_named:
+            if named := filetypes.dangerous_name(other):
+                severity = Severity.MEDIUM if named in filetypes.DISK_IMAGES else Severity.HIGH
+                yield finding(BAD_EXT, severity, f"another of its MIME headers names it "
+                              f"{other!r}, the name of a {named} file", "attachments", node)
+                break
 
 
 DETECTOR = Detector("attachments", (EXEC, SCRIPT, LNK, DISK, LIE, BAD_EXT), detect)

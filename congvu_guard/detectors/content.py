@@ -51,6 +51,7 @@ class FileNode:
     # Nesting of every kind (MIME, attached messages, archives, documents) from the top of
     # the message: what the one depth limit ([scan] max_depth) is checked against.
     level: int = 0
+    also_named: tuple[str, ...] = ()  # other names its MIME headers give (Part.other_names)
     # Computed once, on first use. Not functools.cached_property: on Python 3.11 its one
     # lock per attribute is shared by every FileNode of every thread, so one thread hashing
     # a large file held up every other milter thread's lookups (py-spy on bench/throughput:
@@ -290,7 +291,7 @@ class _Expander:
             sub = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
             self.add(FileNode(f"{node.path}:{sub}", part.filename, part.content_type,
                               part.payload, node.depth + 1, "email",
-                              node.level + 1 + part.depth))
+                              node.level + 1 + part.depth, also_named=part.other_names))
 
     def open_ooxml(self, node: FileNode) -> None:
         self.open_zip(node)  # an OOXML document is a zip package: scan its parts too
@@ -631,7 +632,7 @@ def expand(parsed: ParsedMessage, limits: ScanLimits | None = None,
         for part in parsed.parts:
             path = part.path.replace(".", "/") + (f"/{part.filename}" if part.filename else "")
             node = FileNode(path, part.filename, part.content_type, part.payload, 0, "",
-                            part.depth)
+                            part.depth, also_named=part.other_names)
             node._sha256 = part.sha256 or None  # known when the parse decoded it (runcache)
             ex.add(node)
     except BudgetExhausted as e:
