@@ -255,9 +255,37 @@ def _fast_base64(part: Message, cache: RunCache | None = None) -> DecodedRun | N
     return decoded(cache, run, out)
 
 
+# A Content-Transfer-Encoding's mechanism, read as mail clients read it: case, spaces, quotes,
+# comments and anything after the first word ignored.
+_CTE_COMMENT = re.compile(r"\([^()]*\)")
+_CTE_WORD = re.compile(r"[a-z0-9-]+")
+_CTE_RANK = {"base64": 3, "quoted-printable": 2, "x-uuencode": 1, "uuencode": 1, "uue": 1,
+             "x-uue": 1}
+
+
+def _transfer_encoding(part: Message) -> str:
+    """The transfer encoding a client could decode the part with, or "" for none.
+
+    The standard library compares the whole value of the first header ("BASE64 " or
+    "base64 (encoded)" are then no encoding, and a file in base64 is scanned as text, where
+    a client decodes it and saves the file). Of repeated headers that disagree, the one that
+    decodes wins: a client may read either, and only the decoded form carries a file."""
+    best, rank = "", 0
+    for name, value in part.raw_items():
+        if name.lower() == "content-transfer-encoding":
+            word = _CTE_WORD.search(_CTE_COMMENT.sub(" ", str(value).lower()))
+            if word and _CTE_RANK.get(word.group(), 0) > rank:
+                best, rank = word.group(), _CTE_RANK[word.group()]
+    return best
+
+
 def _decoded_payload(part: Message, cache: RunCache | None = None) -> tuple[bytes, str]:
     """The part's content with its transfer encoding removed, and its sha256 when that is
     already known ("" otherwise)."""
+    cte = _transfer_encoding(part)
+    if cte and str(part.get("content-transfer-encoding", "")).lower() != cte:
+        del part["content-transfer-encoding"]
+        part["Content-Transfer-Encoding"] = cte
     fast = _fast_base64(part, cache)
     if fast is not None:
         return fast.data, fast.sha256

@@ -114,6 +114,30 @@ def test_names_that_differ_only_in_how_they_are_encoded_raise_nothing(engine: En
     assert v.action is Action.ACCEPT and not v.findings, v.findings
 
 
+@pytest.mark.parametrize("cte", [
+    "Content-Transfer-Encoding:  BASE64 \r\n",
+    "Content-Transfer-Encoding: base64 (encoded)\r\n",
+    'Content-Transfer-Encoding: "base64"\r\n',
+    "Content-Transfer-Encoding: base64; x=1\r\n",
+    # repeated: the standard library reads the first, a client may read the second
+    "Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n",
+])
+def test_a_transfer_encoding_written_oddly_is_decoded_as_clients_decode_it(
+        engine: Engine, cte: str) -> None:
+    import base64
+
+    encoded = base64.encodebytes(samples.pe_exe()).decode().replace("\n", "\r\n")
+    raw = ("From: a@example.com\r\nTo: b@thuathienhue.gov.vn\r\nSubject: Ho so\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+           "--XX\r\nContent-Type: text/plain\r\n\r\nXem tep.\r\n--XX\r\n"
+           "Content-Type: application/octet-stream\r\n"
+           'Content-Disposition: attachment; filename="ho-so.dat"\r\n' + cte + "\r\n"
+           + encoded + "--XX--\r\n").encode()
+    v = judge(engine, raw)
+    assert "HUE-11.5/exec" in rules_of(v), v.findings
+    assert v.action is Action.REJECT
+
+
 def test_declared_type_that_lies(engine: Engine) -> None:
     v = judge(engine, one("anh", samples.pe_exe(), "image/png"))
     assert any("declared image/png but is pe" in f.detail for f in v.findings)
