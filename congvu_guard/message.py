@@ -279,6 +279,37 @@ def _transfer_encoding(part: Message) -> str:
     return best
 
 
+_BOUNDARY_PARAM = re.compile(r'(?:^|;)\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.I)
+# Defects that mean a mail client could find parts the parser did not (detectors/mime.py).
+AMBIGUOUS = ("AmbiguousContentType", "AmbiguousBoundary", "EncodedMessagePart")
+
+
+def _ambiguity(part: Message) -> str:
+    """Which of AMBIGUOUS this part's headers show, or "".
+
+    The standard library reads the first Content-Type header and the first boundary; a
+    client may read the last. Two headers whose types differ where one of them has parts
+    (multipart, message), or two different boundaries, can hide an attachment from the
+    scanner. A message/* part in base64 or quoted-printable is not allowed (RFC 2046
+    5.2.1), and the parser reads its encoded text as the message, where clients decode it."""
+    types: set[str] = set()
+    for name, value in part.raw_items():
+        if name.lower() != "content-type":
+            continue
+        text = str(value).replace("\r\n", "")
+        types.add(text.split(";", 1)[0].strip().lower())
+        bounds = {m.group(1) if m.group(1) is not None else m.group(2)
+                  for m in _BOUNDARY_PARAM.finditer(text)}
+        if len(bounds) > 1:
+            return "AmbiguousBoundary"
+    if len(types) > 1 and any(t.startswith(("multipart/", "message/")) for t in types):
+        return "AmbiguousContentType"
+    if part.get_content_maintype() == "message" and \
+            _transfer_encoding(part) in ("base64", "quoted-printable"):
+        return "EncodedMessagePart"
+    return ""
+
+
 def _decoded_payload(part: Message, cache: RunCache | None = None) -> tuple[bytes, str]:
     """The part's content with its transfer encoding removed, and its sha256 when that is
     already known ("" otherwise)."""
@@ -338,6 +369,8 @@ class _Walker:
             self.note("", f"LimitExceeded({what})")
 
     def walk(self, part: Message, path: str, depth: int) -> None:
+        if ambiguity := _ambiguity(part):
+            self.note(path or "0", ambiguity)
         try:
             self.visit(part, path, depth)
         finally:

@@ -138,6 +138,55 @@ def test_a_transfer_encoding_written_oddly_is_decoded_as_clients_decode_it(
     assert v.action is Action.REJECT
 
 
+def _exe_behind(top_headers: str, boundary_line: str = "--XX") -> bytes:
+    import base64
+
+    encoded = base64.encodebytes(samples.pe_exe()).decode().replace("\n", "\r\n")
+    inner = (f"{boundary_line}\r\nContent-Type: text/plain\r\n\r\nXem tep.\r\n"
+             f"{boundary_line}\r\nContent-Type: application/octet-stream\r\n"
+             'Content-Disposition: attachment; filename="ho-so.exe"\r\n'
+             "Content-Transfer-Encoding: base64\r\n\r\n" + encoded + f"{boundary_line}--\r\n")
+    return ("From: a@example.com\r\nTo: b@thuathienhue.gov.vn\r\nSubject: Ho so\r\n"
+            "MIME-Version: 1.0\r\n" + top_headers + "\r\n" + inner).encode()
+
+
+@pytest.mark.parametrize("top", [
+    # the parser reads the first Content-Type (text), a client may read the multipart one
+    "Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=XX\r\n",
+    # the parser takes the first boundary, which no line uses; a client may take the second
+    "Content-Type: multipart/mixed; boundary=YY; boundary=XX\r\n",
+])
+def test_mime_a_client_can_read_otherwise_than_the_scanner_is_quarantined(
+        engine: Engine, top: str) -> None:
+    v = judge(engine, _exe_behind(top))
+    assert "CG-MIME-AMBIGUOUS" in rules_of(v), v.findings
+    assert v.action is Action.QUARANTINE
+
+
+def test_a_message_part_in_base64_is_quarantined_not_read_as_garbage(engine: Engine) -> None:
+    import base64
+
+    attached = base64.encodebytes(_exe_behind("Content-Type: multipart/mixed; boundary=XX\r\n"))
+    raw = (b"From: a@example.com\r\nTo: b@thuathienhue.gov.vn\r\nSubject: Fwd\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=ZZ\r\n\r\n"
+           b"--ZZ\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + attached.replace(b"\n", b"\r\n") + b"--ZZ--\r\n")
+    v = judge(engine, raw)
+    assert "CG-MIME-AMBIGUOUS" in rules_of(v), v.findings
+    assert v.action is Action.QUARANTINE
+
+
+def test_repeated_content_types_that_change_no_structure_are_not_ambiguous(
+        engine: Engine) -> None:
+    # A web form's mailer that sets text/html over its library's text/plain: common, harmless.
+    raw = (b"From: a@example.com\r\nTo: b@thuathienhue.gov.vn\r\nSubject: Thong bao\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+           b"Content-type: text/html; charset=UTF-8\r\n\r\n<p>Xin chao</p>\r\n")
+    v = judge(engine, raw)
+    assert "CG-MIME-AMBIGUOUS" not in rules_of(v)
+    assert v.action is Action.ACCEPT
+
+
 def test_declared_type_that_lies(engine: Engine) -> None:
     v = judge(engine, one("anh", samples.pe_exe(), "image/png"))
     assert any("declared image/png but is pe" in f.detail for f in v.findings)

@@ -1,25 +1,35 @@
 """CG-MIME: structural problems in the message (bad boundaries, bad base64, limits hit).
 
 Malformed MIME is how scanners are evaded, but it is also common in harmless mail from old
-clients, so the default action is to tag the message, never to block it.
+clients, so the default action is to tag the message, never to block it. The exception is
+CG-MIME-AMBIGUOUS: a structure a mail client can read otherwise than the parser did (two
+Content-Type headers, one of them with parts; two boundaries; an encoded message/* part),
+where the client may show an attachment the scanner never saw. Harmless mail does not do
+that, so it is judged by its severity (medium: quarantined by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..message import ParsedMessage
+from ..message import AMBIGUOUS, ParsedMessage
 from ..model import Action, Envelope, Finding, Severity
 from . import Detector
+from .scanning import finding
 
 RULE = "CG-MIME"
 RULE_LIMIT = "CG-MIME-LIMIT"
+RULE_AMBIGUOUS = "CG-MIME-AMBIGUOUS"
 _MAX_LISTED = 5
 
 
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     limits = [d for d in msg.defects if d.startswith("LimitExceeded")]
-    others = [d for d in msg.defects if not d.startswith("LimitExceeded")]
+    ambiguous = [d for d in msg.defects if d.rsplit(": ", 1)[-1] in AMBIGUOUS]
+    others = [d for d in msg.defects if not d.startswith("LimitExceeded") and d not in ambiguous]
+    if ambiguous:
+        yield finding(RULE_AMBIGUOUS, Severity.MEDIUM, "MIME structure a mail client can read "
+                      "otherwise than the scanner: " + ", ".join(ambiguous[:_MAX_LISTED]), "mime")
     if limits:
         yield Finding(RULE_LIMIT, "MIME structure exceeds scan limits: " + ", ".join(limits),
                       Action.TAG, Severity.MEDIUM, "mime")
@@ -29,4 +39,4 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         yield Finding(RULE, f"malformed MIME: {listed}", Action.TAG, Severity.LOW, "mime")
 
 
-DETECTOR = Detector("mime", (RULE, RULE_LIMIT), detect)
+DETECTOR = Detector("mime", (RULE, RULE_LIMIT, RULE_AMBIGUOUS), detect)
