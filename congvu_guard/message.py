@@ -14,6 +14,7 @@ import email.header
 import email.parser
 import email.policy
 import email.utils
+import quopri
 import re
 import secrets
 from collections.abc import Iterator
@@ -163,8 +164,9 @@ def _other_names(part: Message, filename: str) -> tuple[str, ...]:
     may read the last)."""
     found: list[str] = []
     for header, value in part.raw_items():
-        if header.lower() in ("content-disposition", "content-type") and "name" in value.lower():
-            m = _RAW_NAME.search(value.replace("\r\n", ""))
+        text = str(value)
+        if header.lower() in ("content-disposition", "content-type") and "name" in text.lower():
+            m = _RAW_NAME.search(text.replace("\r\n", ""))
             if m:
                 found.append(m.group(1) if m.group(1) is not None else m.group(2))
     try:
@@ -281,7 +283,7 @@ def _transfer_encoding(part: Message) -> str:
 
 _BOUNDARY_PARAM = re.compile(r'(?:^|;)\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.I)
 # Defects that mean a mail client could find parts the parser did not (detectors/mime.py).
-AMBIGUOUS = ("AmbiguousContentType", "AmbiguousBoundary", "EncodedMessagePart")
+AMBIGUOUS = ("AmbiguousContentType", "AmbiguousBoundary")
 
 
 def _ambiguity(part: Message) -> str:
@@ -290,8 +292,7 @@ def _ambiguity(part: Message) -> str:
     The standard library reads the first Content-Type header and the first boundary; a
     client may read the last. Two headers whose types differ where one of them has parts
     (multipart, message), or two different boundaries, can hide an attachment from the
-    scanner. A message/* part in base64 or quoted-printable is not allowed (RFC 2046
-    5.2.1), and the parser reads its encoded text as the message, where clients decode it."""
+    scanner."""
     types: set[str] = set()
     for name, value in part.raw_items():
         if name.lower() != "content-type":
@@ -304,10 +305,37 @@ def _ambiguity(part: Message) -> str:
             return "AmbiguousBoundary"
     if len(types) > 1 and any(t.startswith(("multipart/", "message/")) for t in types):
         return "AmbiguousContentType"
-    if part.get_content_maintype() == "message" and \
-            _transfer_encoding(part) in ("base64", "quoted-printable"):
-        return "EncodedMessagePart"
     return ""
+
+
+_NOT_BASE64 = bytes(set(range(256)) - set(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))
+
+
+def _encoded_message(part: Message) -> bytes | None:
+    """The decoded body of a message/* part sent in base64 or quoted-printable, else None.
+
+    RFC 2046 (5.2.1) forbids that for message/rfc822, RFC 6532 allows it for
+    message/global; either way the standard library parses the encoded text as the
+    attached message (base64 lines become a message with no headers), where a client
+    decodes it first and shows the attachments inside. The decoded bytes become a leaf
+    part, which the expansion opens as a message."""
+    if part.get_content_maintype() != "message" or \
+            _transfer_encoding(part) not in ("base64", "quoted-printable"):
+        return None
+    children = part.get_payload()
+    if not isinstance(children, list) or len(children) != 1 or \
+            not isinstance(children[0], Message):
+        return None  # delivery-status and the like: blocks of fields, not a message
+    try:
+        text = children[0].as_string().encode("utf-8", "surrogateescape")
+        if _transfer_encoding(part) == "quoted-printable":
+            return quopri.decodestring(text)
+        data = text.translate(None, _NOT_BASE64)  # as clients do: skip the rest (and '=')
+        data = data[:len(data) - 1] if len(data) % 4 == 1 else data  # a lone last character
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    except (ValueError, TypeError, LookupError, UnicodeError, binascii.Error):
+        return None  # the parse as it was; the message is still judged as parsed
 
 
 def _decoded_payload(part: Message, cache: RunCache | None = None) -> tuple[bytes, str]:
@@ -382,7 +410,8 @@ class _Walker:
         if depth > self.limits.max_depth:
             self.limit(f"depth>{self.limits.max_depth}")
             return
-        if part.is_multipart():
+        encoded = _encoded_message(part) if part.is_multipart() else None
+        if part.is_multipart() and encoded is None:
             children = part.get_payload()
             if not isinstance(children, list):
                 self.note(path or "0", "MultipartPayloadNotList")
@@ -395,7 +424,8 @@ class _Walker:
         if self.count > self.limits.max_parts:
             self.limit(f"parts>{self.limits.max_parts}")
             return
-        payload, sha256 = _decoded_payload(part, self.cache)
+        payload, sha256 = (encoded, "") if encoded is not None else \
+            _decoded_payload(part, self.cache)
         self.parsed.decoded_bytes += len(payload)
         truncated = len(payload) > self.budget
         if truncated:
