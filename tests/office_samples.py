@@ -219,6 +219,7 @@ NO_AUTO = {"Module1": "Function TongLuong(a, b)\n  TongLuong = a + b\nEnd Functi
 
 # Word, Excel and RTF documents -------------------------------------------------------------
 WORD_CLSID = bytes.fromhex("0609020000000000c000000000000046")
+EXCEL_CLSID = bytes.fromhex("2008020000000000c000000000000046")
 _FIB = bytes.fromhex("eca5c100")  # wIdent 0xA5EC, nFib 0x00C1 (Word 97)
 
 
@@ -269,7 +270,7 @@ def xls(macro_sheet: bool = False, modules: dict[str, str] | None = None) -> byt
                "\x05SummaryInformation": b"\xfe\xff" + b"\0" * 46}
     if modules:
         streams.update(vba_streams(modules, "_VBA_PROJECT_CUR/"))
-    return compound_file(streams, bytes.fromhex("2008020000000000c000000000000046"))
+    return compound_file(streams, EXCEL_CLSID)
 
 
 def ole_package(filename: str, data: bytes) -> bytes:
@@ -329,28 +330,28 @@ def equation_native(font: bytes = b"Times New Roman") -> bytes:
 EXPLOIT_FONT = b"cmd.exe /c calc.exe".ljust(44, b"A") + b"\x12\x0c\x43"
 
 
-def equation_object(font: bytes = b"Times New Roman") -> bytes:
-    """An Equation Editor 3.0 OLE object (the class CVE-2017-11882 abuses)."""
-    return compound_file({"Equation Native": equation_native(font),
-                          "\x01CompObj": b"\x01\x00\xfe\xff" + b"\0" * 20}, EQUATION_CLSID)
-
-
-def _equation_streams(storage: str, font: bytes = b"Times New Roman") -> dict[str, bytes]:
-    return {f"{storage}/{name}": data for name, data in (
+def _equation_streams(storage: str = "", font: bytes = b"Times New Roman") -> dict[str, bytes]:
+    """The streams of an equation object, at the root (``storage`` "") or in a storage."""
+    return {storage + name: data for name, data in (
         ("Equation Native", equation_native(font)),
         ("\x01CompObj", b"\x01\x00\xfe\xff" + b"\0" * 20))}
+
+
+def equation_object(font: bytes = b"Times New Roman") -> bytes:
+    """An Equation Editor 3.0 OLE object (the class CVE-2017-11882 abuses)."""
+    return compound_file(_equation_streams(font=font), EQUATION_CLSID)
 
 
 def doc_with_equation(font: bytes = b"Times New Roman") -> bytes:
     """A Word 97-2003 document whose equation lives where Word keeps embedded objects:
     a storage ``ObjectPool/_<object id>`` holding the object's streams."""
-    return word_doc(extra=_equation_streams("ObjectPool/_1234567890", font))
+    return word_doc(extra=_equation_streams("ObjectPool/_1234567890/", font))
 
 
 def xls_with_equation() -> bytes:
     """An Excel 97-2003 workbook with an equation in its object storage ``MBD<id>``."""
-    return compound_file({"Workbook": workbook_stream(), **_equation_streams("MBD0001A2B3")},
-                         bytes.fromhex("2008020000000000c000000000000046"))
+    return compound_file({"Workbook": workbook_stream(), **_equation_streams("MBD0001A2B3/")},
+                         EXCEL_CLSID)
 
 
 def rtf_with_equation(font: bytes = b"Times New Roman") -> bytes:

@@ -36,8 +36,8 @@ def pcode_names(disassembly: str) -> set[str]:
         mnemonic, _, args = line.strip().partition(" ")
         args = args.strip()
         if mnemonic in _NAMED and args:
-            args = args.removeprefix("(Call) ")
-            name = args.split(None, 1)[0] if args.strip() else ""
+            args = args.removeprefix("(Call) ")  # olevba's issue 489
+            name = args.split(None, 1)[0] if args else ""
             if name and not name.startswith("id_"):  # id_FFFF: "Me" and the like
                 names.add(name)
         elif mnemonic == "LitStr":
