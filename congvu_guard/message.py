@@ -124,17 +124,24 @@ def _safe_text(value: object, collapse: bool = True) -> str:
 _RAW_NAME = re.compile(r'(?:^|;)\s*(?:file)?name\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.I)
 
 
+def _raw_names(part: Message) -> list[str]:
+    """The file name each raw Content-Disposition header gives, then each Content-Type
+    header's, as received."""
+    found: list[str] = []
+    for header in ("content-disposition", "content-type"):
+        for name, value in part.raw_items():
+            if name.lower() == header:
+                m = _RAW_NAME.search(str(value).replace("\r\n", ""))
+                if m:
+                    found.append(m.group(1) if m.group(1) is not None else m.group(2))
+    return found
+
+
 def _raw_filename(part: Message) -> str | None:
     """The file name from the raw headers, for 8-bit (SMTPUTF8) names that the standard
     library turns into replacement characters."""
-    for header in ("Content-Disposition", "Content-Type"):
-        for name, value in part.raw_items():
-            if name.lower() == header.lower():
-                m = _RAW_NAME.search(value.replace("\r\n", ""))
-                if m:
-                    raw = m.group(1) if m.group(1) is not None else m.group(2)
-                    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return None
+    raw = next(iter(_raw_names(part)), None)
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if raw else None
 
 
 def _filename(part: Message) -> str:
@@ -162,13 +169,7 @@ def _other_names(part: Message, filename: str) -> tuple[str, ...]:
     ``name`` where Content-Disposition's ``filename`` says another, and the names of a
     repeated Content-Disposition or Content-Type header (Python reads the first, a client
     may read the last)."""
-    found: list[str] = []
-    for header, value in part.raw_items():
-        text = str(value)
-        if header.lower() in ("content-disposition", "content-type") and "name" in text.lower():
-            m = _RAW_NAME.search(text.replace("\r\n", ""))
-            if m:
-                found.append(m.group(1) if m.group(1) is not None else m.group(2))
+    found = _raw_names(part)
     try:
         declared = part.get_param("name", header="content-type")
         if isinstance(declared, tuple):  # RFC 2231 triple
@@ -261,6 +262,8 @@ def _fast_base64(part: Message, cache: RunCache | None = None) -> DecodedRun | N
 # comments and anything after the first word ignored.
 _CTE_COMMENT = re.compile(r"\([^()]*\)")
 _CTE_WORD = re.compile(r"[a-z0-9-]+")
+# The encodings that decode (those Message.get_payload(decode=True) decodes, _DECODED_CTES),
+# the one a client would pick first ranked highest.
 _CTE_RANK = {"base64": 3, "quoted-printable": 2, "x-uuencode": 1, "uuencode": 1, "uue": 1,
              "x-uue": 1}
 
@@ -320,8 +323,10 @@ def _encoded_message(part: Message) -> bytes | None:
     attached message (base64 lines become a message with no headers), where a client
     decodes it first and shows the attachments inside. The decoded bytes become a leaf
     part, which the expansion opens as a message."""
-    if part.get_content_maintype() != "message" or \
-            _transfer_encoding(part) not in ("base64", "quoted-printable"):
+    if part.get_content_maintype() != "message":
+        return None
+    cte = _transfer_encoding(part)
+    if cte not in ("base64", "quoted-printable"):
         return None
     children = part.get_payload()
     if not isinstance(children, list) or len(children) != 1 or \
@@ -329,7 +334,7 @@ def _encoded_message(part: Message) -> bytes | None:
         return None  # delivery-status and the like: blocks of fields, not a message
     try:
         text = children[0].as_string().encode("utf-8", "surrogateescape")
-        if _transfer_encoding(part) == "quoted-printable":
+        if cte == "quoted-printable":
             return quopri.decodestring(text)
         data = text.translate(None, _NOT_BASE64)  # as clients do: skip the rest (and '=')
         data = data[:len(data) - 1] if len(data) % 4 == 1 else data  # a lone last character
@@ -616,8 +621,7 @@ def _put_back(text: str, blobs: dict[str, bytes]) -> str:
 
 # The transfer encodings Message.get_payload(decode=True) decodes; for any other (7bit, 8bit,
 # binary, none, unknown) it returns the body's bytes as received.
-_DECODED_CTES = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", "uue",
-                           "x-uue"})
+_DECODED_CTES = frozenset(_CTE_RANK)
 
 
 def _put_back_bytes(text: str, blobs: dict[str, bytes]) -> bytes | None:

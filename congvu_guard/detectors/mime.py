@@ -26,7 +26,8 @@ _MAX_LISTED = 5
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     limits = [d for d in msg.defects if d.startswith("LimitExceeded")]
     ambiguous = [d for d in msg.defects if d.rsplit(": ", 1)[-1] in AMBIGUOUS]
-    others = [d for d in msg.defects if not d.startswith("LimitExceeded") and d not in ambiguous]
+    others = [d for d in msg.defects
+              if not d.startswith("LimitExceeded") and d.rsplit(": ", 1)[-1] not in AMBIGUOUS]
     if ambiguous:
         yield finding(RULE_AMBIGUOUS, Severity.MEDIUM, "MIME structure a mail client can read "
                       "otherwise than the scanner: " + ", ".join(ambiguous[:_MAX_LISTED]), "mime")
