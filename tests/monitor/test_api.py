@@ -75,6 +75,16 @@ def test_bad_payloads_get_400_with_a_message_never_500(monitor: Monitor) -> None
     assert monitor.call("DELETE", "/api/v1/ioc/sha256/" + "0" * 64, "admin")[0] == 404
 
 
+def test_a_text_field_over_its_limit_is_refused_even_when_the_excess_is_white_space(
+        monitor: Monitor) -> None:
+    bulk = {"account": "bantin@hue.gov.vn", "limit": 5000, "note": "x" * 500 + "\n" * 20}
+    status, body = monitor.call("POST", "/api/v1/bulk-senders", "admin", bulk)
+    assert status == 400 and "note: longer than 500" in body["error"], body
+    bulk["note"] = "  ban tin hang tuan  "
+    status, body = monitor.call("POST", "/api/v1/bulk-senders", "admin", bulk)
+    assert status == 201 and body["note"] == "ban tin hang tuan", body
+
+
 def test_ioc_through_the_api(monitor: Monitor) -> None:
     assert monitor.call("POST", "/api/v1/ioc", "operator",
                         {"type": "domain", "value": "Phish.Example", "note": "CERT"})[0] == 201
