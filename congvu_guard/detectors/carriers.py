@@ -43,8 +43,52 @@ _ONE_TYPES = (uuid.UUID("7B5C52E4-D88C-4DA7-AEB1-5378D02996D3").bytes_le,  # .on
               uuid.UUID("43FF2FA1-EFD9-4C76-9EE2-10EA5722765F").bytes_le)  # .onetoc2 table
 SHELL_LINKS = {"url", "iqy", "slk", "settingcontent", "library-ms", "search-ms",
                "searchconnector-ms"}
+# Files Windows opens, on a double-click, with a program that runs what they say or changes
+# the system, by extension whatever the content: the rest of Outlook's list of blocked
+# attachments ("Level 1") and the formats of campaigns since 2023 (GrimResource .msc, MSIX
+# and App Installer packages, ThemeBleed themes, the signed .rdp files sent to government
+# addresses in October 2024). Judged by name (:mod:`.carrier_checks`, HUE-11.5/launcher).
+# Left out on purpose: certificates (.cer/.crt/.der: official PKI mail carries them, and
+# Windows only shows them) and Access databases (.mdb/.accdb: data offices exchange).
+LAUNCHERS = {
+    "msc": "Management Console file (.msc)",
+    "scf": "Explorer command file (.scf)",
+    **dict.fromkeys(("sct", "wsc"), "Windows script component (.sct/.wsc)"),
+    **dict.fromkeys(("ws", "wsh"), "Windows Script Host file (.ws/.wsh)"),
+    **dict.fromkeys(("appx", "appxbundle", "msix", "msixbundle", "appinstaller"),
+                    "app package (.appx/.msix/.appinstaller)"),
+    **dict.fromkeys(("application", "appref-ms", "xbap"),
+                    "ClickOnce application (.application/.appref-ms/.xbap)"),
+    **dict.fromkeys(("msp", "mst", "msu"), "Windows Installer patch or update (.msp/.mst/.msu)"),
+    **dict.fromkeys(("ps1xml", "ps2", "ps2xml", "psc1", "psc2", "psd1", "psdm1", "msh",
+                     "msh1", "msh2", "mshxml", "msh1xml", "msh2xml"),
+                    "PowerShell file (.psd1/.psc1/.ps1xml ...)"),
+    "xll": "Excel add-in (.xll, a DLL Excel loads)",
+    "vsto": "Office add-in installer (.vsto)",
+    "jnlp": "Java Web Start file (.jnlp)",
+    "diagcab": "troubleshooting pack (.diagcab)",
+    **dict.fromkeys(("theme", "themepack", "deskthemepack"), "Windows theme (.theme)"),
+    "appcontent-ms": "settings search shortcut (.appcontent-ms)",
+    **dict.fromkeys(("shb", "shs", "xnk", "gadget", "grp", "its", "mcf", "ins", "isp"),
+                    "legacy Windows shell or Internet settings file"),
+    **dict.fromkeys(("mad", "maf", "mag", "mam", "maq", "mar", "mas", "mat", "mav", "maw",
+                     "mda", "mdt", "mdw", "mdz"), "Access shortcut or add-in"),
+    # The program asks before it does anything, or the format has a rare use in an office:
+    # quarantined to the report box (LAUNCHERS_THAT_ASK), not rejected.
+    "rdp": "Remote Desktop connection (.rdp)",
+    "reg": "registry file (.reg)",
+    "inf": "setup information file (.inf)",
+    "wsb": "Windows Sandbox configuration (.wsb)",
+    "hlp": "WinHelp file (.hlp)",
+    **dict.fromkeys(("ade", "adp", "mde", "accde"), "Access application (.mde/.accde/.adp)"),
+    **dict.fromkeys(("py", "pyw", "pyc", "pyo", "pyz", "pyzw"), "Python program (.py)"),
+}
+LAUNCHERS_THAT_ASK = frozenset({"rdp", "reg", "inf", "wsb", "hlp", "ade", "adp", "mde",
+                                "accde", "py", "pyw", "pyc", "pyo", "pyz", "pyzw"})
+
 # Extensions of the carriers handled here, for filetypes' name table.
 EXT_KINDS = {
+    **dict.fromkeys(LAUNCHERS, "launcher"),
     "one": "onenote", "onetoc2": "onenote", "chm": "chm", "jar": "jar",
     "url": "url", "website": "url", "iqy": "iqy", "slk": "slk",
     "settingcontent-ms": "settingcontent", "library-ms": "library-ms",

@@ -39,6 +39,8 @@ BUILDERS: list[Builder] = [
       for n, d in cs.SHELL_LINKS.items()],
     *[(f"link-as-txt-{n}", _msg("tai-lieu.txt", functools.partial(lambda d: d, d)))
       for n, d in cs.SHELL_LINKS.items() if not n.endswith(".slk")],
+    *[(f"launcher-{n}", _msg(n, functools.partial(lambda d: d, d)))
+      for n, (d, _) in cs.LAUNCHERS.items()],
     ("url-in-zip", _msg("lien-ket.zip", lambda: samples.zip_of(
         {"cong-van.url": cs.SHELL_LINKS["thong-bao.url"]}))),
     *[(f"svg-{n}", _msg("logo.svg", functools.partial(lambda d: d, d)))
