@@ -219,14 +219,29 @@ def zip_bomb(expanded_mib: int = 50) -> bytes:
     return zip_of({"data.txt": b"\0" * (expanded_mib * 1024 * 1024)})
 
 
-def tar_gz(files: dict[str, bytes]) -> bytes:
+def tar_gz(files: dict[str, bytes], compression: str = "gz") -> bytes:
+    """A tar compressed with ``compression``: "gz", "bz2", "xz" or "" (none)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as t:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def compressed(data: bytes, kind: str) -> bytes:
+    """One compressed stream: "bzip2", "xz", "lzma" (LZMA alone) or "zstd"."""
+    import bz2
+    import lzma
+
+    if kind == "bzip2":
+        return bz2.compress(data)
+    if kind == "zstd":
+        from backports import zstd  # py7zr's dependency on Python < 3.14
+
+        return zstd.compress(data)
+    return lzma.compress(data, format=lzma.FORMAT_ALONE if kind == "lzma" else lzma.FORMAT_XZ)
 
 
 def seven_zip(files: dict[str, bytes], password: str | None = None) -> bytes:

@@ -24,6 +24,8 @@ SEEDS = [
     samples.zip_of({"a.exe": samples.pe_exe(), "b.txt": b"hello"}),
     samples.seven_zip({"a.docm": samples.ooxml(macro=True)}),
     samples.tar_gz({"x.js": b"eval('1')"}),
+    *[samples.compressed(samples.tar_gz({"a.exe": samples.pe_exe()}, ""), kind)
+      for kind in ("bzip2", "xz", "zstd")],
     samples.encrypted_zip("a.pdf", b"%PDF-1.4 x"),
     samples.ooxml(macro=True),
     samples.xls_with_macros(),

@@ -235,6 +235,37 @@ def test_archives_are_opened_recursively(engine: Engine, wrap, rule: str) -> Non
     assert any(":" in p for p in paths)  # the member is named: 2/goi.bin:member
 
 
+@pytest.mark.parametrize(("name", "make"), [
+    ("hoa-don.bz2", lambda: samples.compressed(samples.pe_exe(), "bzip2")),
+    ("hoa-don.pdf.xz", lambda: samples.compressed(samples.pe_exe(), "xz")),
+    ("hoa-don.zst", lambda: samples.compressed(samples.pe_exe(), "zstd")),
+    ("hoa-don.lzma", lambda: samples.compressed(samples.pe_exe(), "lzma")),
+    ("ho-so.tar.bz2", lambda: samples.tar_gz({"ho-so/hoa-don.exe": samples.pe_exe()}, "bz2")),
+    ("ho-so.txz", lambda: samples.tar_gz({"ho-so/hoa-don.pdf": samples.pe_exe()}, "xz")),
+    ("ho-so.tar.zst", lambda: samples.compressed(
+        samples.tar_gz({"ho-so/hoa-don.exe": samples.pe_exe()}, ""), "zstd")),
+])
+def test_bzip2_xz_lzma_and_zstd_streams_are_opened(engine: Engine, name: str, make) -> None:
+    """Windows 11's Explorer, 7-Zip and WinRAR open them; until 2026-12-02 an executable
+    inside one passed as an opaque binary file."""
+    v = judge(engine, one(name, make()))
+    assert "HUE-11.5/exec" in rules_of(v) and v.action is Action.REJECT, v.findings
+    paths = [f.fact("path") for f in v.findings if f.rule == "HUE-11.5/exec"]
+    assert all(p.count(":") >= 1 for p in paths), paths
+
+
+@pytest.mark.parametrize(("name", "data", "rule"), [
+    ("so-lieu.bz2", samples.compressed(b"\0" * (64 << 20), "bzip2"), "HUE-11.5/archive-bomb"),
+    ("so-lieu.zst", samples.compressed(b"\0" * (64 << 20), "zstd"), "HUE-11.5/archive-bomb"),
+    ("so-lieu.xz", samples.compressed(samples.pe_exe(), "xz")[:40], "HUE-11.5/archive-unreadable"),
+    ("so-lieu.bz2", b"BZh91AY&SY" + b"\x11" * 500, "HUE-11.5/archive-unreadable"),
+])
+def test_compressed_stream_bombs_and_damage_are_findings(engine: Engine, name: str, data: bytes,
+                                                         rule: str) -> None:
+    v = judge(engine, one(name, data))
+    assert rule in rules_of(v) and v.action is Action.QUARANTINE, v.findings
+
+
 def test_eicar_four_levels_deep_in_messages_inside_zips(engine: Engine) -> None:
     inner = samples.mime_message("level 4", [("eicar.com", "application/octet-stream", EICAR)])
     for level in (3, 2, 1):

@@ -98,6 +98,55 @@ _SYLK_RECORD = re.compile(rb"\n(?:c|f|b|p|o|nn|nu|w);")  # on the lower-cased he
 _ELEMENT = re.compile(rb"<[a-z]")
 
 
+# Single compressed streams that Windows 11's Explorer (since 23H2), 7-Zip and WinRAR open:
+# kind -> the suffixes its name drops when decompressed (a ".tbz" holds a ".tar").
+STREAMS = {"bzip2": (".bz2", ".bz"), "xz": (".xz",), "zstd": (".zst", ".zstd"),
+           "lzma": (".lzma",)}
+_TAR_SHORTHANDS = (".tbz2", ".tbz", ".txz", ".tzst", ".tlz")
+
+
+def stream_kind(head: bytes, ext: str) -> str:
+    """The compressed-stream kind of a file's first bytes ("" when none). An .lzma stream
+    has no magic of its own: its header (properties 0x5D, a dictionary of 64 KiB to
+    1.5 GiB) is taken only under that name, as 7-Zip decides by the name too."""
+    if head.startswith(b"BZh") and head[3:4] in b"123456789" and len(head) > 3 and (
+            head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")):  # a block, or the end of an empty one
+        return "bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    if ext == "lzma" and head[:1] == b"\x5d" and len(head) >= 13 and \
+            1 << 16 <= int.from_bytes(head[1:5], "little") <= 3 << 29:
+        return "lzma"
+    return ""
+
+
+def stream_member_name(name: str) -> str:
+    """The name a decompressed stream is saved under: the name without its suffix."""
+    lower = name.lower()
+    for suffix in _TAR_SHORTHANDS:
+        if lower.endswith(suffix):
+            return name[:-len(suffix)] + ".tar"
+    for suffixes in STREAMS.values():
+        for suffix in suffixes:
+            if lower.endswith(suffix) and len(name) > len(suffix):
+                return name[:-len(suffix)]
+    return name + ".out"
+
+
+def stream_blocks(data: bytes) -> Iterator[bytes]:
+    """The decompressed bytes of a single bzip2, xz, lzma or zstd stream, a block at a time
+    (libarchive's raw format: its filters read all four), so the caller can stop early."""
+    logging.getLogger("libarchive").setLevel(logging.ERROR)  # see libarchive_files
+    import libarchive
+
+    with libarchive.memory_reader(data, format_name="raw", filter_name="all") as archive:
+        for entry in archive:
+            yield from entry.get_blocks(block_size=64 * 1024)
+            return
+
+
 def binary_kind(head: bytes) -> str:
     """Kinds recognised by their first bytes ("" when none)."""
     if head[:16] in _ONE_TYPES:

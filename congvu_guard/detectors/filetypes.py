@@ -15,7 +15,7 @@ from . import carriers as _carriers
 # Kinds -----------------------------------------------------------------------------------
 EXECUTABLES = {"pe", "elf", "macho", "msi", "jar"}
 SCRIPTS = {"js", "vbs", "powershell", "hta", "batch", "wsf"}
-ARCHIVES = {"zip", "gzip", "tar", "7z", "rar", "tnef"}
+ARCHIVES = {"zip", "gzip", "tar", "7z", "rar", "tnef", *_carriers.STREAMS}
 DISK_IMAGES = {"iso", "img", "vhd", "vhdx"}
 OFFICE = {"ole", "ooxml"}
 
@@ -162,6 +162,8 @@ def sniff(data: bytes, name: str = "", scripts: bool = True) -> str:
         return _zip_kind(data)
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
+    if stream := _carriers.stream_kind(head, extension(name)):
+        return stream
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return "7z"
     if head.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):

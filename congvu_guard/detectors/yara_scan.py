@@ -35,6 +35,7 @@ from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from ..verdict_cache import VerdictCache
 from . import Detector
+from .carriers import STREAMS
 from .content import Content, FileNode
 from .scanning import finding
 
@@ -53,7 +54,8 @@ class YaraError(RuntimeError):
 # Archives whose raw bytes are (compressed) members scanned on their own once taken out.
 # Not TNEF: winmail.dat also carries the message body (compressed RTF), which is not taken
 # out; not documents or disk images: they hold more than their extracted files.
-_ARCHIVES = frozenset({"zip", "ooxml", "jar", "gzip", "tar", "7z", "rar", "cab", "email"})
+_ARCHIVES = frozenset({"zip", "ooxml", "jar", "gzip", "tar", "7z", "rar", "cab", "email",
+                       *STREAMS})
 LEAF, CONTAINER, PART = "leaf", "container", "part"
 Hit = tuple[str, dict]  # rule name, its meta
 _Key = tuple[str, str]  # namespace, rule name

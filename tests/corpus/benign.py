@@ -9,7 +9,7 @@ What is here: zips of PDFs, PDFs, HTML newsletters (with inline images), calenda
 S/MIME signed mail (openssl with a throwaway certificate made on first use), PNG/GIF/JPEG
 and SVG images, CSV/TXT (semicolon CSVs too), ODT/ODS written with the real OpenDocument
 layout (``mimetype`` stored first) and ODT/DOCX/PDF/ODS/XLSX written by LibreOffice
-(headless, when installed), RAR 4/5, tar.gz and 7z of documents, forwarded mail,
+(headless, when installed), RAR 4/5, tar.gz/.xz/.bz2/.zst and 7z of documents, forwarded mail,
 plain replies that mention passwords and scripts in prose.
 """
 
@@ -306,7 +306,11 @@ def _other_archive(i: int) -> bytes:
     files["doc-truoc.txt"] = _text(r).encode()
     name, data = [(f"ho-so-{i}.rar", cs.rar4(files)), (f"ho-so-{i}.rar", cs.rar5(files)),
                   (f"ho-so-{i}.tar.gz", samples.tar_gz(files)),
-                  (f"ho-so-{i}.7z", samples.seven_zip(files))][i % 4]
+                  (f"ho-so-{i}.7z", samples.seven_zip(files)),
+                  (f"ho-so-{i}.tar.xz", samples.tar_gz(files, "xz")),
+                  (f"ho-so-{i}.tar.bz2", samples.tar_gz(files, "bz2")),
+                  (f"ho-so-{i}.tar.zst", samples.compressed(samples.tar_gz(files, ""), "zstd")),
+                  ][i % 7]
     if i % 8 == 7 and cs.have_gcab():
         name, data = f"ho-so-{i}.cab", cs.cab_of(files)
     return _with_files(r, f"Ho so nen {i}", [(name, "application/octet-stream", data)])
