@@ -266,6 +266,24 @@ def test_compressed_stream_bombs_and_damage_are_findings(engine: Engine, name: s
     assert rule in rules_of(v) and v.action is Action.QUARANTINE, v.findings
 
 
+@pytest.mark.parametrize(("name", "head"), [
+    ("ho-so.arj", b"\x60\xea\x2a\x00\x1e\x07\x01\x00\x10\x00\x02"),  # ARJ main header
+    ("ho-so.lzh", b"\x25\x5a-lh5-"),  # LHA level 0 header
+    ("ho-so.ace", b"\x00\x00\x00\x00\x00\x00\x00**ACE**"),
+])
+def test_an_archive_format_the_scanner_does_not_open_is_unreadable(engine: Engine, name: str,
+                                                                   head: bytes) -> None:
+    """7-Zip or WinRAR open these; until 2026-12-02 one holding an executable passed."""
+    v = judge(engine, one(name, head + bytes(range(256)) * 4))
+    assert "HUE-11.5/archive-unreadable" in rules_of(v), v.findings
+    assert v.action is Action.QUARANTINE
+
+
+def test_a_known_format_under_such_a_name_is_opened_not_refused(engine: Engine) -> None:
+    v = judge(engine, one("ho-so.z", samples.tar_gz({"hoa-don.exe": samples.pe_exe()})))
+    assert "HUE-11.5/exec" in rules_of(v) and "HUE-11.5/archive-unreadable" not in rules_of(v)
+
+
 def test_eicar_four_levels_deep_in_messages_inside_zips(engine: Engine) -> None:
     inner = samples.mime_message("level 4", [("eicar.com", "application/octet-stream", EICAR)])
     for level in (3, 2, 1):

@@ -105,6 +105,15 @@ STREAMS = {"bzip2": (".bz2", ".bz"), "xz": (".xz",), "zstd": (".zst", ".zstd"),
 _TAR_SHORTHANDS = (".tbz2", ".tbz", ".txz", ".tzst", ".tlz")
 
 
+# Archive formats 7-Zip or WinRAR open and the scanner does not (ARJ, ACE, LZH and the
+# rest: their readers are not in Debian's libarchive or not worth their risk). A file so
+# named whose content is none of the kinds the scanner opens is unreadable (medium:
+# quarantined): until 2026-12-02 an ARJ holding an executable passed as an opaque file.
+UNOPENED_ARCHIVES = frozenset({"arj", "ace", "lzh", "lha", "arc", "zoo", "ha", "alz", "egg",
+                               "zpaq", "pea", "sit", "sitx", "z", "lz", "lz4", "lzo", "tlz",
+                               "cpio", "xar", "wim", "swm", "dmg"})
+
+
 def stream_kind(head: bytes, ext: str) -> str:
     """The compressed-stream kind of a file's first bytes ("" when none). An .lzma stream
     has no magic of its own: its header (properties 0x5D, a dictionary of 64 KiB to

@@ -166,6 +166,10 @@ class _Expander:
         self.content.files.append(node)
         opener = getattr(self, f"open_{node.kind}", None)
         if opener is None:
+            if node.data and node.kind == "binary" and (
+                    ext := filetypes.extension(node.name)) in carriers.UNOPENED_ARCHIVES:
+                self.event(node.path, "unreadable",
+                           f".{ext}: an archive format the scanner does not open")
             return
         if node.level >= self.limits.max_depth:
             self.event(node.path, "too-deep",
