@@ -152,6 +152,11 @@ def stream_blocks(data: bytes) -> Iterator[bytes]:
 
     with libarchive.memory_reader(data, format_name="raw", filter_name="all") as archive:
         for entry in archive:
+            if not archive.filter_names:
+                # No filter took the stream (an LZMA header with a dictionary libarchive
+                # refuses, which 7-Zip still reads): the raw reader would hand the
+                # compressed bytes back as the content.
+                raise ValueError("no decoder took the stream")
             yield from entry.get_blocks(block_size=64 * 1024)
             return
 
