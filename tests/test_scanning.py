@@ -267,7 +267,7 @@ def _big_dictionary(stream: bytes) -> bytes:
     # compressed bytes back as the content, which passed; 7-Zip decodes it.
     ("so-lieu.lzma", _big_dictionary(samples.compressed(samples.pe_exe(), "lzma")),
      "HUE-11.5/archive-unreadable"),
-])
+], ids=["bzip2-bomb", "zstd-bomb", "xz-cut", "bzip2-damaged", "lzma-big-dictionary"])
 def test_compressed_stream_bombs_and_damage_are_findings(engine: Engine, name: str, data: bytes,
                                                          rule: str) -> None:
     v = judge(engine, one(name, data))
