@@ -4,6 +4,7 @@ archive case, lying names, macros with real OLE/OOXML structure, limits, YARA re
 from __future__ import annotations
 
 import base64
+import gzip
 import time
 import tracemalloc
 from pathlib import Path
@@ -252,6 +253,16 @@ def test_bzip2_xz_lzma_and_zstd_streams_are_opened(engine: Engine, name: str, ma
     assert "HUE-11.5/exec" in rules_of(v) and v.action is Action.REJECT, v.findings
     paths = [f.fact("path") for f in v.findings if f.rule == "HUE-11.5/exec"]
     assert all(p.count(":") >= 1 for p in paths), paths
+
+
+@pytest.mark.parametrize("first", [b"", b"Kinh gui cac don vi. " * 10])
+def test_every_member_of_a_gzip_is_read_after_a_short_first_one(engine: Engine,
+                                                                first: bytes) -> None:
+    data = gzip.compress(first) + gzip.compress(samples.pe_exe())
+    assert gzip.decompress(data).endswith(samples.pe_exe())  # as gunzip and 7-Zip read it
+    v = judge(engine, one("hoa-don.gz", data))
+    assert rules_of(v) & {"HUE-11.5/exec", "HUE-11.5/yara"}, v.findings  # YARA: PE after text
+    assert v.action is Action.REJECT
 
 
 def _big_dictionary(stream: bytes) -> bytes:

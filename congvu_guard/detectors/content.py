@@ -395,8 +395,13 @@ class _Expander:
         d, i, step = zlib.decompressobj(31), 0, 4096  # 4 KB in: at most ~4 MB out
         try:
             while i < len(data) and len(out) <= lim.max_member_bytes:
-                out += self.got(d.decompress(data[i:i + step]))
-                i += step
+                chunk = data[i:i + step]
+                out += self.got(d.decompress(chunk))
+                # By what was read, not the step: the last chunk is shorter, and counting
+                # a whole step put the next member past the end, so a gzip whose first
+                # member is empty and whose second is an executable passed (gunzip, 7-Zip
+                # and Windows 11 give the executable).
+                i += len(chunk)
                 if len(out) > MIB and len(out) / max(len(data), 1) > lim.max_ratio:
                     self.event(node.path, "bomb", f"expansion ratio over {lim.max_ratio}:1")
                     return
