@@ -369,6 +369,34 @@ def docx_with_equation(font: bytes = b"Times New Roman") -> bytes:
     return buf.getvalue()
 
 
+# Outlook message files (.msg, MS-OXMSG) ------------------------------------------------------
+MSG_CLSID = bytes.fromhex("0b0d020000000000c000000000000046")  # {00020D0B-...-46}: a message
+
+
+def _msg_streams(subject: str, attachments: list[tuple[str, bytes | dict]],
+                 prefix: str = "") -> dict[str, bytes]:
+    """The streams of a message under ``prefix``: properties, subject, and per attachment its
+    long file name and data, or (a dict) the streams of an attached message."""
+    streams = {f"{prefix}__properties_version1.0": b"\0" * 32,
+               f"{prefix}__substg1.0_0037001F": subject.encode("utf-16-le")}
+    for i, (name, content) in enumerate(attachments):
+        a = f"{prefix}__attach_version1.0_#{i:08X}/"
+        streams[f"{a}__properties_version1.0"] = b"\0" * 8
+        streams[f"{a}__substg1.0_3707001F"] = name.encode("utf-16-le")
+        if isinstance(content, dict):
+            streams.update(_msg_streams(content["subject"], content["attachments"],
+                                        f"{a}__substg1.0_3701000D/"))
+        else:
+            streams[f"{a}__substg1.0_37010102"] = content
+    return streams
+
+
+def outlook_msg(subject: str, attachments: list[tuple[str, bytes | dict]]) -> bytes:
+    """An Outlook .msg carrying ``attachments``: (name, bytes), or (name, {"subject": ...,
+    "attachments": [...]}) for an attached message."""
+    return compound_file(_msg_streams(subject, attachments), MSG_CLSID)
+
+
 def rtf_with_dde() -> bytes:
     return (b"{\\rtf1\\ansi{\\field{\\*\\fldinst DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "
             b"\"/k calc.exe\"}{\\fldrslt x}}\\par}")

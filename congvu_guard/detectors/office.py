@@ -26,6 +26,7 @@ import binascii
 import contextlib
 import functools
 import io
+import itertools
 import logging
 import re
 import struct
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 
 import olefile
 
-from . import vba_pcode
+from . import outlook_msg, vba_pcode
 
 # Excel's built-in password: a workbook "encrypted" with it opens without asking.
 DEFAULT_PASSWORDS = ("VelvetSweatshop",)
@@ -587,7 +588,15 @@ def ole_children(data: bytes) -> Children:
             if enc.decrypted:
                 return [("decrypted", enc.decrypted)], []
             return [], [("encrypted-document", enc.detail)]
-    return list(ole_package_files(data, names)), []
+    children = list(ole_package_files(data, names))
+    if outlook_msg.is_msg(names):
+        cap = outlook_msg.MAX_ATTACHMENTS
+        found = list(itertools.islice(outlook_msg.attachments(data), cap + 1))
+        if len(found) > cap:
+            return children + found[:cap], [
+                ("too-many", f"more than {cap} attachments in an Outlook message")]
+        children += found
+    return children, []
 
 
 # The main stream of each Office format msoffcrypto-tool knows (and of encrypted OOXML).

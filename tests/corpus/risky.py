@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Callable
 
 from tests import carrier_samples as cs
+from tests import office_samples as o
 from tests import samples
 from tests.corpus.benign import pdf_text
 
@@ -41,6 +42,8 @@ BUILDERS: list[Builder] = [
       for n, d in cs.SHELL_LINKS.items() if not n.endswith(".slk")],
     *[(f"launcher-{n}", _msg(n, functools.partial(lambda d: d, d)))
       for n, (d, _) in cs.LAUNCHERS.items()],
+    ("outlook-msg-zip-exe", _msg("thu-chuyen-tiep.msg", lambda: o.outlook_msg("Hoa don", [
+        ("hoa-don.zip", samples.zip_of({"hoa-don.exe": samples.pe_exe()}))]))),
     ("url-in-zip", _msg("lien-ket.zip", lambda: samples.zip_of(
         {"cong-van.url": cs.SHELL_LINKS["thong-bao.url"]}))),
     *[(f"svg-{n}", _msg("logo.svg", functools.partial(lambda d: d, d)))
