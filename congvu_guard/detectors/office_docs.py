@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
-from . import Detector, equation, filetypes, office
+from . import Detector, equation, filetypes, odf, office
 from .content import FileNode, ScanLimits, password_in_body
 from .scanning import finding
 
@@ -47,7 +47,7 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         kind = node.kind if node.data else ""
         # "slk": a SYLK sheet is also a shell-link-like risky type (carriers); its Excel 4.0
         # macros are judged here on top.
-        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary", "slk"):
+        if kind not in ("ole", "ooxml", "rtf", "text", "html", "binary", "slk", "zip"):
             continue
         if time.monotonic() > deadline:
             yield finding(UNREADABLE, Severity.MEDIUM, "Office analysis time budget spent; "
@@ -60,6 +60,11 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
                 yield from _ooxml(node, files)
             elif kind == "rtf":
                 yield from _dde(node, office.dde_in_rtf(node.data))
+            elif kind == "zip":
+                if odf.is_package(parts := _parts(node, files)):
+                    yield from _odf(node, odf.package(parts))
+            elif kind in ("text", "html") and odf.is_flat(node.data):
+                yield from _odf(node, odf.flat(node.data))
             elif node.data.startswith(b"ActiveMime"):  # editdata.mso: a compressed .doc
                 ole = office.active_mime(node.data, MAX_EMBEDDED_BYTES)
                 if ole.startswith(b"\xd0\xcf\x11\xe0"):
@@ -151,10 +156,15 @@ def _macros(rep: office.VbaReport, owner: FileNode, part: str) -> Iterator[Findi
                       f"({err})", "office", owner)
 
 
-def _ooxml(node: FileNode, files: list[FileNode]) -> Iterator[Finding]:
+def _parts(node: FileNode, files: list[FileNode]) -> dict[str, bytes]:
+    """The members the expander took out of a zip-packaged document, by name."""
     prefix = node.path + ":"
-    parts = {f.path[len(prefix):]: f.data for f in files
-             if f.path.startswith(prefix) and ":" not in f.path[len(prefix):]}
+    return {f.path[len(prefix):]: f.data for f in files
+            if f.path.startswith(prefix) and ":" not in f.path[len(prefix):]}
+
+
+def _ooxml(node: FileNode, files: list[FileNode]) -> Iterator[Finding]:
+    parts = _parts(node, files)
     if office.ooxml_macro_sheets(parts.get("[Content_Types].xml", b"")):
         yield finding(XLM, Severity.HIGH, "Excel 4.0 macro sheet", "office", node)
     yield from _dde(node, office.dde_in_ooxml(parts))
@@ -162,6 +172,25 @@ def _ooxml(node: FileNode, files: list[FileNode]) -> Iterator[Finding]:
     for rtype, target in office.external_relationships(rels)[:5]:
         yield finding(EXTERNAL, Severity.HIGH, f"document loads {rtype} from outside: "
                       f"{target[:200]}", "office", node)
+
+
+def _odf(node: FileNode, rep: odf.OdfReport) -> Iterator[Finding]:
+    """OpenDocument macros: high when an event runs them without the user choosing to, or
+    runs a script installed with LibreOffice; else medium, as VBA without auto-exec."""
+    modules = f" ({', '.join(rep.modules[:5])})" if rep.modules else ""
+    if rep.outside:
+        event, url = rep.outside[0]
+        yield finding(MACRO, Severity.HIGH, f"OpenDocument event {event} runs a script from "
+                      f"outside the document: {url[:200]} (the LibreLogo attacks, "
+                      "CVE-2019-9848, CVE-2018-16858)", "office", node)
+    elif rep.automatic:
+        event, url = rep.automatic[0]
+        yield finding(MACRO, Severity.HIGH, f"LibreOffice macro runs by itself on the "
+                      f"document's {event} event: {url[:200]}{modules}", "office", node)
+    elif rep.modules or rep.events:
+        bound = f"; bound to {', '.join(e for e, _ in rep.events[:3])}" if rep.events else ""
+        yield finding(MACRO, Severity.MEDIUM, f"LibreOffice macros{modules}{bound}", "office",
+                      node)
 
 
 def _dde(node: FileNode, fields: list[str]) -> Iterator[Finding]:
