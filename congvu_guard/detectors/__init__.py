@@ -47,6 +47,7 @@ def default_detectors(
         attachments,
         documents,
         forwarding,
+        handler_links,
         legacy_encoding,
         mime,
         office_docs,
@@ -59,5 +60,6 @@ def default_detectors(
 
     return (mime.DETECTOR, forwarding.build(config), attachments.DETECTOR,
             documents.DETECTOR, archives.DETECTOR, legacy_encoding.DETECTOR,
-            office_docs.DETECTOR, pdf_active.DETECTOR, CARRIERS, secret_detector(config),
+            office_docs.DETECTOR, pdf_active.DETECTOR, CARRIERS, handler_links.DETECTOR,
+            secret_detector(config),
             build_impersonation(config), build_origin(config), *extra)

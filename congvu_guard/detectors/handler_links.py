@@ -1,0 +1,58 @@
+"""HUE-11.5/handler-link: links that hand off to a Windows program instead of a web page.
+
+A click on such a link in the message, an HTML page or an Office document's relationships
+opens Explorer on an attacker's WebDAV share (``search-ms:``, ``search:``: the lists of
+``.lnk`` and ``.js`` files of the 2023-2024 campaigns), runs the diagnostics tool with
+attacker arguments (``ms-msdt:``, Follina, CVE-2022-30190), opens a remote document straight
+in Word or Excel (``ms-word:ofe|u|…``), installs an app package (``ms-appinstaller:``),
+renders a page with the old engine (``mhtml:``, ``ms-its:``), or leaks the user's NTLM hash
+to a remote share through a moniker (``file:///\\\\host\\share\\x.rtf!x``, CVE-2024-21413).
+None of these belongs in official mail: medium (quarantine to the report box).
+
+Read on text and HTML files (message bodies, pages, the XML parts of documents), a
+lower-cased copy of at most ``MAX_BYTES`` each; one literal search per scheme, so linear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..message import ParsedMessage
+from ..model import Envelope, Finding, Severity
+from . import Detector
+from .scanning import finding
+
+RULE = "HUE-11.5/handler-link"
+MAX_BYTES = 4 << 20
+# Schemes that are never a web page, searched anywhere (as written in an href, in plain
+# text, or in a relationship's Target).
+_SCHEMES = (b"search-ms:", b"ms-search:", b"ms-msdt:", b"ms-officecmd:", b"ms-appinstaller:",
+            b"mhtml:", b"ms-its:", b"mk:@msitstore:", b"ms-cxh:", b"ms-cxh-full:",
+            b"ms-word:", b"ms-excel:", b"ms-powerpoint:", b"ms-visio:", b"ms-access:",
+            b"ms-project:", b"ms-publisher:", b"ms-spd:", b"ms-infopath:")
+# "search:" is also an English word: only as a link target.
+_SEARCH_HREF = re.compile(rb"""(?:href|target|src)\s*+=\s*+["']?search:""")
+# A file: link to another host with a "!" after the path: Outlook follows it as a moniker.
+_MONIKER = re.compile(rb"file:/{2,3}+\\\\[^\s\"'<>!]{1,300}+!")
+_KINDS = ("text", "html")
+
+
+def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
+    for node in msg.content.files:
+        if node.kind not in _KINDS or not node.data:
+            continue
+        low = node.data[:MAX_BYTES].lower()
+        if b":" not in low:
+            continue
+        hits = [s.decode() for s in _SCHEMES if s in low]
+        if _SEARCH_HREF.search(low):
+            hits.append("search:")
+        if b"file:" in low and _MONIKER.search(low):
+            hits.append("file: moniker (CVE-2024-21413)")
+        if hits:
+            yield finding(RULE, Severity.MEDIUM, "link that opens a Windows program, not a web "
+                          f"page: {', '.join(hits[:4])}", "handler_links", node)
+
+
+DETECTOR = Detector("handler_links", (RULE,), detect)
