@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from congvu_guard.engine import Engine
@@ -55,4 +57,16 @@ def test_such_a_link_in_plain_text_or_a_documents_relationships_is_found(engine:
 ])
 def test_web_links_intranet_shares_and_prose_pass(engine: Engine, body: str) -> None:
     v = judge(engine, _html(body))
+    assert v.action is Action.ACCEPT, v.findings
+
+
+def test_a_pdf_link_that_opens_a_windows_program_is_found_in_a_real_pdf(engine: Engine) -> None:
+    """PDFs exported by LibreOffice (tests/corpus/pdf-links): the same document linking to
+    search-ms: is quarantined, linking to a web page it passes."""
+    corpus = Path(__file__).parent / "corpus" / "pdf-links"
+    bad, good = ((corpus / n).read_bytes() for n in ("hoa-don.pdf", "van-ban.pdf"))
+    v = judge(engine, samples.mime_message("Hoa don", [("hoa-don.pdf", "application/pdf", bad)]))
+    assert any("opens a Windows program" in f.detail and "search-ms:" in f.detail
+               for f in v.findings) and v.action is Action.QUARANTINE, v.findings
+    v = judge(engine, samples.mime_message("Van ban", [("van-ban.pdf", "application/pdf", good)]))
     assert v.action is Action.ACCEPT, v.findings

@@ -21,16 +21,11 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector
+from .handler_schemes import SCHEMES
 from .scanning import finding
 
 RULE = "HUE-11.5/handler-link"
 MAX_BYTES = 4 << 20
-# Schemes that are never a web page, searched anywhere (as written in an href, in plain
-# text, or in a relationship's Target).
-_SCHEMES = (b"search-ms:", b"ms-search:", b"ms-msdt:", b"ms-officecmd:", b"ms-appinstaller:",
-            b"mhtml:", b"ms-its:", b"mk:@msitstore:", b"ms-cxh:", b"ms-cxh-full:",
-            b"ms-word:", b"ms-excel:", b"ms-powerpoint:", b"ms-visio:", b"ms-access:",
-            b"ms-project:", b"ms-publisher:", b"ms-spd:", b"ms-infopath:")
 # "search:" is also an English word: only as a link target.
 _SEARCH_HREF = re.compile(rb"""(?:href|target|src)\s*+=\s*+["']?search:""")
 # A file: link to another host with a "!" after the path: Outlook follows it as a moniker.
@@ -45,7 +40,7 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         low = node.data[:MAX_BYTES].lower()
         if b":" not in low:
             continue
-        hits = [s.decode() for s in _SCHEMES if s in low]
+        hits = [s.decode() for s in SCHEMES if s in low]
         if _SEARCH_HREF.search(low):
             hits.append("search:")
         if b"file:" in low and _MONIKER.search(low):

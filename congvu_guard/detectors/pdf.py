@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from .. import forksafe
 from ..model import Severity
+from . import handler_schemes
 from .pdf_crypt import Decryptor, open_empty
 
 if TYPE_CHECKING:
@@ -629,6 +630,12 @@ class _Reader:
                 self.add("JavaScript", Severity.MEDIUM, "JavaScript")
             if kind == "Launch":
                 self.add("Launch", Severity.HIGH, "a Launch action (runs a program)")
+            if kind == "URI" and (uri := self.string(d, "URI")) is not None and (
+                    scheme := handler_schemes.scheme_of(bytes(uri))):
+                # A click on it opens Explorer on a remote share, msdt or an installer
+                # (detectors/handler_links.py): no PDF of an office needs that.
+                self.add(f"{scheme} link", Severity.MEDIUM,
+                         f"a link that opens a Windows program, not a web page: {scheme}")
             if kind == "ImportData":
                 self.add("ImportData action", Severity.MEDIUM, "an ImportData action")
             if kind == "SubmitForm":
