@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector
-from .handler_schemes import SCHEMES
+from .handler_schemes import SCHEMES, TARGET_ONLY
 from .scanning import finding
 
 RULE = "HUE-11.5/handler-link"
 MAX_BYTES = 4 << 20
 # "search:" is also an English word: only as a link target.
-_SEARCH_HREF = re.compile(rb"""(?:href|target|src)\s*+=\s*+["']?search:""")
+_TARGET = re.compile(rb"""(?:href|target|src)\s*+=\s*+["']?(""" +
+                     b"|".join(re.escape(s) for s in TARGET_ONLY) + b")")
 # A file: link to another host with a "!" after the path: Outlook follows it as a moniker.
 _MONIKER = re.compile(rb"file:/{2,3}+\\\\[^\s\"'<>!]{1,300}+!")
 _KINDS = ("text", "html")
@@ -41,8 +42,8 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         if b":" not in low:
             continue
         hits = [s.decode() for s in SCHEMES if s in low]
-        if _SEARCH_HREF.search(low):
-            hits.append("search:")
+        if m := _TARGET.search(low):
+            hits.append(m.group(1).decode())
         if b"file:" in low and _MONIKER.search(low):
             hits.append("file: moniker (CVE-2024-21413)")
         if hits:
