@@ -202,10 +202,12 @@ def _vint(n: int) -> bytes:
             return bytes(out)
 
 
-def rar5(files: dict[str, bytes]) -> bytes:
+def rar5(files: dict[str, bytes], streams: dict[str, bytes] | None = None) -> bytes:
     """RAR 5: signature, main archive header, one file header (compression method 0,
     stored) with data CRC32 per file followed by its data, end-of-archive header. Each
-    header's CRC32 covers its size field and its body."""
+    header's CRC32 covers its size field and its body. ``streams``: NTFS alternate data
+    streams of the last file, each a service header named "STM" whose service-data extra
+    record (type 7) is the stream's name, as WinRAR's -os switch stores them."""
     def header(body: bytes) -> bytes:
         sized = _vint(len(body)) + body
         return struct.pack("<I", zlib.crc32(sized)) + sized
@@ -217,6 +219,14 @@ def rar5(files: dict[str, bytes]) -> bytes:
                 + _vint(0x04) + _vint(len(data)) + _vint(0x20)  # CRC present, size, attrs
                 + struct.pack("<I", zlib.crc32(data)) + _vint(0)  # stored, version 0
                 + _vint(0) + _vint(len(raw)) + raw)  # host Windows, name
+        out += header(body) + data
+    for stream, data in (streams or {}).items():
+        record = _vint(7) + stream.encode()
+        extra = _vint(len(record)) + record
+        body = (_vint(3) + _vint(0x03) + _vint(len(extra)) + _vint(len(data))  # service
+                + _vint(0x04) + _vint(len(data)) + _vint(0)
+                + struct.pack("<I", zlib.crc32(data)) + _vint(0)
+                + _vint(0) + _vint(3) + b"STM" + extra)
         out += header(body) + data
     return out + header(_vint(5) + _vint(0) + _vint(0))
 

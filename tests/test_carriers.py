@@ -192,6 +192,35 @@ def test_rar_members_are_decompressed_and_judged_by_content(engine: Engine, buil
     assert clean.action is Action.ACCEPT, clean.findings
 
 
+def test_a_rar_stream_that_climbs_out_of_the_folder_is_rejected(engine: Engine) -> None:
+    """CVE-2025-8088: WinRAR wrote an NTFS stream named with ".." into Startup; neither
+    libarchive nor rarfile lists streams, so until 2026-12-02 only the decoy was judged."""
+    lnk = ":..\\..\\..\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\" \
+          "Startup\\cap-nhat.lnk"
+    rar = cs.rar5({"cong-van.pdf": samples.pdf(False)}, {lnk: samples.lnk()})
+    assert carriers.rar5_streams(rar) == [lnk]
+    v = judge(engine, cs.message("cong-van.rar", rar))
+    [hit] = [f for f in v.findings if f.rule == "HUE-11.5/rar-stream"]
+    assert "CVE-2025-8088" in hit.detail and v.action is Action.REJECT
+
+
+def test_a_rar_with_ordinary_streams_is_quarantined_and_one_without_passes(
+        engine: Engine) -> None:
+    rar = cs.rar5({"cong-van.pdf": samples.pdf(False)}, {":Zone.Identifier": b"[ZoneTransfer]"})
+    v = judge(engine, cs.message("cong-van.rar", rar))
+    assert "HUE-11.5/rar-stream" in rules(v) and v.action is Action.QUARANTINE, v.findings
+    v = judge(engine, cs.message("cong-van.rar", cs.rar5({"cong-van.pdf": samples.pdf(False)})))
+    assert v.action is Action.ACCEPT, v.findings
+
+
+def test_rar5_stream_walk_ends_on_cut_and_lying_headers() -> None:
+    rar = cs.rar5({"a.pdf": samples.pdf(False)}, {":x": b"y" * 100})
+    for cut in range(len(rar)):
+        carriers.rar5_streams(rar[:cut])  # never raises
+    lying = rar[:8] + b"\0\0\0\0" + b"\xff" * 20  # a size vint that never ends
+    assert carriers.rar5_streams(lying) == []
+
+
 def test_damaged_rar_is_a_finding_not_an_exception(engine: Engine) -> None:
     data = bytearray(cs.rar5({"a.txt": b"x" * 100}))
     data[20:30] = b"\xff" * 10  # inside the file header

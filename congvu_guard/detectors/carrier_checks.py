@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector, filetypes
-from .carriers import LAUNCHERS, LAUNCHERS_THAT_ASK, SHELL_LINKS, svg_active
+from .carriers import LAUNCHERS, LAUNCHERS_THAT_ASK, SHELL_LINKS, rar5_streams, svg_active
 from .scanning import finding
 
 CHM = "HUE-11.5/chm"
 SHELL_LINK = "HUE-11.5/shell-link"
 LAUNCHER = "HUE-11.5/launcher"
+RAR_STREAM = "HUE-11.5/rar-stream"
 SVG = "HUE-11.5/svg-active"
 ONENOTE = "HUE-11.5/onenote-embedded"
 # Kinds of a file embedded in a OneNote section that run when double-clicked without a
@@ -55,6 +56,17 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             severity = Severity.MEDIUM if ext in LAUNCHERS_THAT_ASK else Severity.HIGH
             yield finding(LAUNCHER, severity, f"{LAUNCHERS[ext]}: Windows opens it with a "
                           "program that runs what it says", "carriers", node)
+        elif kind == "rar" and (streams := rar5_streams(node.data)):
+            climbing = [n for n in streams if ".." in n]
+            if climbing:
+                yield finding(RAR_STREAM, Severity.HIGH, "RAR stores an NTFS stream whose name "
+                              f"climbs out of the extraction folder: {climbing[0][:200]!r} "
+                              "(CVE-2025-8088)", "carriers", node)
+            else:
+                yield finding(RAR_STREAM, Severity.MEDIUM, "RAR stores NTFS alternate data "
+                              "streams, which WinRAR writes next to the files and the scanner "
+                              f"does not read: {', '.join(n[:60] for n in streams[:3])}",
+                              "carriers", node)
         elif kind == "svg" and (active := svg_active(node.data)):
             yield finding(SVG, Severity.MEDIUM, "SVG image with active content: "
                           + ", ".join(active), "carriers", node)
@@ -72,4 +84,4 @@ def _launcher(name: str, others: tuple[str, ...]) -> str:
     return ""
 
 
-DETECTOR = Detector("carriers", (CHM, SHELL_LINK, LAUNCHER, SVG, ONENOTE), detect)
+DETECTOR = Detector("carriers", (CHM, SHELL_LINK, LAUNCHER, RAR_STREAM, SVG, ONENOTE), detect)
