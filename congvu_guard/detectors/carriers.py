@@ -23,6 +23,7 @@ import logging
 import re
 import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -102,7 +103,8 @@ _ELEMENT = re.compile(rb"<[a-z]")
 # kind -> the suffixes its name drops when decompressed (a ".tbz" holds a ".tar").
 STREAMS = {"bzip2": (".bz2", ".bz"), "xz": (".xz",), "zstd": (".zst", ".zstd"),
            "lzma": (".lzma",)}
-_TAR_SHORTHANDS = (".tbz2", ".tbz", ".txz", ".tzst", ".tlz")
+_SUFFIXES = (*STREAMS.values(), (".gz",))
+_TAR_SHORTHANDS = (".tgz", ".tbz2", ".tbz", ".txz", ".tzst", ".tlz")
 
 
 # Archive formats 7-Zip or WinRAR open and the scanner does not (ARJ, ACE, LZH and the
@@ -137,11 +139,29 @@ def stream_member_name(name: str) -> str:
     for suffix in _TAR_SHORTHANDS:
         if lower.endswith(suffix):
             return name[:-len(suffix)] + ".tar"
-    for suffixes in STREAMS.values():
+    for suffixes in _SUFFIXES:
         for suffix in suffixes:
             if lower.endswith(suffix) and len(name) > len(suffix):
                 return name[:-len(suffix)]
     return name + ".out"
+
+
+def gzip_blocks(data: bytes) -> Iterator[bytes]:
+    """The decompressed bytes of every member of a gzip, 4 KB of input at a time (at most
+    ~4 MB out), so the caller can stop early."""
+    d, i, step = zlib.decompressobj(31), 0, 4096
+    while i < len(data):
+        chunk = data[i:i + step]
+        yield d.decompress(chunk)
+        # By what was read, not the step: the last chunk is shorter, and counting a whole
+        # step put the next member past the end, so a gzip whose first member is empty and
+        # whose second is an executable passed (gunzip, 7-Zip and Windows 11 give it).
+        i += len(chunk)
+        if d.eof:  # the next member of a multi-member gzip, if there is one
+            i -= len(d.unused_data)
+            if not data.startswith(b"\x1f\x8b", i):
+                return
+            d = zlib.decompressobj(31)
 
 
 def stream_blocks(data: bytes) -> Iterator[bytes]:

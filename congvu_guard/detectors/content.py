@@ -14,7 +14,6 @@ import re
 import tarfile
 import time
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -388,56 +387,30 @@ class _Expander:
         self.add(self.child(node, e.name, self.got(data)))
 
     def open_gzip(self, node: FileNode) -> None:
-        """Decompressed piece by piece: what comes before a damaged spot is still scanned
-        (a tar.gz broken after its first member still shows that member)."""
-        out = bytearray()
-        data, lim = node.data, self.limits
-        d, i, step = zlib.decompressobj(31), 0, 4096  # 4 KB in: at most ~4 MB out
-        try:
-            while i < len(data) and len(out) <= lim.max_member_bytes:
-                chunk = data[i:i + step]
-                out += self.got(d.decompress(chunk))
-                # By what was read, not the step: the last chunk is shorter, and counting
-                # a whole step put the next member past the end, so a gzip whose first
-                # member is empty and whose second is an executable passed (gunzip, 7-Zip
-                # and Windows 11 give the executable).
-                i += len(chunk)
-                if len(out) > MIB and len(out) / max(len(data), 1) > lim.max_ratio:
-                    self.event(node.path, "bomb", f"expansion ratio over {lim.max_ratio}:1")
-                    return
-                if d.eof:  # the next member of a multi-member gzip, if there is one
-                    i -= len(d.unused_data)
-                    if not data.startswith(b"\x1f\x8b", i):
-                        break
-                    d = zlib.decompressobj(31)
-        except zlib.error as e:
-            if not out:
-                raise
-            self.event(node.path, "unreadable", f"gzip: {type(e).__name__} after "
-                       f"{len(out)} bytes")
-        del out[lim.max_member_bytes + 1:]
-        name = node.name[:-3] if node.name.lower().endswith(".gz") else node.name + ".out"
-        if self.take(f"{node.path}:{name}", len(out), len(node.data)):
-            self.add(self.child(node, name, bytes(out)))
-        else:
-            self.named(node, name)
+        """Every member of a gzip, piece by piece (``carriers.gzip_blocks``)."""
+        self._decompress(node, carriers.gzip_blocks(node.data))
 
     def open_stream(self, node: FileNode) -> None:
-        """A bzip2, xz, lzma or zstd stream, decompressed piece by piece as ``open_gzip``
-        does: a bomb stops at the ratio, what comes before a damaged spot is still scanned.
-        Until 2026-12-02 these were opaque binary files: an executable in a .bz2, .xz or
-        .tar.xz, which Windows 11's Explorer, 7-Zip and WinRAR open, passed."""
+        """A bzip2, xz, lzma or zstd stream (libarchive, ``carriers.stream_blocks``). Until
+        2026-12-02 these were opaque binary files: an executable in a .bz2, .xz or .tar.xz,
+        which Windows 11's Explorer, 7-Zip and WinRAR open, passed."""
+        self._decompress(node, carriers.stream_blocks(node.data))
+
+    def _decompress(self, node: FileNode, blocks: Iterator[bytes]) -> None:
+        """One compressed stream, as one file named after the stream: read a block at a time,
+        so a bomb stops at the ratio, and what comes before a damaged spot is still scanned
+        (a tar.gz broken after its first member still shows that member)."""
         out = bytearray()
         lim = self.limits
         try:
-            for block in carriers.stream_blocks(node.data):
+            for block in blocks:
                 out += self.got(block)
                 if len(out) > lim.max_member_bytes:
                     break
                 if len(out) > MIB and len(out) / max(len(node.data), 1) > lim.max_ratio:
                     self.event(node.path, "bomb", f"expansion ratio over {lim.max_ratio}:1")
                     return
-        except Exception as e:  # libarchive on hostile bytes: many kinds of error
+        except Exception as e:  # zlib, libarchive on hostile bytes: many kinds of error
             if not out:
                 raise
             self.event(node.path, "unreadable", f"{node.kind}: {type(e).__name__} after "
