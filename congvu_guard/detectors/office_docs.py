@@ -61,7 +61,9 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             elif kind == "rtf":
                 yield from _dde(node, office.dde_in_rtf(node.data))
             elif kind == "zip":
-                if odf.is_package(parts := _parts(node, files)):
+                # The member names are stored plain: one search in C before the members are
+                # gathered (a message may carry many zips, none of them a document).
+                if b"content.xml" in node.data and odf.is_package(parts := _parts(node, files)):
                     yield from _odf(node, odf.package(parts))
             elif kind in ("text", "html") and odf.is_flat(node.data):
                 yield from _odf(node, odf.flat(node.data))
