@@ -25,7 +25,7 @@ from .handler_schemes import SCHEMES, TARGET_ONLY
 from .scanning import finding
 
 RULE = "HUE-11.5/handler-link"
-MAX_BYTES = 4 << 20
+MAX_BYTES = 1 << 20  # of each file: links sit near the top of a message or page
 # "search:" is also an English word: only as a link target.
 _TARGET = re.compile(rb"""(?:href|target|src)\s*+=\s*+["']?(""" +
                      b"|".join(re.escape(s) for s in TARGET_ONLY) + b")")
