@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from congvu_guard.detectors import handler_schemes
 from congvu_guard.engine import Engine
 from congvu_guard.model import Action
 from tests import office_samples as o
@@ -70,3 +71,8 @@ def test_a_pdf_link_that_opens_a_windows_program_is_found_in_a_real_pdf(engine: 
                for f in v.findings) and v.action is Action.QUARANTINE, v.findings
     v = judge(engine, samples.mime_message("Van ban", [("van-ban.pdf", "application/pdf", good)]))
     assert v.action is Action.ACCEPT, v.findings
+
+
+def test_every_scheme_holds_one_of_the_stems_the_quick_check_looks_for() -> None:
+    schemes = (*handler_schemes.SCHEMES, *handler_schemes.TARGET_ONLY)
+    assert all(any(stem in s for stem in handler_schemes.STEMS) for s in schemes)

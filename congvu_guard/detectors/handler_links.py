@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from ..message import ParsedMessage
 from ..model import Envelope, Finding, Severity
 from . import Detector
-from .handler_schemes import SCHEMES, TARGET_ONLY
+from .handler_schemes import SCHEMES, STEMS, TARGET_ONLY
 from .scanning import finding
 
 RULE = "HUE-11.5/handler-link"
@@ -36,14 +36,19 @@ _KINDS = ("text", "html")
 
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     for node in msg.content.files:
-        if node.kind not in _KINDS or not node.data:
-            continue
+        if node.kind not in _KINDS or not node.data or (
+                node.container == "ooxml" and not node.name.endswith(".rels")):
+            continue  # a document's links are in its relationships (.rels), not its text
         low = node.data[:MAX_BYTES].lower()
-        if b":" not in low:
+        if b":" not in low:  # every scheme ends with one; memchr finds it at once
             continue
-        hits = [s.decode() for s in SCHEMES if s in low]
-        if m := _TARGET.search(low):
-            hits.append(m.group(1).decode())
+        hits: list[str] = []
+        if any(stem in low for stem in STEMS):  # usual text has none: 4 searches, not 20
+            hits = [s.decode() for s in SCHEMES if s in low]
+            # The pattern has no literal to start from, so it runs only where its scheme is
+            # written (on every part it took 7.7 ms for the bench's zip of .docx, issue 17).
+            if any(s in low for s in TARGET_ONLY) and (m := _TARGET.search(low)):
+                hits.append(m.group(1).decode())
         if b"file:" in low and _MONIKER.search(low):
             hits.append("file: moniker (CVE-2024-21413)")
         if hits:
