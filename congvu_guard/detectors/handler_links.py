@@ -9,8 +9,9 @@ renders a page with the old engine (``mhtml:``, ``ms-its:``), or leaks the user'
 to a remote share through a moniker (``file:///\\\\host\\share\\x.rtf!x``, CVE-2024-21413).
 None of these belongs in official mail: medium (quarantine to the report box).
 
-Read on text and HTML files (message bodies, pages, the XML parts of documents), a
-lower-cased copy of at most ``MAX_BYTES`` each; one literal search per scheme, so linear.
+Read on text and HTML files (message bodies, pages, an Office document's relationships,
+where its links are), a lower-cased copy of at most ``MAX_BYTES`` each; literal searches,
+so linear.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
         if node.kind not in _KINDS or not node.data or (
                 node.container == "ooxml" and not node.name.endswith(".rels")):
             continue  # a document's links are in its relationships (.rels), not its text
-        low = node.data[:MAX_BYTES].lower()
-        if b":" not in low:  # every scheme ends with one; memchr finds it at once
+        head = node.data[:MAX_BYTES]
+        if b":" not in head:  # every scheme ends with one; memchr finds it at once
             continue
+        low = head.lower()
         hits: list[str] = []
         if any(stem in low for stem in STEMS):  # usual text has none: 4 searches, not 20
             hits = [s.decode() for s in SCHEMES if s in low]
