@@ -120,7 +120,7 @@ def stream_kind(head: bytes, ext: str) -> str:
     """The compressed-stream kind of a file's first bytes ("" when none). An .lzma stream
     has no magic of its own: its header (properties 0x5D, a dictionary of 64 KiB to
     1.5 GiB) is taken only under that name, as 7-Zip decides by the name too."""
-    if head.startswith(b"BZh") and head[3:4] in b"123456789" and len(head) > 3 and (
+    if len(head) >= 10 and head.startswith(b"BZh") and head[3] in b"123456789" and (
             head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")):  # a block, or the end of an empty one
         return "bzip2"
     if head.startswith(b"\xfd7zXZ\x00"):

@@ -405,11 +405,11 @@ class _Expander:
         try:
             for block in blocks:
                 out += self.got(block)
-                if len(out) > lim.max_member_bytes:
-                    break
                 if len(out) > MIB and len(out) / max(len(node.data), 1) > lim.max_ratio:
                     self.event(node.path, "bomb", f"expansion ratio over {lim.max_ratio}:1")
                     return
+                if len(out) > lim.max_member_bytes:
+                    break
         except Exception as e:  # zlib, libarchive on hostile bytes: many kinds of error
             if not out:
                 raise

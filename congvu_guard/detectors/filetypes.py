@@ -106,6 +106,13 @@ def extension(name: str) -> str:
     return base.rsplit(".", 1)[1] if "." in base else ""
 
 
+def safe_name(name: str, default: str = "object.bin") -> str:
+    """The last component of an embedded file's Windows path (what a user would save), at
+    most 200 characters; ``default`` when nothing is left."""
+    name = str(name).replace("\x00", "").rsplit("\\", 1)[-1].rsplit("/", 1)[-1].strip()
+    return name[:200] or default
+
+
 def ext_kind(name: str) -> str:
     return _EXT_FAMILY.get(extension(name), "")
 

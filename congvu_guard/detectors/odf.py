@@ -29,6 +29,7 @@ _SCRIPT_URL = ("vnd.sun.star.script:", "macro:")
 # over a link) runs the script without the user choosing to.
 _USER_ACTIONS = ("click", "approveaction", "performaction", "print", "save", "close")
 _MAX_LISTED = 20
+_OUTSIDE = re.compile(r"location=(?:share|user)", re.I)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class OdfReport:
         """Bound events whose script is not the document's: installed with LibreOffice or
         in the user's profile, or reached through ``..`` in its path."""
         return [(e, u) for e, u in self.events
-                if re.search(r"location=(?:share|user)", u, re.I) or ".." in u]
+                if _OUTSIDE.search(u) or ".." in u]
 
 
 def is_package(parts: Mapping[str, bytes]) -> bool:

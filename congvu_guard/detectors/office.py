@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import olefile
 
-from . import outlook_msg, vba_pcode
+from . import filetypes, outlook_msg, vba_pcode
 
 # Excel's built-in password: a workbook "encrypted" with it opens without asking.
 DEFAULT_PASSWORDS = ("VelvetSweatshop",)
@@ -482,13 +482,7 @@ def ole_package_files(data: bytes, names: list[list[str]]) -> Iterator[tuple[str
             pkg = oleobj.OleNativeStream(native)
             if pkg.is_link or not pkg.data:
                 continue
-            yield safe_name(pkg.filename or pkg.src_path or "object.bin"), bytes(pkg.data)
-
-
-def safe_name(name: str) -> str:
-    """The last component of an embedded file's Windows path (what a user would save)."""
-    name = str(name).replace("\x00", "").rsplit("\\", 1)[-1].rsplit("/", 1)[-1].strip()
-    return name[:200] or "object.bin"
+            yield filetypes.safe_name(pkg.filename or pkg.src_path or "object.bin"), bytes(pkg.data)
 
 
 @dataclass(frozen=True)
@@ -523,7 +517,8 @@ def rtf_objects(data: bytes) -> list[RtfObject]:
             o.class_name, bytes) else str(o.class_name or "")
         cls = cls.rstrip("\x00")
         if o.is_package:
-            out.append(RtfObject(cls or "Package", True, True, safe_name(o.filename or ""),
+            out.append(RtfObject(cls or "Package", True, True,
+                                 filetypes.safe_name(o.filename or ""),
                                  bytes(o.olepkgdata or b"")))
         elif o.is_ole:
             out.append(RtfObject(cls, True, False, "", bytes(o.oledata or b"")))

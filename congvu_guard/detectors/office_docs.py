@@ -43,7 +43,7 @@ MAX_EQUATION_BYTES = 1 << 20
 def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
     files = msg.content.files
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
-    paths: set[str] = set()  # of every file, made when the first zip is looked at
+    paths = {f.path for f in files}  # a zip's members are gathered only if it has content.xml
     for node in files:
         kind = node.kind if node.data else ""
         # "slk": a SYLK sheet is also a shell-link-like risky type (carriers); its Excel 4.0
@@ -62,10 +62,8 @@ def detect(env: Envelope, msg: ParsedMessage) -> Iterator[Finding]:
             elif kind == "rtf":
                 yield from _dde(node, office.dde_in_rtf(node.data))
             elif kind == "zip":
-                # Members are gathered only for a zip with a content.xml (a message may
-                # carry many zips, none of them a document).
-                if f"{node.path}:content.xml" in (paths := paths or {f.path for f in files}) \
-                        and odf.is_package(parts := _parts(node, files)):
+                if f"{node.path}:content.xml" in paths and \
+                        odf.is_package(parts := _parts(node, files)):
                     yield from _odf(node, odf.package(parts))
             elif kind in ("text", "html") and odf.is_flat(node.data):
                 yield from _odf(node, odf.flat(node.data))

@@ -1,9 +1,10 @@
 """HUE-11.5: the attachments of an Outlook message saved as a file (``.msg``, MS-OXMSG).
 
-A ``.msg`` is an OLE2 compound file. Each attachment is a storage
-``__attach_version1.0_#XXXXXXXX`` holding its data (``__substg1.0_37010102``,
-PidTagAttachDataBinary) and its names (PidTagAttachLongFilename 0x3707, PidTagAttachFilename
-0x3704, Unicode ``001F`` or 8-bit ``001E``); an attached message is a storage
+A ``.msg`` is an OLE2 compound file. Each attachment is a storage named
+``__attach_version1.0_#`` and eight hex digits (``#00000000`` for the first), holding its
+data (``__substg1.0_37010102``, PidTagAttachDataBinary) and its names
+(PidTagAttachLongFilename 0x3707, PidTagAttachFilename 0x3704, Unicode ``001F`` or 8-bit
+``001E``); an attached message is a storage
 ``__substg1.0_3701000D`` (PidTagAttachDataObject) with the same layout inside. Outlook shows
 these attachments when the file is opened, and a ``.zip`` or ``.html`` in one is opened with
 a double-click: until 2026-12-02 the scanner only looked for OLE Package objects in a
@@ -19,6 +20,8 @@ import io
 from collections.abc import Iterator
 
 import olefile
+
+from .filetypes import safe_name
 
 ATTACH = "__attach_version1.0_#"
 _DATA = "__substg1.0_37010102"
@@ -65,7 +68,6 @@ def _name(ole: olefile.OleFileIO, paths: set[tuple[str, ...]], storage: tuple[st
         if (*storage, stream) in paths:
             raw = ole.openstream([*storage, stream]).read(2048)
             text = raw.decode("utf-16-le" if stream.endswith("1F") else "cp1252", "replace")
-            text = text.replace("\x00", "").rsplit("\\", 1)[-1].rsplit("/", 1)[-1].strip()
-            if text:
-                return text[:200]
+            if name := safe_name(text, ""):
+                return name
     return ""
